@@ -1,0 +1,191 @@
+//! Build script: finds the installed Dovecot, generates Rust bindings for the
+//! Dovecot types the Rust side touches, compiles the C shim against the same
+//! headers, and records the Dovecot ABI version the module is built for.
+//!
+//! `DOVECOT_CONFIG` overrides the path of Dovecot's `dovecot-config`
+//! (default `/usr/lib/dovecot/dovecot-config`).
+
+use std::collections::HashMap;
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const DEFAULT_DOVECOT_CONFIG: &str = "/usr/lib/dovecot/dovecot-config";
+const SHIM_SOURCES: &[&str] = &["c-shim/plugin.c", "c-shim/log.c"];
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=DOVECOT_CONFIG");
+    println!("cargo:rerun-if-changed=c-shim");
+    println!("cargo:rerun-if-changed=include");
+
+    let dovecot = Dovecot::find();
+    let abi = dovecot.abi_version();
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+
+    fs::write(
+        out.join("dovecot_abi.rs"),
+        format!(
+            "/// `DOVECOT_ABI_VERSION` of the Dovecot this module was built against.\n\
+             pub const DOVECOT_ABI_VERSION: &core::ffi::CStr = c{abi:?};\n\
+             /// Dovecot's module directory at build time.\n\
+             pub const DOVECOT_MODULEDIR: &str = {:?};\n",
+            dovecot
+                .var("dovecot_moduledir")
+                .unwrap_or("/usr/lib/dovecot/modules")
+        ),
+    )
+    .expect("write dovecot_abi.rs");
+
+    generate_bindings(&dovecot, &out);
+    compile_shim(&dovecot);
+}
+
+/// What `dovecot-config` says about the installed Dovecot.
+struct Dovecot {
+    vars: HashMap<String, String>,
+    include_dir: PathBuf,
+}
+
+impl Dovecot {
+    fn find() -> Dovecot {
+        let path = env::var("DOVECOT_CONFIG").unwrap_or_else(|_| DEFAULT_DOVECOT_CONFIG.into());
+        println!("cargo:rerun-if-changed={path}");
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| {
+            fail(&format!(
+                "cannot read Dovecot's build config {path}: {e}; install the `dovecot-dev` package \
+                 (or set DOVECOT_CONFIG to its path)"
+            ))
+        });
+        let vars = parse_shell_vars(&text);
+        let include_dir = vars
+            .get("LIBDOVECOT_INCLUDE")
+            .and_then(|flags| flags.split_whitespace().find_map(|f| f.strip_prefix("-I")))
+            .map(PathBuf::from)
+            .or_else(|| vars.get("dovecot_pkgincludedir").map(PathBuf::from))
+            .unwrap_or_else(|| {
+                fail(&format!(
+                    "{path} names no include directory (LIBDOVECOT_INCLUDE)"
+                ))
+            });
+        if !include_dir.join("config.h").exists() || !include_dir.join("lib.h").exists() {
+            fail(&format!(
+                "Dovecot headers not found in {}: install the `dovecot-dev` package",
+                include_dir.display()
+            ));
+        }
+        Dovecot { vars, include_dir }
+    }
+
+    fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// `DOVECOT_ABI_VERSION` from the installed `config.h`.
+    fn abi_version(&self) -> String {
+        let config_h = self.include_dir.join("config.h");
+        println!("cargo:rerun-if-changed={}", config_h.display());
+        let text = fs::read_to_string(&config_h)
+            .unwrap_or_else(|e| fail(&format!("{}: {e}", config_h.display())));
+        text.lines()
+            .find_map(|l| l.strip_prefix("#define DOVECOT_ABI_VERSION "))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .unwrap_or_else(|| {
+                fail(&format!(
+                    "{} defines no DOVECOT_ABI_VERSION",
+                    config_h.display()
+                ))
+            })
+    }
+
+    /// Dovecot's CFLAGS minus link-time optimisation, which would leave the
+    /// shim as GCC bytecode that the Rust linker cannot use.
+    fn cflags(&self) -> Vec<String> {
+        self.var("DOVECOT_CFLAGS")
+            .unwrap_or("")
+            .split_whitespace()
+            .filter(|f| !f.starts_with("-flto") && *f != "-ffat-lto-objects")
+            .map(String::from)
+            .collect()
+    }
+}
+
+fn generate_bindings(dovecot: &Dovecot, out: &Path) {
+    let include = format!("-I{}", dovecot.include_dir.display());
+    let builder = bindgen::Builder::default()
+        .header("c-shim/shim.h")
+        .clang_args([include.as_str(), "-DHAVE_CONFIG_H"])
+        .allowlist_type("module")
+        .allowlist_type("mail_user")
+        .allowlist_type("event")
+        .allowlist_function("sic_shim_.*")
+        .allowlist_type("sic_log_level")
+        .rustified_enum("sic_log_level")
+        .opaque_type("mail_user")
+        .opaque_type("event")
+        .opaque_type("module")
+        .layout_tests(false)
+        .generate_comments(false)
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
+    // bindgen panics when it cannot load libclang; turn that into one clear line.
+    let generated =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || builder.generate()))
+            .unwrap_or_else(|_| {
+                fail("bindgen could not load libclang: install the `libclang-dev` package")
+            });
+    let bindings =
+        generated.unwrap_or_else(|e| fail(&format!("bindgen failed on the Dovecot headers: {e}")));
+    bindings
+        .write_to_file(out.join("dovecot_bindings.rs"))
+        .expect("write dovecot_bindings.rs");
+}
+
+fn compile_shim(dovecot: &Dovecot) {
+    let mut build = cc::Build::new();
+    build
+        .files(SHIM_SOURCES)
+        .include(&dovecot.include_dir)
+        .include("include")
+        .define("HAVE_CONFIG_H", None)
+        .warnings_into_errors(true);
+    for flag in dovecot.cflags() {
+        build.flag_if_supported(&flag);
+    }
+    build.compile("sic_shim");
+
+    // Test binaries and the C harness call into Dovecot's libraries; the
+    // module itself finds the same, already loaded, libraries in the host.
+    let libdir = dovecot
+        .var("dovecot_pkglibdir")
+        .unwrap_or("/usr/lib/dovecot");
+    println!("cargo:rustc-link-search=native={libdir}");
+    println!("cargo:rustc-link-lib=dylib=dovecot-storage");
+    println!("cargo:rustc-link-lib=dylib=dovecot");
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{libdir}");
+}
+
+/// Parses the `NAME=value` / `NAME='value'` / `NAME="value"` lines of a
+/// shell-sourced config file.
+fn parse_shell_vars(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .map(|(name, value)| {
+            let v = value.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
+                .unwrap_or(v);
+            (name.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// Stops the build with one line that says what to do.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    println!("cargo:warning={message}");
+    std::process::exit(1);
+}

@@ -1,0 +1,405 @@
+"""Real Dovecot instances on loopback, for the tests and the demo.
+
+A `Dovecot` is one instance with its own directory (config, base_dir,
+state_dir, log, homes), its own IMAP port and its own pid. A `Cluster` is a
+proxy in front of backends: the proxy's passdb sends each user to the backend
+that user lives on (`proxy=y host=... port=...`), and the proxy and every
+backend accept the master secret (`user*master` or a SASL authzid), as a
+production cluster does.
+
+Everything runs as root on 127.0.0.1 and needs the Debian packages
+dovecot-core and dovecot-imapd. The shared_imapc module is loaded from the
+build directory through `mail_plugin_dir`.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import json
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEM_MODULE_DIR = Path("/usr/lib/dovecot/modules")
+MODULE_FILE = "lib30_shared_imapc_plugin.so"
+MASTER_PASSWORD = "master-secret-7f3a"
+MAIL_USER = "nobody"
+MAIL_GROUP = "nogroup"
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+
+
+def built_module() -> Path:
+    """The module cargo built: $SHARED_IMAPC_MODULE, else target/debug."""
+    path = Path(os.environ.get("SHARED_IMAPC_MODULE", REPO / "target/debug/libshared_imapc.so"))
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: run `cargo build` first")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@dataclass
+class User:
+    name: str
+    password: str
+    groups: list[str] = field(default_factory=list)
+
+
+DEFAULT_USERS = [User("alice", "alice-pw"), User("bob", "bob-pw"), User("carol", "carol-pw")]
+
+LOG_PROBLEMS = ("Error:", "Fatal:", "Panic:")
+
+
+class Dovecot:
+    """One Dovecot instance on 127.0.0.1."""
+
+    def __init__(self, root: Path, name: str):
+        self.name = name
+        self.dir = root / name
+        self.port = free_port()
+        self.base_dir = self.dir / "run"
+        self.conf = self.dir / "dovecot.conf"
+        self.log_path = self.dir / "dovecot.log"
+        # The instance's own part of dovecot.conf, after common_config().
+        self.config = ""
+        self.pid: int | None = None
+
+    def common_config(self) -> str:
+        return f"""
+instance_name = sic-{self.name}
+base_dir = {self.base_dir}
+state_dir = {self.dir / "state"}
+log_path = {self.log_path}
+info_log_path = {self.log_path}
+debug_log_path = {self.log_path}
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_master_user_separator = *
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+first_valid_gid = 1
+shutdown_clients = yes
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+    def start(self) -> "Dovecot":
+        for d in (self.dir, self.base_dir, self.dir / "state"):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chmod(d, 0o755)
+        self.conf.write_text(self.common_config() + self.config)
+        self.log_path.touch()
+        # The daemon keeps inherited descriptors open: give it a file, not a pipe.
+        with tempfile.TemporaryFile("w+") as output:
+            run = subprocess.run(
+                ["dovecot", "-c", str(self.conf)], stdin=subprocess.DEVNULL, stdout=output, stderr=output, timeout=60
+            )
+            output.seek(0)
+            if run.returncode != 0:
+                raise RuntimeError(f"dovecot {self.name} did not start:\n{output.read()}{self.log()}")
+        if not wait_for_port(self.port, START_TIMEOUT):
+            self.stop()
+            raise RuntimeError(f"dovecot {self.name} is not listening on {self.port}:\n{self.log()}")
+        self.pid = int((self.base_dir / "master.pid").read_text().strip())
+        return self
+
+    def stop(self) -> None:
+        pid_file = self.base_dir / "master.pid"
+        if self.pid is None and pid_file.exists():
+            self.pid = int(pid_file.read_text().strip())
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            self.pid = None
+            return
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and _alive(self.pid):
+            time.sleep(0.05)
+        if _alive(self.pid):
+            os.killpg(os.getpgid(self.pid), signal.SIGKILL)
+        self.pid = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def problems(self) -> list[str]:
+        """Log lines Dovecot wrote at error level or worse."""
+        return [line for line in self.log().splitlines() if any(p in line for p in LOG_PROBLEMS)]
+
+    def doveadm(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True, text=True, check=check)
+
+    def connect(self) -> imaplib.IMAP4:
+        return imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Cluster:
+    """A proxy and backends on loopback, with users spread over the backends.
+
+    `homes` maps a user name to the index of the backend the user lives on
+    (default: round robin). `backend_config` is appended to every backend's
+    dovecot.conf (plugin settings, namespaces); `plugin=True` loads
+    shared_imapc there (`mail_plugins`, `mail_plugin_dir`).
+    """
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        backends: int = 2,
+        users: list[User] | None = None,
+        homes: dict[str, int] | None = None,
+        backend_config: str = "",
+        plugins: tuple[str, ...] = ("shared_imapc",),
+        mail_debug: bool = False,
+    ):
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        self.users = users or list(DEFAULT_USERS)
+        self.homes = homes or {u.name: i % backends for i, u in enumerate(self.users)}
+        self.master_password = MASTER_PASSWORD
+        self.plugins = plugins
+        self.module_dir = self.root / "modules"
+        self.backends = [
+            Dovecot(self.root, f"backend{chr(ord('a') + i)}") for i in range(backends)
+        ]
+        for backend in self.backends:
+            backend.config = self._backend_config(backend, backend_config, mail_debug)
+        self.proxy = Dovecot(self.root, "proxy")
+        self.proxy.config = self._proxy_config()
+
+    # -- configuration ----------------------------------------------------
+
+    def _mail_ids(self) -> tuple[int, int]:
+        return pwd.getpwnam(MAIL_USER).pw_uid, grp.getgrnam(MAIL_GROUP).gr_gid
+
+    def home(self, user: str, backend: Dovecot | None = None) -> Path:
+        backend = backend or self.backend_of(user)
+        return backend.dir / "home" / user
+
+    def backend_of(self, user: str) -> Dovecot:
+        return self.backends[self.homes[user]]
+
+    def _write_users(self, path: Path, line_for) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line_for(u) + "\n" for u in self.users))
+        os.chmod(path, 0o644)
+
+    def _master_passdb(self) -> str:
+        return f"""
+passdb {{
+  driver = static
+  args = password={self.master_password}
+  master = yes
+  pass = yes
+}}
+"""
+
+    def _backend_config(self, backend: Dovecot, extra: str, mail_debug: bool) -> str:
+        uid, gid = self._mail_ids()
+        users_file = backend.dir / "users"
+        self._write_users(
+            users_file,
+            lambda u: f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::{self.home(u.name, backend)}::",
+        )
+        plugin_lines = ""
+        if self.plugins:
+            plugin_lines = f"mail_plugin_dir = {self.module_dir}\nmail_plugins = $mail_plugins {' '.join(self.plugins)}\n"
+        return f"""
+login_trusted_networks = 127.0.0.0/8
+mail_location = maildir:~/Maildir
+mail_debug = {"yes" if mail_debug else "no"}
+{plugin_lines}
+{self._master_passdb()}
+passdb {{
+  driver = passwd-file
+  args = {users_file}
+}}
+userdb {{
+  driver = passwd-file
+  args = {users_file}
+}}
+{extra}
+"""
+
+    def _proxy_config(self) -> str:
+        users_file = self.proxy.dir / "users"
+
+        def line(u: User) -> str:
+            backend = self.backend_of(u.name)
+            return f"{u.name}:{{PLAIN}}{u.password}::::::proxy=y host=127.0.0.1 port={backend.port}"
+
+        self._write_users(users_file, line)
+        return f"""
+{self._master_passdb()}
+passdb {{
+  driver = passwd-file
+  args = {users_file}
+}}
+userdb {{
+  driver = static
+  args = uid={MAIL_USER} gid={MAIL_GROUP} home=/nonexistent
+}}
+"""
+
+    def _prepare_module_dir(self) -> None:
+        """mail_plugin_dir is the only directory plugins load from, so it
+        holds the system modules (symlinked) and the built shared_imapc."""
+        self.module_dir.mkdir(exist_ok=True)
+        for module in SYSTEM_MODULE_DIR.glob("lib*.so"):
+            link = self.module_dir / module.name
+            if not link.exists():
+                link.symlink_to(module)
+        link = self.module_dir / MODULE_FILE
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(built_module())
+
+    def _prepare_homes(self) -> None:
+        uid, gid = self._mail_ids()
+        for backend in self.backends:
+            home_root = backend.dir / "home"
+            home_root.mkdir(parents=True, exist_ok=True)
+            os.chmod(home_root, 0o755)
+            for u in self.users:
+                home = home_root / u.name
+                home.mkdir(exist_ok=True)
+                os.chown(home, uid, gid)
+
+    # -- life cycle -------------------------------------------------------
+
+    def start(self) -> "Cluster":
+        try:
+            if self.plugins:
+                self._prepare_module_dir()
+            self._prepare_homes()
+            for backend in self.backends:
+                backend.start()
+            self.proxy.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for instance in [self.proxy, *self.backends]:
+            instance.stop()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "Cluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    # -- use --------------------------------------------------------------
+
+    @property
+    def instances(self) -> list[Dovecot]:
+        return [self.proxy, *self.backends]
+
+    def password(self, user: str) -> str:
+        return next(u.password for u in self.users if u.name == user)
+
+    def login(self, user: str, password: str | None = None) -> imaplib.IMAP4:
+        """An imaplib client logged in as `user` through the proxy."""
+        imap = self.proxy.connect()
+        imap.login(user, password if password is not None else self.password(user))
+        return imap
+
+    def problems(self) -> dict[str, list[str]]:
+        """Error-level log lines per instance (empty when all is well)."""
+        return {i.name: p for i in self.instances if (p := i.problems())}
+
+    def logs(self) -> str:
+        return "\n".join(f"===== {i.name} ({i.log_path}) =====\n{i.log()}" for i in self.instances)
+
+    def describe(self) -> dict:
+        return {
+            "root": str(self.root),
+            "proxy": {"host": "127.0.0.1", "port": self.proxy.port, "conf": str(self.proxy.conf)},
+            "backends": [
+                {"name": b.name, "port": b.port, "conf": str(b.conf), "log": str(b.log_path)} for b in self.backends
+            ],
+            "users": [
+                {"name": u.name, "password": u.password, "backend": self.backend_of(u.name).name} for u in self.users
+            ],
+            "master_password": self.master_password,
+        }
+
+    def save_description(self) -> Path:
+        path = self.root / "cluster.json"
+        path.write_text(json.dumps(self.describe(), indent=2))
+        return path
+
+
+def stop_saved(root: Path) -> None:
+    """Stops every instance under `root` (for `make demo-stop`)."""
+    for pid_file in Path(root).glob("*/run/master.pid"):
+        pid = int(pid_file.read_text().strip())
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
