@@ -161,6 +161,12 @@ fn compile_shim(dovecot: &Dovecot) {
     println!("cargo:rustc-link-lib=dylib=dovecot-storage");
     println!("cargo:rustc-link-lib=dylib=dovecot");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{libdir}");
+    // Where the C test harness finds the same Dovecot.
+    println!(
+        "cargo:rustc-env=SIC_DOVECOT_INCLUDE={}",
+        dovecot.include_dir.display()
+    );
+    println!("cargo:rustc-env=SIC_DOVECOT_LIBDIR={libdir}");
 }
 
 /// Parses the `NAME=value` / `NAME='value'` / `NAME="value"` lines of a

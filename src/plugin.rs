@@ -26,8 +26,11 @@ unsafe impl Sync for VersionString {}
 pub static shared_imapc_plugin_version: VersionString = VersionString(DOVECOT_ABI_VERSION.as_ptr());
 
 /// Called by Dovecot when it loads the module: registers the hooks.
+///
+/// # Safety
+/// `module` is the module struct Dovecot's loader made for this library.
 #[no_mangle]
-pub extern "C" fn shared_imapc_plugin_init(module: *mut module) {
+pub unsafe extern "C" fn shared_imapc_plugin_init(module: *mut module) {
     ffi_guard("shared_imapc_plugin_init", (), || {
         set_in_dovecot(true);
         // SAFETY: Dovecot passes its own live module struct, on its thread.
@@ -36,8 +39,11 @@ pub extern "C" fn shared_imapc_plugin_init(module: *mut module) {
 }
 
 /// Called by Dovecot before it unloads the module: removes the hooks.
+///
+/// # Safety
+/// Called once, after `shared_imapc_plugin_init`, on Dovecot's thread.
 #[no_mangle]
-pub extern "C" fn shared_imapc_plugin_deinit() {
+pub unsafe extern "C" fn shared_imapc_plugin_deinit() {
     ffi_guard("shared_imapc_plugin_deinit", (), || {
         // SAFETY: called once by Dovecot after a successful init.
         unsafe { sic_shim_deinit() }

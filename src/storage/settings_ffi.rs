@@ -22,16 +22,9 @@ pub unsafe extern "C" fn sic_settings_parse(
     count: c_uint,
     error_r: *mut *mut c_char,
 ) -> *mut SicSettings {
-    let fail = |message: &str| {
-        if !error_r.is_null() {
-            // SAFETY: the caller passes a writable pointer or null.
-            unsafe { *error_r = to_c(message) };
-        }
-        std::ptr::null_mut()
-    };
-    ffi_guard(
+    let parsed = ffi_guard(
         "sic_settings_parse",
-        fail("internal error while parsing settings"),
+        Err("internal error while parsing settings".into()),
         || {
             let pairs: Vec<(String, String)> = (0..count as usize)
                 .map(|i| {
@@ -45,12 +38,20 @@ pub unsafe extern "C" fn sic_settings_parse(
                     )
                 })
                 .collect();
-            match Settings::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-                Ok(settings) => Box::into_raw(Box::new(SicSettings(settings))),
-                Err(e) => fail(&e.to_string()),
-            }
+            Settings::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(|e| e.to_string())
         },
-    )
+    );
+    match parsed {
+        Ok(settings) => Box::into_raw(Box::new(SicSettings(settings))),
+        Err(message) => {
+            if !error_r.is_null() {
+                // SAFETY: the caller passes a writable pointer or null.
+                unsafe { *error_r = to_c(&message) };
+            }
+            std::ptr::null_mut()
+        }
+    }
 }
 
 /// See `sic_settings_describe`.

@@ -20,8 +20,11 @@ pub fn to_c(text: &str) -> *mut c_char {
 }
 
 /// Frees a string made by [`to_c`].
+///
+/// # Safety
+/// `text` is null or a string this library returned, not yet freed.
 #[no_mangle]
-pub extern "C" fn sic_string_free(text: *mut c_char) {
+pub unsafe extern "C" fn sic_string_free(text: *mut c_char) {
     if text.is_null() {
         return;
     }
