@@ -45,8 +45,10 @@ static struct sic_settings *sic_user_read_settings(struct mail_user *user)
 			array_push_back(&values, &envs[i + 1]);
 		}
 	}
-	set = sic_settings_parse(array_front(&keys), array_front(&values),
-				 array_count(&keys), &error);
+	count = array_count(&keys);
+	set = sic_settings_parse(count == 0 ? NULL : array_front(&keys),
+				 count == 0 ? NULL : array_front(&values),
+				 count, &error);
 	if (set == NULL) {
 		user->error = p_strdup_printf(user->pool,
 			"shared_imapc: invalid settings for user %s: %s",

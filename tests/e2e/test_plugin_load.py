@@ -30,11 +30,21 @@ def test_module_loads_and_folders_list_through_proxy(make_cluster):
     assert cluster.problems() == {}
 
 
+def test_module_without_any_setting_leaves_sessions_working(make_cluster):
+    cluster = make_cluster(backends=1)
+    imap = cluster.login("bob")
+    assert imap.select("INBOX")[0] == "OK"
+    imap.logout()
+    assert cluster.problems() == {}
+
+
 def test_mail_debug_logs_effective_settings_with_password_masked(make_cluster):
     cluster = make_cluster(backend_config=GOOD_SETTINGS, mail_debug=True)
     cluster.login("bob").logout()
 
-    log = cluster.backend_of("bob").log()
+    backend = cluster.backend_of("bob")
+    backend.wait_for_log("imap(bob)<")
+    log = backend.log()
     settings_lines = [line for line in log.splitlines() if "shared_imapc: settings:" in line]
     assert len(settings_lines) == 1, log
     line = settings_lines[0]
@@ -61,10 +71,8 @@ def test_bad_setting_fails_the_session_with_a_clear_error(make_cluster, setting,
         imap = cluster.login("bob")
         imap.list()
 
-    backend = cluster.backends[0]
-    errors = [line for line in backend.problems() if expected in line]
-    assert errors, backend.log()
-    assert "shared_imapc: invalid settings for user bob: " in errors[0]
+    line = cluster.backends[0].wait_for_log(expected)
+    assert "Error: shared_imapc: invalid settings for user bob: " in line
 
 
 def test_bad_password_setting_is_reported_without_the_password(make_cluster):
@@ -73,5 +81,6 @@ def test_bad_password_setting_is_reported_without_the_password(make_cluster):
     with pytest.raises((imaplib.IMAP4.error, imaplib.IMAP4.abort, OSError)):
         cluster.login("bob").list()
     backend = cluster.backends[0]
-    assert any("shared_imapc_password_file=/etc/x" in line for line in backend.problems()), backend.log()
+    line = backend.wait_for_log("shared_imapc_password_file=/etc/x")
+    assert "Error:" in line and "shared_imapc_password is set too" in line
     assert "Not-In-Logs-42" not in backend.log()

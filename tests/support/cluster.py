@@ -134,13 +134,22 @@ service imap-login {{
             output.seek(0)
             if run.returncode != 0:
                 raise RuntimeError(f"dovecot {self.name} did not start:\n{output.read()}{self.log()}")
-        if not wait_for_port(self.port, START_TIMEOUT):
+        pid_file = self.base_dir / "master.pid"
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not pid_file.exists() or not wait_for_port(self.port, max(0.0, deadline - time.monotonic())):
             self.stop()
             raise RuntimeError(f"dovecot {self.name} is not listening on {self.port}:\n{self.log()}")
-        self.pid = int((self.base_dir / "master.pid").read_text().strip())
+        self.pid = int(pid_file.read_text().strip())
         return self
 
     def stop(self) -> None:
+        self.signal_stop()
+        self.wait_stopped()
+
+    def signal_stop(self) -> None:
+        """Asks the master process to shut down (SIGTERM), without waiting."""
         pid_file = self.base_dir / "master.pid"
         if self.pid is None and pid_file.exists():
             self.pid = int(pid_file.read_text().strip())
@@ -150,10 +159,14 @@ service imap-login {{
             os.kill(self.pid, signal.SIGTERM)
         except ProcessLookupError:
             self.pid = None
+
+    def wait_stopped(self) -> None:
+        """Waits for the master to exit, killing its group after STOP_TIMEOUT."""
+        if self.pid is None:
             return
         deadline = time.monotonic() + STOP_TIMEOUT
         while time.monotonic() < deadline and _alive(self.pid):
-            time.sleep(0.05)
+            time.sleep(0.02)
         if _alive(self.pid):
             os.killpg(os.getpgid(self.pid), signal.SIGKILL)
         self.pid = None
@@ -164,6 +177,18 @@ service imap-login {{
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> str:
+        """The first log line containing `text`, waiting for Dovecot's log
+        process to write it (it does so after the client is answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = next((line for line in self.log().splitlines() if text in line), None)
+            if line is not None:
+                return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: no log line with {text!r} after {timeout}s:\n{self.log()}")
+            time.sleep(0.05)
 
     def problems(self) -> list[str]:
         """Log lines Dovecot wrote at error level or worse."""
@@ -338,8 +363,10 @@ userdb {{
         return self
 
     def stop(self) -> None:
-        for instance in [self.proxy, *self.backends]:
-            instance.stop()
+        for instance in self.instances:
+            instance.signal_stop()
+        for instance in self.instances:
+            instance.wait_stopped()
 
     def remove(self) -> None:
         self.stop()
@@ -394,12 +421,8 @@ userdb {{
 
 def stop_saved(root: Path) -> None:
     """Stops every instance under `root` (for `make demo-stop`)."""
-    for pid_file in Path(root).glob("*/run/master.pid"):
-        pid = int(pid_file.read_text().strip())
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.05)
+    instances = [Dovecot(Path(root), pid_file.parents[1].name) for pid_file in Path(root).glob("*/run/master.pid")]
+    for instance in instances:
+        instance.signal_stop()
+    for instance in instances:
+        instance.wait_stopped()
