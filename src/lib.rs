@@ -3,9 +3,11 @@
 //!
 //! Layout: [`sys`] is the FFI edge (generated bindings, panic guards, the
 //! Dovecot log); [`plugin`] holds the module entry points Dovecot calls;
-//! [`storage`] is the `shared_imapc` mail storage, starting with its settings.
+//! [`imap`] is the IMAP protocol (pure Rust); [`storage`] is the
+//! `shared_imapc` mail storage, starting with its settings.
 //! Everything outside `sys` and the thin `*_ffi` adapters is pure Rust.
 
+pub mod imap;
 pub mod plugin;
 pub mod storage;
 pub mod sys;

@@ -1,0 +1,828 @@
+//! Typed server responses (RFC 3501, RFC 9051 and the extensions the storage
+//! uses) parsed from a [`Frame`].
+//!
+//! Untagged data that the storage does not interpret stays available as
+//! [`Untagged::Other`] with its values, so nothing a server sends is lost
+//! and nothing unknown is an error.
+
+use super::framer::Frame;
+use super::sequence::SequenceSet;
+use super::value::{ParseError, ParseResult, Tokens, Value};
+
+/// `OK`, `NO`, `BAD`, `PREAUTH` or `BYE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    No,
+    Bad,
+    Preauth,
+    Bye,
+}
+
+impl Status {
+    fn parse(word: &str) -> Option<Status> {
+        Some(match word.to_ascii_uppercase().as_str() {
+            "OK" => Status::Ok,
+            "NO" => Status::No,
+            "BAD" => Status::Bad,
+            "PREAUTH" => Status::Preauth,
+            "BYE" => Status::Bye,
+            _ => return None,
+        })
+    }
+}
+
+/// A response code (`[...]` after the status).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Code {
+    Alert,
+    Capability(Vec<String>),
+    PermanentFlags(Vec<String>),
+    ReadOnly,
+    ReadWrite,
+    TryCreate,
+    UidNext(u32),
+    UidValidity(u32),
+    Unseen(u32),
+    HighestModseq(u64),
+    NoModseq,
+    Closed,
+    AppendUid {
+        uidvalidity: u32,
+        uids: SequenceSet,
+    },
+    CopyUid {
+        uidvalidity: u32,
+        source: SequenceSet,
+        destination: SequenceSet,
+    },
+    /// A code without arguments the storage maps to an error kind:
+    /// `UNAVAILABLE`, `NOPERM`, `OVERQUOTA`, `ALREADYEXISTS`, `NONEXISTENT`,
+    /// `AUTHENTICATIONFAILED`, `SERVERBUG`, `LIMIT`, …
+    Named(String),
+    /// Any other code with its raw arguments.
+    Other(String, String),
+}
+
+/// A tagged completion or untagged status line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StatusLine {
+    pub status: Status,
+    pub code: Option<Code>,
+    pub text: String,
+}
+
+/// One `LIST` (or `LSUB`) entry.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ListEntry {
+    pub attributes: Vec<String>,
+    pub delimiter: Option<u8>,
+    /// As sent (modified UTF-7 unless UTF8=ACCEPT is enabled).
+    pub name: Vec<u8>,
+}
+
+/// `ESEARCH` results.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Esearch {
+    pub tag: Option<String>,
+    pub uid: bool,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub count: Option<u32>,
+    pub all: Option<SequenceSet>,
+    pub modseq: Option<u64>,
+}
+
+/// Untagged server data.
+#[derive(Debug)]
+pub enum Untagged {
+    Status(StatusLine),
+    Capability(Vec<String>),
+    Enabled(Vec<String>),
+    Exists(u32),
+    Recent(u32),
+    Expunge(u32),
+    Flags(Vec<String>),
+    /// `VANISHED [(EARLIER)] uid-set` (QRESYNC).
+    Vanished {
+        earlier: bool,
+        uids: SequenceSet,
+    },
+    /// `FETCH`: the sequence number and the items by (upper-case) name.
+    Fetch {
+        seq: u32,
+        items: Vec<(String, Value)>,
+    },
+    List(ListEntry),
+    Lsub(ListEntry),
+    /// `STATUS mailbox (name value …)`.
+    MailboxStatus {
+        mailbox: Vec<u8>,
+        items: Vec<(String, u64)>,
+    },
+    /// `SEARCH n… [(MODSEQ m)]`.
+    Search {
+        ids: Vec<u32>,
+        modseq: Option<u64>,
+    },
+    Esearch(Esearch),
+    Sort(Vec<u32>),
+    /// `THREAD` trees, as nested lists of numbers.
+    Thread(Vec<Value>),
+    MyRights {
+        mailbox: Vec<u8>,
+        rights: String,
+    },
+    Acl {
+        mailbox: Vec<u8>,
+        entries: Vec<(String, String)>,
+    },
+    ListRights {
+        mailbox: Vec<u8>,
+        identifier: String,
+        required: String,
+        optional: Vec<String>,
+    },
+    Quota {
+        root: String,
+        resources: Vec<(String, u64, u64)>,
+    },
+    QuotaRoot {
+        mailbox: Vec<u8>,
+        roots: Vec<String>,
+    },
+    Id(Vec<(String, Option<String>)>),
+    Namespace(Vec<Value>),
+    Other {
+        name: String,
+        values: Vec<Value>,
+    },
+}
+
+/// One whole server response.
+#[derive(Debug)]
+pub enum Response {
+    Tagged { tag: String, line: StatusLine },
+    Untagged(Untagged),
+    Continuation(String),
+}
+
+impl Response {
+    /// Parses a framed response.
+    pub fn parse(frame: Frame) -> ParseResult<Response> {
+        let mut t = Tokens::new(frame);
+        if t.accept(b'+') {
+            t.accept(b' ');
+            return Ok(Response::Continuation(t.rest_of_line()));
+        }
+        if t.accept(b'*') {
+            t.expect(b' ')?;
+            return untagged(&mut t).map(Response::Untagged);
+        }
+        let tag = t.atom()?;
+        t.expect(b' ')?;
+        let word = t.atom()?;
+        let status = Status::parse(&word)
+            .ok_or_else(|| ParseError(format!("tagged response with status {word:?}")))?;
+        Ok(Response::Tagged {
+            tag,
+            line: status_line(&mut t, status)?,
+        })
+    }
+}
+
+fn status_line(t: &mut Tokens, status: Status) -> ParseResult<StatusLine> {
+    t.skip_spaces();
+    let code = if t.peek_is(b'[') {
+        Some(code(t)?)
+    } else {
+        None
+    };
+    t.skip_spaces();
+    Ok(StatusLine {
+        status,
+        code,
+        text: t.rest_of_line(),
+    })
+}
+
+fn code(t: &mut Tokens) -> ParseResult<Code> {
+    t.expect(b'[')?;
+    let name = code_name(t)?.to_ascii_uppercase();
+    let code = match name.as_str() {
+        "ALERT" => Code::Alert,
+        "READ-ONLY" => Code::ReadOnly,
+        "READ-WRITE" => Code::ReadWrite,
+        "TRYCREATE" => Code::TryCreate,
+        "NOMODSEQ" => Code::NoModseq,
+        "CLOSED" => Code::Closed,
+        "CAPABILITY" => Code::Capability(atoms_until(t, b']')?),
+        "PERMANENTFLAGS" => {
+            t.skip_spaces();
+            Code::PermanentFlags(flag_list(t)?)
+        }
+        "UIDNEXT" => Code::UidNext(spaced(t, Tokens::number32)?),
+        "UIDVALIDITY" => Code::UidValidity(spaced(t, Tokens::number32)?),
+        "UNSEEN" => Code::Unseen(spaced(t, Tokens::number32)?),
+        "HIGHESTMODSEQ" => Code::HighestModseq(spaced(t, Tokens::number)?),
+        "APPENDUID" => Code::AppendUid {
+            uidvalidity: spaced(t, Tokens::number32)?,
+            uids: spaced(t, sequence_set)?,
+        },
+        "COPYUID" => Code::CopyUid {
+            uidvalidity: spaced(t, Tokens::number32)?,
+            source: spaced(t, sequence_set)?,
+            destination: spaced(t, sequence_set)?,
+        },
+        _ if t.peek_is(b']') => Code::Named(name),
+        _ => {
+            t.skip_spaces();
+            Code::Other(name, raw_until_bracket(t))
+        }
+    };
+    t.skip_spaces();
+    t.expect(b']')?;
+    Ok(code)
+}
+
+/// A response code's name: an atom that stops at `]`.
+fn code_name(t: &mut Tokens) -> ParseResult<String> {
+    t.atom()
+}
+
+fn raw_until_bracket(t: &mut Tokens) -> String {
+    let mut out = String::new();
+    while !t.peek_is(b']') && !t.at_end() {
+        match t.value(0) {
+            Ok(v) => out.push_str(&v.as_text().unwrap_or_default()),
+            Err(_) => break,
+        }
+        if t.accept(b' ') {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+fn spaced<T>(t: &mut Tokens, read: impl FnOnce(&mut Tokens) -> ParseResult<T>) -> ParseResult<T> {
+    t.expect(b' ')?;
+    read(t)
+}
+
+fn sequence_set(t: &mut Tokens) -> ParseResult<SequenceSet> {
+    let atom = match t.value(0)? {
+        Value::Number(n) => n.to_string(),
+        Value::Atom(a) => a,
+        other => {
+            return Err(ParseError(format!(
+                "expected a sequence set, got {other:?}"
+            )))
+        }
+    };
+    SequenceSet::parse(&atom).ok_or_else(|| ParseError(format!("invalid sequence set {atom:?}")))
+}
+
+/// Space-separated atoms up to `end` (not consumed) or the end of the line.
+fn atoms_until(t: &mut Tokens, end: u8) -> ParseResult<Vec<String>> {
+    let mut out = Vec::new();
+    loop {
+        t.skip_spaces();
+        if t.peek_is(end) || t.at_end() || t.rest_is_empty() {
+            return Ok(out);
+        }
+        out.push(t.atom()?);
+    }
+}
+
+fn flag_list(t: &mut Tokens) -> ParseResult<Vec<String>> {
+    match t.list(0)? {
+        Value::List(items) => items
+            .iter()
+            .map(|v| {
+                v.as_text()
+                    .map(|s| s.into_owned())
+                    .ok_or_else(|| ParseError("flag is not an atom".into()))
+            })
+            .collect(),
+        _ => unreachable!("list() returns a list"),
+    }
+}
+
+fn astring_bytes(t: &mut Tokens) -> ParseResult<Vec<u8>> {
+    match t.value(0)? {
+        Value::Number(n) => Ok(n.to_string().into_bytes()),
+        v => v
+            .as_bytes()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| ParseError(format!("expected a string, got {v:?}"))),
+    }
+}
+
+fn untagged(t: &mut Tokens) -> ParseResult<Untagged> {
+    let first = t.value(0)?;
+    if let Value::Number(n) = first {
+        let n =
+            u32::try_from(n).map_err(|_| ParseError(format!("message number {n} out of range")))?;
+        t.expect(b' ')?;
+        let word = t.atom()?.to_ascii_uppercase();
+        return match word.as_str() {
+            "EXISTS" => Ok(Untagged::Exists(n)),
+            "RECENT" => Ok(Untagged::Recent(n)),
+            "EXPUNGE" => Ok(Untagged::Expunge(n)),
+            "FETCH" => {
+                t.expect(b' ')?;
+                fetch_items(t).map(|items| Untagged::Fetch { seq: n, items })
+            }
+            _ => Ok(Untagged::Other {
+                name: format!("{n} {word}"),
+                values: rest_values(t)?,
+            }),
+        };
+    }
+    let word = match first {
+        Value::Atom(a) => a.to_ascii_uppercase(),
+        other => {
+            return Err(ParseError(format!(
+                "untagged response starts with {other:?}"
+            )))
+        }
+    };
+    if let Some(status) = Status::parse(&word) {
+        return status_line(t, status).map(Untagged::Status);
+    }
+    Ok(match word.as_str() {
+        "CAPABILITY" => Untagged::Capability(atoms_until(t, b'\n')?),
+        "ENABLED" => Untagged::Enabled(atoms_until(t, b'\n')?),
+        "FLAGS" => Untagged::Flags(spaced(t, flag_list)?),
+        "LIST" => Untagged::List(spaced(t, list_entry)?),
+        "LSUB" => Untagged::Lsub(spaced(t, list_entry)?),
+        "STATUS" => mailbox_status(t)?,
+        "SEARCH" => search(t)?,
+        "ESEARCH" => Untagged::Esearch(esearch(t)?),
+        "SORT" => Untagged::Sort(numbers(t)?),
+        "THREAD" => Untagged::Thread(rest_values(t)?),
+        "VANISHED" => vanished(t)?,
+        "MYRIGHTS" => Untagged::MyRights {
+            mailbox: spaced(t, astring_bytes)?,
+            rights: text_value(t)?,
+        },
+        "ACL" => acl(t)?,
+        "LISTRIGHTS" => list_rights(t)?,
+        "QUOTA" => quota(t)?,
+        "QUOTAROOT" => {
+            let mailbox = spaced(t, astring_bytes)?;
+            let roots = rest_values(t)?
+                .iter()
+                .filter_map(|v| v.as_text().map(|s| s.into_owned()))
+                .collect();
+            Untagged::QuotaRoot { mailbox, roots }
+        }
+        "ID" => id(t)?,
+        "NAMESPACE" => Untagged::Namespace(rest_values(t)?),
+        _ => Untagged::Other {
+            name: word,
+            values: rest_values(t)?,
+        },
+    })
+}
+
+/// Every remaining value of the response.
+fn rest_values(t: &mut Tokens) -> ParseResult<Vec<Value>> {
+    let mut out = Vec::new();
+    loop {
+        t.skip_spaces();
+        if t.at_end() {
+            return Ok(out);
+        }
+        out.push(t.value(0)?);
+    }
+}
+
+fn text_value(t: &mut Tokens) -> ParseResult<String> {
+    t.skip_spaces();
+    let v = t.value(0)?;
+    v.as_text()
+        .map(|s| s.into_owned())
+        .ok_or_else(|| ParseError(format!("expected a string, got {v:?}")))
+}
+
+fn numbers(t: &mut Tokens) -> ParseResult<Vec<u32>> {
+    let mut out = Vec::new();
+    loop {
+        t.skip_spaces();
+        if t.at_end() || t.peek_is(b'(') {
+            return Ok(out);
+        }
+        out.push(t.number32()?);
+    }
+}
+
+fn fetch_items(t: &mut Tokens) -> ParseResult<Vec<(String, Value)>> {
+    t.expect(b'(')?;
+    let mut items = Vec::new();
+    loop {
+        t.skip_spaces();
+        if t.accept(b')') {
+            return Ok(items);
+        }
+        let name = t.atom()?.to_ascii_uppercase();
+        t.expect(b' ')?;
+        items.push((name, t.value(1)?));
+    }
+}
+
+fn list_entry(t: &mut Tokens) -> ParseResult<ListEntry> {
+    let attributes = flag_list(t)?;
+    t.expect(b' ')?;
+    let delimiter = match t.value(0)? {
+        Value::Nil => None,
+        Value::Str(s) if s.len() == 1 => Some(s[0]),
+        other => return Err(ParseError(format!("invalid LIST delimiter {other:?}"))),
+    };
+    let name = spaced(t, astring_bytes)?;
+    // LIST-EXTENDED data (CHILDINFO, OLDNAME) is accepted and not needed here.
+    rest_values(t)?;
+    Ok(ListEntry {
+        attributes,
+        delimiter,
+        name,
+    })
+}
+
+fn mailbox_status(t: &mut Tokens) -> ParseResult<Untagged> {
+    let mailbox = spaced(t, astring_bytes)?;
+    t.skip_spaces();
+    let Value::List(values) = t.list(0)? else {
+        unreachable!("list() returns a list")
+    };
+    let items = values
+        .chunks(2)
+        .map(|pair| match pair {
+            [Value::Atom(name), Value::Number(n)] => Ok((name.to_ascii_uppercase(), *n)),
+            _ => Err(ParseError(format!("invalid STATUS item {pair:?}"))),
+        })
+        .collect::<ParseResult<_>>()?;
+    Ok(Untagged::MailboxStatus { mailbox, items })
+}
+
+fn search(t: &mut Tokens) -> ParseResult<Untagged> {
+    let ids = numbers(t)?;
+    let modseq = if t.peek_is(b'(') {
+        let Value::List(items) = t.list(0)? else {
+            unreachable!("list() returns a list")
+        };
+        match items.as_slice() {
+            [name, Value::Number(m)] if name.is_atom("MODSEQ") => Some(*m),
+            _ => return Err(ParseError("invalid SEARCH MODSEQ".into())),
+        }
+    } else {
+        None
+    };
+    Ok(Untagged::Search { ids, modseq })
+}
+
+fn esearch(t: &mut Tokens) -> ParseResult<Esearch> {
+    let mut out = Esearch::default();
+    t.skip_spaces();
+    if t.peek_is(b'(') {
+        let Value::List(correlator) = t.list(0)? else {
+            unreachable!("list() returns a list")
+        };
+        if let [name, tag] = correlator.as_slice() {
+            if name.is_atom("TAG") {
+                out.tag = tag.as_text().map(|s| s.into_owned());
+            }
+        }
+    }
+    loop {
+        t.skip_spaces();
+        if t.at_end() {
+            return Ok(out);
+        }
+        let name = t.atom()?.to_ascii_uppercase();
+        if name == "UID" {
+            out.uid = true;
+            continue;
+        }
+        t.expect(b' ')?;
+        match name.as_str() {
+            "MIN" => out.min = Some(t.number32()?),
+            "MAX" => out.max = Some(t.number32()?),
+            "COUNT" => out.count = Some(t.number32()?),
+            "ALL" => out.all = Some(sequence_set(t)?),
+            "MODSEQ" => out.modseq = Some(t.number()?),
+            _ => {
+                t.value(0)?;
+            }
+        }
+    }
+}
+
+fn vanished(t: &mut Tokens) -> ParseResult<Untagged> {
+    t.skip_spaces();
+    let mut earlier = false;
+    if t.peek_is(b'(') {
+        let Value::List(items) = t.list(0)? else {
+            unreachable!("list() returns a list")
+        };
+        earlier = items.iter().any(|v| v.is_atom("EARLIER"));
+        t.skip_spaces();
+    }
+    Ok(Untagged::Vanished {
+        earlier,
+        uids: sequence_set(t)?,
+    })
+}
+
+fn acl(t: &mut Tokens) -> ParseResult<Untagged> {
+    let mailbox = spaced(t, astring_bytes)?;
+    let values = rest_values(t)?;
+    let texts: Vec<String> = values
+        .iter()
+        .map(|v| v.as_text().unwrap_or_default().into_owned())
+        .collect();
+    if texts.len() % 2 != 0 {
+        return Err(ParseError(
+            "ACL response with an identifier but no rights".into(),
+        ));
+    }
+    let entries = texts
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
+    Ok(Untagged::Acl { mailbox, entries })
+}
+
+fn list_rights(t: &mut Tokens) -> ParseResult<Untagged> {
+    let mailbox = spaced(t, astring_bytes)?;
+    let identifier = text_value(t)?;
+    let required = text_value(t)?;
+    let optional = rest_values(t)?
+        .iter()
+        .filter_map(|v| v.as_text().map(|s| s.into_owned()))
+        .collect();
+    Ok(Untagged::ListRights {
+        mailbox,
+        identifier,
+        required,
+        optional,
+    })
+}
+
+fn quota(t: &mut Tokens) -> ParseResult<Untagged> {
+    let root = text_value(t)?;
+    t.skip_spaces();
+    let Value::List(values) = t.list(0)? else {
+        unreachable!("list() returns a list")
+    };
+    let resources = values
+        .chunks(3)
+        .map(|c| match c {
+            [Value::Atom(name), Value::Number(usage), Value::Number(limit)] => {
+                Ok((name.clone(), *usage, *limit))
+            }
+            _ => Err(ParseError(format!("invalid QUOTA resource {c:?}"))),
+        })
+        .collect::<ParseResult<_>>()?;
+    Ok(Untagged::Quota { root, resources })
+}
+
+fn id(t: &mut Tokens) -> ParseResult<Untagged> {
+    t.skip_spaces();
+    let params = match t.value(0)? {
+        Value::Nil => Vec::new(),
+        Value::List(items) => items
+            .chunks(2)
+            .map(|pair| {
+                let key = pair[0].as_text().unwrap_or_default().into_owned();
+                let value = pair
+                    .get(1)
+                    .and_then(|v| v.as_text())
+                    .map(|s| s.into_owned());
+                (key, value)
+            })
+            .collect(),
+        other => return Err(ParseError(format!("invalid ID response {other:?}"))),
+    };
+    Ok(Untagged::Id(params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::framer::{read_frame, Limits};
+
+    fn parse(text: &[u8]) -> Response {
+        let frame = read_frame(&mut &text[..], &Limits::default()).expect("framed");
+        Response::parse(frame).unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(text)))
+    }
+
+    fn untagged_of(text: &[u8]) -> Untagged {
+        match parse(text) {
+            Response::Untagged(u) => u,
+            other => panic!("not untagged: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tagged_with_codes() {
+        let Response::Tagged { tag, line } = parse(b"a1 OK [READ-WRITE] SELECT completed\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(tag, "a1");
+        assert_eq!(line.status, Status::Ok);
+        assert_eq!(line.code, Some(Code::ReadWrite));
+        assert_eq!(line.text, "SELECT completed");
+        let Response::Tagged { line, .. } = parse(b"a2 NO [UNAVAILABLE] Backend down\r\n") else {
+            panic!()
+        };
+        assert_eq!(line.code, Some(Code::Named("UNAVAILABLE".into())));
+        let Response::Tagged { line, .. } =
+            parse(b"a3 OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n")
+        else {
+            panic!()
+        };
+        let Some(Code::CopyUid {
+            uidvalidity,
+            source,
+            destination,
+        }) = line.code
+        else {
+            panic!()
+        };
+        assert_eq!(uidvalidity, 38505);
+        assert_eq!(source.to_string(), "304,319:320");
+        assert_eq!(destination.to_string(), "3956:3958");
+    }
+
+    #[test]
+    fn untagged_status_codes() {
+        let Untagged::Status(line) =
+            untagged_of(b"* OK [PERMANENTFLAGS (\\Answered \\Seen \\*)] Flags permitted.\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            line.code,
+            Some(Code::PermanentFlags(vec![
+                "\\Answered".into(),
+                "\\Seen".into(),
+                "\\*".into()
+            ]))
+        );
+        let Untagged::Status(line) = untagged_of(b"* OK [HIGHESTMODSEQ 715194045007] Highest\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(line.code, Some(Code::HighestModseq(715194045007)));
+        let Untagged::Status(line) =
+            untagged_of(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Ready.\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            line.code,
+            Some(Code::Capability(vec![
+                "IMAP4rev1".into(),
+                "SASL-IR".into(),
+                "AUTH=PLAIN".into()
+            ]))
+        );
+    }
+
+    #[test]
+    fn fetch_with_envelope_flags_and_literal() {
+        let text = b"* 12 FETCH (UID 4827 FLAGS (\\Seen) MODSEQ (12121231000) BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: hi there\r\n\r\n ENVELOPE (\"date\" \"subj\" ((NIL NIL \"a\" \"b.c\")) NIL NIL NIL NIL NIL NIL \"<id>\"))\r\n";
+        let Untagged::Fetch { seq, items } = untagged_of(text) else {
+            panic!()
+        };
+        assert_eq!(seq, 12);
+        let names: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "UID",
+                "FLAGS",
+                "MODSEQ",
+                "BODY[HEADER.FIELDS (SUBJECT)]",
+                "ENVELOPE"
+            ]
+        );
+        assert_eq!(items[0].1.as_number(), Some(4827));
+        assert_eq!(
+            items[3].1.as_bytes(),
+            Some(&b"Subject: hi there\r\n\r\n"[..])
+        );
+        assert_eq!(items[4].1.as_list().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn list_status_search_sort_thread() {
+        let Untagged::List(e) =
+            untagged_of(b"* LIST (\\HasNoChildren) \"/\" \"shared/alice/Team A\"\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(e.delimiter, Some(b'/'));
+        assert_eq!(e.name, b"shared/alice/Team A");
+        let Untagged::MailboxStatus { mailbox, items } =
+            untagged_of(b"* STATUS INBOX (MESSAGES 3 UIDNEXT 4)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(mailbox, b"INBOX");
+        assert_eq!(items, vec![("MESSAGES".into(), 3), ("UIDNEXT".into(), 4)]);
+        let Untagged::Search { ids, modseq } =
+            untagged_of(b"* SEARCH 2 5 9 (MODSEQ 917162500)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!((ids, modseq), (vec![2, 5, 9], Some(917162500)));
+        let Untagged::Search { ids, .. } = untagged_of(b"* SEARCH\r\n") else {
+            panic!()
+        };
+        assert!(ids.is_empty());
+        let Untagged::Sort(ids) = untagged_of(b"* SORT 5 3 4\r\n") else {
+            panic!()
+        };
+        assert_eq!(ids, vec![5, 3, 4]);
+        let Untagged::Thread(trees) = untagged_of(b"* THREAD (2)(3 6 (4 23)(44 7 96))\r\n") else {
+            panic!()
+        };
+        assert_eq!(trees.len(), 2);
+    }
+
+    #[test]
+    fn esearch_vanished_acl_quota_id() {
+        let Untagged::Esearch(e) =
+            untagged_of(b"* ESEARCH (TAG \"a5\") UID COUNT 3 ALL 4:6,9 MODSEQ 7\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(e.tag.as_deref(), Some("a5"));
+        assert!(e.uid);
+        assert_eq!(e.count, Some(3));
+        assert_eq!(e.all.unwrap().to_string(), "4:6,9");
+        let Untagged::Vanished { earlier, uids } =
+            untagged_of(b"* VANISHED (EARLIER) 41,43:116\r\n")
+        else {
+            panic!()
+        };
+        assert!(earlier);
+        assert_eq!(uids.to_string(), "41,43:116");
+        let Untagged::MyRights { rights, .. } =
+            untagged_of(b"* MYRIGHTS \"shared/alice/x\" lrs\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(rights, "lrs");
+        let Untagged::Acl { entries, .. } =
+            untagged_of(b"* ACL INBOX alice lrswipkxtecda bob lr\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(entries[1], ("bob".into(), "lr".into()));
+        let Untagged::Quota { resources, .. } = untagged_of(b"* QUOTA \"\" (STORAGE 10 512)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(resources, vec![("STORAGE".into(), 10, 512)]);
+        let Untagged::Id(params) = untagged_of(b"* ID (\"name\" \"Dovecot\" \"x\" NIL)\r\n") else {
+            panic!()
+        };
+        assert_eq!(params[0], ("name".into(), Some("Dovecot".into())));
+        assert_eq!(params[1], ("x".into(), None));
+    }
+
+    #[test]
+    fn continuation_and_unknown_data() {
+        assert!(matches!(parse(b"+ \r\n"), Response::Continuation(_)));
+        assert!(matches!(parse(b"+ idling\r\n"), Response::Continuation(t) if t == "idling"));
+        assert!(
+            matches!(untagged_of(b"* XFOO bar (1 2)\r\n"), Untagged::Other { name, values } if name == "XFOO" && values.len() == 2)
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        for text in [
+            &b"\r\n"[..],
+            b"* \r\n",
+            b"a1 MAYBE x\r\n",
+            b"* 4294967296 EXISTS\r\n",
+            b"* 1 FETCH (UID)\r\n",
+            b"* LIST (\\X) \"toolong\" x\r\n",
+            b"* STATUS x (MESSAGES)\r\n",
+            b"a1 OK [UIDVALIDITY x] y\r\n",
+            b"* VANISHED 1:x\r\n",
+        ] {
+            let frame = read_frame(&mut &text[..], &Limits::default()).unwrap();
+            assert!(
+                Response::parse(frame).is_err(),
+                "{:?} parsed",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! The generic IMAP value tree (atoms, numbers, strings, literals, NIL,
+//! parenthesised lists) and the tokenizer that reads it from a [`Frame`].
+//!
+//! Hostile input cannot panic or exhaust the stack here: every index is
+//! checked and list nesting is bounded by [`MAX_DEPTH`].
+
+use super::framer::{literal_announcement, Frame, Literal};
+
+/// Deepest list nesting accepted (BODYSTRUCTURE of real mail stays far below).
+pub const MAX_DEPTH: usize = 64;
+
+/// One IMAP value.
+#[derive(Debug)]
+pub enum Value {
+    /// An atom, including flags (`\Seen`) and fetch item names
+    /// (`BODY[HEADER.FIELDS (SUBJECT)]<0>`).
+    Atom(String),
+    Number(u64),
+    /// A quoted string, unescaped.
+    Str(Vec<u8>),
+    Literal(Literal),
+    Nil,
+    List(Vec<Value>),
+}
+
+impl Value {
+    /// The value as text: atoms, numbers, strings and in-memory literals.
+    pub fn as_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::Atom(a) => Some(a.as_str().into()),
+            Value::Number(n) => Some(n.to_string().into()),
+            Value::Str(s) => Some(String::from_utf8_lossy(s)),
+            Value::Literal(l) => l.as_bytes().map(String::from_utf8_lossy),
+            _ => None,
+        }
+    }
+
+    /// The bytes of a string, literal (in memory) or atom.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Atom(a) => Some(a.as_bytes()),
+            Value::Str(s) => Some(s),
+            Value::Literal(l) => l.as_bytes(),
+            _ => None,
+        }
+    }
+
+    pub fn as_number(&self) -> Option<u64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the atom `name` (case-insensitive).
+    pub fn is_atom(&self, name: &str) -> bool {
+        matches!(self, Value::Atom(a) if a.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A syntax error in a server response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+pub type ParseResult<T> = Result<T, ParseError>;
+
+fn error<T>(message: impl Into<String>) -> ParseResult<T> {
+    Err(ParseError(message.into()))
+}
+
+/// Reads values from a framed response, line by line and literal by literal.
+pub struct Tokens {
+    lines: Vec<Vec<u8>>,
+    literals: std::vec::IntoIter<Literal>,
+    line: usize,
+    pos: usize,
+}
+
+impl Tokens {
+    pub fn new(frame: Frame) -> Tokens {
+        Tokens {
+            lines: frame.lines,
+            literals: frame.literals.into_iter(),
+            line: 0,
+            pos: 0,
+        }
+    }
+
+    fn current(&self) -> &[u8] {
+        self.lines
+            .get(self.line)
+            .map_or(&[], |l| l.get(self.pos..).unwrap_or(&[]))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.current().first().copied()
+    }
+
+    /// Whether everything has been read.
+    pub fn at_end(&self) -> bool {
+        self.current().is_empty() && self.line + 1 >= self.lines.len()
+    }
+
+    /// Whether the current line has nothing left (more lines may follow).
+    pub fn rest_is_empty(&self) -> bool {
+        self.current().is_empty()
+    }
+
+    /// Skips spaces (tolerating runs of them).
+    pub fn skip_spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `byte` or fails.
+    pub fn expect(&mut self, byte: u8) -> ParseResult<()> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            error(format!(
+                "expected '{}' at {}",
+                byte as char,
+                self.describe_position()
+            ))
+        }
+    }
+
+    /// Consumes `byte` if it is next.
+    pub fn accept(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        if next {
+            self.pos += 1;
+        }
+        next
+    }
+
+    pub fn peek_is(&self, byte: u8) -> bool {
+        self.peek() == Some(byte)
+    }
+
+    fn describe_position(&self) -> String {
+        let rest = String::from_utf8_lossy(self.current());
+        let rest: String = rest.chars().take(20).collect();
+        format!("line {} offset {} (before {rest:?})", self.line, self.pos)
+    }
+
+    /// The rest of the current line as text (for `resp-text`).
+    pub fn rest_of_line(&mut self) -> String {
+        let text = String::from_utf8_lossy(self.current()).into_owned();
+        self.pos = self.lines.get(self.line).map_or(0, Vec::len);
+        text
+    }
+
+    /// An atom (no string, list or literal).
+    pub fn atom(&mut self) -> ParseResult<String> {
+        let start = self.pos;
+        let line = self.lines.get(self.line).map(Vec::as_slice).unwrap_or(&[]);
+        let mut end = start;
+        while end < line.len() {
+            match line[end] {
+                b'[' => {
+                    end = skip_bracketed(line, end)
+                        .ok_or_else(|| ParseError("unbalanced '[' in atom".into()))?
+                }
+                b if is_atom_char(b) => end += 1,
+                _ => break,
+            }
+        }
+        if end == start {
+            return error(format!("expected an atom at {}", self.describe_position()));
+        }
+        self.pos = end;
+        String::from_utf8(line[start..end].to_vec()).or_else(|_| error("atom is not valid UTF-8"))
+    }
+
+    /// A number (`number` or `number64`).
+    pub fn number(&mut self) -> ParseResult<u64> {
+        match self.value(0)? {
+            Value::Number(n) => Ok(n),
+            other => error(format!("expected a number, got {other:?}")),
+        }
+    }
+
+    /// A 32-bit number (sequence numbers, UIDs, counts).
+    pub fn number32(&mut self) -> ParseResult<u32> {
+        let n = self.number()?;
+        u32::try_from(n).or_else(|_| error(format!("number {n} out of range")))
+    }
+
+    /// The next value of any kind.
+    pub fn value(&mut self, depth: usize) -> ParseResult<Value> {
+        match self.peek() {
+            None if self.at_end() => error("unexpected end of response"),
+            None => error(format!(
+                "unexpected line break at {}",
+                self.describe_position()
+            )),
+            Some(b'(') => self.list(depth),
+            Some(b'"') => self.quoted().map(Value::Str),
+            Some(b'{') => self.literal().map(Value::Literal),
+            Some(_) => {
+                let atom = self.atom()?;
+                if atom.eq_ignore_ascii_case("NIL") {
+                    Ok(Value::Nil)
+                } else if !atom.is_empty()
+                    && atom.len() <= 20
+                    && atom.bytes().all(|b| b.is_ascii_digit())
+                {
+                    Ok(atom.parse().map_or(Value::Atom(atom), Value::Number))
+                } else {
+                    Ok(Value::Atom(atom))
+                }
+            }
+        }
+    }
+
+    /// A parenthesised list.
+    pub fn list(&mut self, depth: usize) -> ParseResult<Value> {
+        if depth >= MAX_DEPTH {
+            return error(format!("lists nested deeper than {MAX_DEPTH}"));
+        }
+        self.expect(b'(')?;
+        let mut items = Vec::new();
+        loop {
+            self.skip_spaces();
+            if self.accept(b')') {
+                return Ok(Value::List(items));
+            }
+            items.push(self.value(depth + 1)?);
+        }
+    }
+
+    /// A quoted string, with `\"` and `\\` unescaped.
+    pub fn quoted(&mut self) -> ParseResult<Vec<u8>> {
+        self.expect(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                None => return error("unterminated quoted string"),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(c) => out.push(c),
+                        None => return error("unterminated quoted string"),
+                    }
+                    self.pos += 1;
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// A literal: the `{N}` that ends this line, then the framed bytes.
+    fn literal(&mut self) -> ParseResult<Literal> {
+        let rest = self.current();
+        if literal_announcement(rest).is_none() || rest.first() != Some(&b'{') {
+            return error(format!("malformed literal at {}", self.describe_position()));
+        }
+        let literal = self
+            .literals
+            .next()
+            .ok_or_else(|| ParseError("literal missing".into()))?;
+        self.line += 1;
+        self.pos = 0;
+        Ok(literal)
+    }
+}
+
+/// ATOM-CHAR, leniently: flags (`\Seen`, `\*`) and wildcards are atoms here.
+fn is_atom_char(b: u8) -> bool {
+    !matches!(b, b'(' | b')' | b'{' | b' ' | b'"' | b']') && b > 0x1f && b != 0x7f
+}
+
+/// From the `[` at `start`, the index just past its matching `]`
+/// (quoted strings and nested brackets inside are honoured).
+fn skip_bracketed(line: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    let mut in_quote = false;
+    while i < line.len() {
+        match (in_quote, line[i]) {
+            (true, b'\\') => i += 1,
+            (true, b'"') => in_quote = false,
+            (false, b'"') => in_quote = true,
+            (false, b'[') => depth += 1,
+            (false, b']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(lines: &[&[u8]], literals: Vec<&[u8]>) -> Tokens {
+        Tokens::new(Frame {
+            lines: lines.iter().map(|l| l.to_vec()).collect(),
+            literals: literals
+                .into_iter()
+                .map(|l| Literal::Memory(l.to_vec()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn nested_lists_strings_and_literals() {
+        let mut t = tokens(
+            &[b"(\"a \\\"q\\\"\" NIL 42 \\Seen (x) {3}", b" end)"],
+            vec![b"l\r\n"],
+        );
+        let v = t.value(0).unwrap();
+        let items = v.as_list().unwrap();
+        assert_eq!(items[0].as_bytes(), Some(&b"a \"q\""[..]));
+        assert!(matches!(items[1], Value::Nil));
+        assert_eq!(items[2].as_number(), Some(42));
+        assert!(items[3].is_atom("\\seen"));
+        assert_eq!(items[4].as_list().unwrap().len(), 1);
+        assert_eq!(items[5].as_bytes(), Some(&b"l\r\n"[..]));
+        assert!(items[6].is_atom("end"));
+        assert!(t.at_end());
+    }
+
+    #[test]
+    fn section_atoms_keep_their_brackets() {
+        let mut t = tokens(&[b"BODY[HEADER.FIELDS (SUBJECT \"X]\")]<0> x"], vec![]);
+        assert_eq!(t.atom().unwrap(), "BODY[HEADER.FIELDS (SUBJECT \"X]\")]<0>");
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        let deep = vec![b'('; 10_000];
+        assert!(tokens(&[&deep], vec![]).value(0).is_err());
+        assert!(tokens(&[b"\"unterminated"], vec![]).value(0).is_err());
+        assert!(tokens(&[b"BODY[unbalanced"], vec![]).value(0).is_err());
+        assert!(tokens(&[b"(a b"], vec![]).value(0).is_err());
+        assert!(
+            tokens(&[b"{5}"], vec![]).value(0).is_err(),
+            "announced literal missing"
+        );
+        assert!(tokens(&[b""], vec![]).value(0).is_err());
+        assert!(matches!(
+            tokens(&[b"99999999999999999999999"], vec![]).value(0),
+            Ok(Value::Atom(_))
+        ));
+    }
+}
