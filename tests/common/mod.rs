@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: where cargo put the built module.
 
+#[allow(dead_code)] // not every test binary starts a cluster
+pub mod cluster;
+#[allow(dead_code)]
+pub mod fake_server;
+
 use std::path::PathBuf;
 
 /// The module file Dovecot loads, under the name it expects.

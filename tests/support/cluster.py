@@ -426,3 +426,52 @@ def stop_saved(root: Path) -> None:
         instance.signal_stop()
     for instance in instances:
         instance.wait_stopped()
+
+
+def seed_team_folder(cluster: Cluster, owner: str = "alice", folder: str = "Team", count: int = 5) -> None:
+    """Gives `owner` a folder of `count` small messages (subjects "Message N")."""
+    imap = cluster.login(owner)
+    imap.create(folder)
+    for n in range(1, count + 1):
+        body = (
+            f"From: {owner}@example.net\r\nTo: team@example.net\r\nSubject: Message {n}\r\n"
+            f"Date: Mon, {n:02d} Jun 2025 10:00:00 +0000\r\nMessage-ID: <m{n}@example.net>\r\n\r\nBody {n}\r\n"
+        )
+        imap.append(folder, None, None, body.encode())
+    imap.logout()
+
+
+def serve(argv: list[str]) -> None:
+    """`cluster.py serve [--backends N]`: starts a cluster for a test in
+    another language, prints `key=value` lines and `ready`, and stops the
+    cluster when its standard input closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="cluster.py serve")
+    parser.add_argument("--backends", type=int, default=2)
+    parser.add_argument("--no-plugin", action="store_true")
+    args = parser.parse_args(argv)
+    cluster = Cluster(backends=args.backends, plugins=() if args.no_plugin else ("shared_imapc",))
+    try:
+        cluster.start()
+        seed_team_folder(cluster)
+        print(f"root={cluster.root}")
+        print(f"proxy_port={cluster.proxy.port}")
+        print(f"master_password={cluster.master_password}")
+        for u in cluster.users:
+            print(f"user={u.name}:{u.password}:{cluster.backend_of(u.name).name}")
+        for b in cluster.backends:
+            print(f"backend={b.name}:{b.port}")
+        print("ready", flush=True)
+        sys.stdin.read()
+    finally:
+        cluster.remove()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["serve"]:
+        sys.exit("usage: cluster.py serve [--backends N] [--no-plugin]")
+    serve(sys.argv[2:])

@@ -1,0 +1,407 @@
+//! One IMAP connection: connect with timeouts, send commands (several may be
+//! in flight: pipelining), and route every response back to its command.
+//!
+//! Blocking I/O on the caller's thread: the storage calls it from Dovecot's
+//! thread and waits, as Dovecot's own imapc waits in a nested ioloop. Nothing
+//! here calls Dovecot, so the pool may also run connections on threads of
+//! its own.
+//!
+//! Routing: a tagged completion ends its command; untagged data is given to
+//! the oldest command in flight (servers answer in order), `ESEARCH (TAG …)`
+//! to the command it names, and data arriving with no command in flight
+//! waits in [`Connection::take_unsolicited`].
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use super::error::{ClientError, ClientResult};
+use crate::imap::command::{Command, Part};
+use crate::imap::framer::{read_frame, FrameError, Limits};
+use crate::imap::response::{Code, Response, Status, StatusLine, Untagged};
+
+/// Where to connect and how patiently.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub limits: Limits,
+}
+
+impl Target {
+    /// `host:port` as shown in errors (IPv6 in brackets).
+    pub fn display(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A finished command: its completion and the untagged data it received.
+#[derive(Debug)]
+pub struct Completion {
+    pub line: StatusLine,
+    pub data: Vec<Untagged>,
+}
+
+/// A logged-in (or not yet) connection to one server.
+pub struct Connection {
+    target: Target,
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    capabilities: Vec<String>,
+    next_tag: u64,
+    /// Tags in the order their commands were sent, not yet completed.
+    in_flight: VecDeque<String>,
+    /// Untagged data collected per tag.
+    collected: HashMap<String, Vec<Untagged>>,
+    /// Completions that arrived while waiting for another tag.
+    finished: HashMap<String, Completion>,
+    unsolicited: VecDeque<Untagged>,
+    /// Why the connection can no longer be used, once it cannot.
+    broken: Option<String>,
+    /// The text of an untagged BYE, if one came.
+    bye: Option<String>,
+}
+
+impl Connection {
+    /// Connects (trying every address of the host) and reads the greeting.
+    pub fn connect(target: &Target) -> ClientResult<Connection> {
+        let stream = connect_tcp(target)?;
+        let set_timeouts = |s: &TcpStream| -> io::Result<()> {
+            s.set_read_timeout(Some(target.command_timeout))?;
+            s.set_write_timeout(Some(target.command_timeout))?;
+            s.set_nodelay(true)
+        };
+        let io_error = |e: io::Error| ClientError::Connect {
+            target: target.display(),
+            reason: e.to_string(),
+        };
+        set_timeouts(&stream).map_err(io_error)?;
+        let writer = stream.try_clone().map_err(io_error)?;
+        let mut connection = Connection {
+            target: target.clone(),
+            reader: BufReader::with_capacity(64 * 1024, stream),
+            writer,
+            capabilities: Vec::new(),
+            next_tag: 1,
+            in_flight: VecDeque::new(),
+            collected: HashMap::new(),
+            finished: HashMap::new(),
+            unsolicited: VecDeque::new(),
+            broken: None,
+            bye: None,
+        };
+        connection.read_greeting()?;
+        Ok(connection)
+    }
+
+    fn read_greeting(&mut self) -> ClientResult<()> {
+        match self.read_response("the server greeting")? {
+            Response::Untagged(Untagged::Status(line))
+                if matches!(line.status, Status::Ok | Status::Preauth) =>
+            {
+                if let Some(Code::Capability(caps)) = line.code {
+                    self.capabilities = caps;
+                }
+                Ok(())
+            }
+            Response::Untagged(Untagged::Status(line)) if line.status == Status::Bye => Err(self
+                .fail(ClientError::Closed(format!(
+                    "server greeted with BYE: {}",
+                    line.text
+                )))),
+            other => Err(self.fail(ClientError::Protocol(format!(
+                "unexpected greeting {other:?}"
+            )))),
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The capabilities last announced (greeting, login, or CAPABILITY).
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// Whether the server announced `capability` (case-insensitive).
+    pub fn has_capability(&self, capability: &str) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(capability))
+    }
+
+    /// Replaces the known capabilities (after login, or a CAPABILITY code).
+    pub fn set_capabilities(&mut self, capabilities: Vec<String>) {
+        self.capabilities = capabilities;
+    }
+
+    /// Asks for the capabilities and remembers them.
+    pub fn refresh_capabilities(&mut self) -> ClientResult<()> {
+        let done = self.execute(&Command::new("CAPABILITY"))?;
+        for data in done.data {
+            if let Untagged::Capability(caps) = data {
+                self.capabilities = caps;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the connection is still usable.
+    pub fn is_usable(&self) -> bool {
+        self.broken.is_none()
+    }
+
+    /// Sends a command without waiting for its completion; returns its tag.
+    pub fn send(&mut self, command: &Command) -> ClientResult<String> {
+        self.check_usable()?;
+        let tag = format!("s{}", self.next_tag);
+        self.next_tag += 1;
+        // Responses to this command may arrive while its literals are sent.
+        self.in_flight.push_back(tag.clone());
+        if let Err(e) = self.write_command(&tag, command) {
+            return Err(self.fail(e));
+        }
+        Ok(tag)
+    }
+
+    fn write_command(&mut self, tag: &str, command: &Command) -> ClientResult<()> {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(tag.as_bytes());
+        buf.push(b' ');
+        let non_sync = self.has_capability("LITERAL+");
+        let non_sync_small = self.has_capability("LITERAL-");
+        for part in command.parts() {
+            match part {
+                Part::Text(text) => buf.extend_from_slice(text),
+                Part::Literal(bytes) if non_sync || (non_sync_small && bytes.len() <= 4096) => {
+                    buf.extend_from_slice(format!("{{{}+}}\r\n", bytes.len()).as_bytes());
+                    buf.extend_from_slice(bytes);
+                }
+                Part::Literal(bytes) => {
+                    buf.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
+                    self.write_all(&buf, command.name())?;
+                    buf.clear();
+                    self.wait_continuation(tag, command.name())?;
+                    buf.extend_from_slice(bytes);
+                }
+            }
+        }
+        buf.extend_from_slice(b"\r\n");
+        self.write_all(&buf, command.name())
+    }
+
+    /// Sends one line in answer to a continuation request (SASL, IDLE's DONE).
+    pub fn send_line(&mut self, line: &[u8], what: &'static str) -> ClientResult<()> {
+        self.check_usable()?;
+        let mut buf = line.to_vec();
+        buf.extend_from_slice(b"\r\n");
+        self.write_all(&buf, what).map_err(|e| self.fail(e))
+    }
+
+    fn write_all(&mut self, bytes: &[u8], what: &str) -> ClientResult<()> {
+        let result = self
+            .writer
+            .write_all(bytes)
+            .and_then(|()| self.writer.flush());
+        result.map_err(|e| self.io_error(e, what))
+    }
+
+    /// Waits for `+` (for the command `tag`), handling other responses
+    /// meanwhile; the server may refuse with a completion instead.
+    pub fn wait_continuation(&mut self, tag: &str, command: &'static str) -> ClientResult<String> {
+        loop {
+            match self.read_response(command)? {
+                Response::Continuation(text) => return Ok(text),
+                Response::Tagged { tag: t, line } if t == tag => {
+                    self.in_flight.retain(|x| *x != t);
+                    self.collected.remove(&t);
+                    return Err(rejected(command, line));
+                }
+                other => self.dispatch(other)?,
+            }
+        }
+    }
+
+    /// Waits for the completion of `tag`.
+    pub fn wait(&mut self, tag: &str) -> ClientResult<Completion> {
+        loop {
+            if let Some(done) = self.finished.remove(tag) {
+                return Ok(done);
+            }
+            self.check_usable()?;
+            let response = self.read_response(&format!("the answer to {tag}"))?;
+            self.dispatch(response)?;
+        }
+    }
+
+    /// Sends `command`, waits for it, and fails unless the server said OK.
+    pub fn execute(&mut self, command: &Command) -> ClientResult<Completion> {
+        let tag = self.send(command)?;
+        let done = self.wait(&tag)?;
+        match done.line.status {
+            Status::Ok => Ok(done),
+            _ => Err(rejected(command.name(), done.line)),
+        }
+    }
+
+    /// The untagged data collected so far for a command still in flight
+    /// (IDLE's updates).
+    pub fn take_data(&mut self, tag: &str) -> Vec<Untagged> {
+        self.collected
+            .get_mut(tag)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Untagged data that arrived with no command in flight, in order.
+    pub fn take_unsolicited(&mut self) -> Vec<Untagged> {
+        self.unsolicited.drain(..).collect()
+    }
+
+    /// Reads one response and routes it; for IDLE, which waits for updates.
+    pub fn read_one(&mut self, what: &str) -> ClientResult<()> {
+        let response = self.read_response(what)?;
+        self.dispatch(response)
+    }
+
+    fn dispatch(&mut self, response: Response) -> ClientResult<()> {
+        match response {
+            Response::Tagged { tag, line } => {
+                if !self.in_flight.contains(&tag) {
+                    return Err(self.fail(ClientError::Protocol(format!(
+                        "completion for unknown tag {tag:?}"
+                    ))));
+                }
+                self.complete(tag, line);
+                Ok(())
+            }
+            Response::Untagged(Untagged::Status(line)) if line.status == Status::Bye => {
+                self.bye = Some(line.text);
+                Ok(())
+            }
+            Response::Untagged(data) => {
+                let owner = match &data {
+                    Untagged::Esearch(e) => e.tag.clone().filter(|t| self.in_flight.contains(t)),
+                    _ => None,
+                }
+                .or_else(|| self.in_flight.front().cloned());
+                match owner {
+                    Some(tag) => self.collected.entry(tag).or_default().push(data),
+                    None => self.unsolicited.push_back(data),
+                }
+                Ok(())
+            }
+            Response::Continuation(_) => Err(self.fail(ClientError::Protocol(
+                "continuation request while sending nothing".into(),
+            ))),
+        }
+    }
+
+    fn complete(&mut self, tag: String, line: StatusLine) {
+        self.in_flight.retain(|t| *t != tag);
+        let data = self.collected.remove(&tag).unwrap_or_default();
+        self.finished.insert(tag, Completion { line, data });
+    }
+
+    fn read_response(&mut self, what: &str) -> ClientResult<Response> {
+        self.check_usable()?;
+        let frame = match read_frame(&mut self.reader, &self.target.limits) {
+            Ok(frame) => frame,
+            Err(FrameError::Io(e)) => return Err(self.io_error(e, what)),
+            Err(FrameError::Eof { partial }) => {
+                let reason = match (&self.bye, partial) {
+                    (Some(bye), _) => format!("server said BYE: {bye}"),
+                    (None, true) => {
+                        "server closed the connection in the middle of a response".into()
+                    }
+                    (None, false) => {
+                        format!("server closed the connection while we waited for {what}")
+                    }
+                };
+                return Err(self.fail(ClientError::Closed(reason)));
+            }
+            Err(e) => return Err(self.fail(ClientError::Protocol(e.to_string()))),
+        };
+        Response::parse(frame)
+            .map_err(|e| self.fail(ClientError::Protocol(format!("unparsable response: {e}"))))
+    }
+
+    fn io_error(&mut self, e: io::Error, what: &str) -> ClientError {
+        let error = match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout {
+                waiting_for: what.to_string(),
+                after: self.target.command_timeout,
+            },
+            _ => ClientError::Closed(format!("{} while waiting for {what}", e)),
+        };
+        self.fail(error)
+    }
+
+    /// Marks the connection broken by `error` and hands the error back.
+    fn fail(&mut self, error: ClientError) -> ClientError {
+        if error.breaks_connection() && self.broken.is_none() {
+            self.broken = Some(error.to_string());
+            let _ = self.writer.shutdown(std::net::Shutdown::Both);
+        }
+        error
+    }
+
+    fn check_usable(&self) -> ClientResult<()> {
+        match &self.broken {
+            Some(reason) => Err(ClientError::Closed(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads whatever the server sends until it closes (tests and LOGOUT).
+    pub fn drain(&mut self) -> io::Result<Vec<u8>> {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest)?;
+        Ok(rest)
+    }
+}
+
+/// The error for a NO/BAD completion.
+pub fn rejected(command: &'static str, line: StatusLine) -> ClientError {
+    ClientError::Rejected {
+        command,
+        status: line.status,
+        code: line.code,
+        text: line.text,
+    }
+}
+
+fn connect_tcp(target: &Target) -> ClientResult<TcpStream> {
+    let addresses: Vec<SocketAddr> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| ClientError::Connect {
+            target: target.display(),
+            reason: format!("cannot resolve: {e}"),
+        })?
+        .collect();
+    let mut last_error = String::from("host has no addresses");
+    for address in &addresses {
+        match TcpStream::connect_timeout(address, target.connect_timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                last_error = format!(
+                    "no answer from {address} within {}s",
+                    target.connect_timeout.as_secs_f32()
+                )
+            }
+            Err(e) => last_error = format!("{address}: {e}"),
+        }
+    }
+    Err(ClientError::Connect {
+        target: target.display(),
+        reason: last_error,
+    })
+}

@@ -1,0 +1,253 @@
+//! The client core against a scripted fake server: what a real server won't
+//! do (drop mid-literal, BYE, garbage, huge literals, silence).
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_server::FakeServer;
+use shared_imapc::client::connection::{Connection, Target};
+use shared_imapc::client::error::ClientError;
+use shared_imapc::client::login::{login_as_master, MasterLogin};
+use shared_imapc::imap::command::Command;
+use shared_imapc::imap::framer::Limits;
+use shared_imapc::imap::response::{Code, Untagged};
+
+const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+] ready\r\n";
+
+fn target(port: u16) -> Target {
+    Target {
+        host: "127.0.0.1".into(),
+        port,
+        connect_timeout: Duration::from_secs(2),
+        command_timeout: Duration::from_millis(500),
+        limits: Limits::default(),
+    }
+}
+
+#[test]
+fn responses_split_at_every_byte_are_parsed() {
+    let server = FakeServer::start(|peer| {
+        peer.trickle(GREETING);
+        let (tag, _) = peer.command();
+        peer.trickle(b"* 1 FETCH (UID 7 BODY[] {11}\r\nhello\r\nbody FLAGS (\\Seen))\r\n");
+        peer.trickle(format!("{tag} OK done\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let done = c
+        .execute(&Command::new("UID FETCH").syntax("7 (BODY[] FLAGS)"))
+        .unwrap();
+    let Untagged::Fetch { items, .. } = &done.data[0] else {
+        panic!("{:?}", done.data)
+    };
+    assert_eq!(items[1].1.as_bytes(), Some(&b"hello\r\nbody"[..]));
+    server.finish();
+}
+
+#[test]
+fn disconnect_mid_literal_is_reported_and_breaks_the_connection() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        peer.command();
+        peer.send(b"* 1 FETCH (BODY[] {100}\r\nonly a part");
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let err = c
+        .execute(&Command::new("FETCH").syntax("1 BODY[]"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Closed(r) if r.contains("middle of a response")),
+        "{err}"
+    );
+    assert!(!c.is_usable());
+    assert!(matches!(
+        c.execute(&Command::new("NOOP")),
+        Err(ClientError::Closed(_))
+    ));
+    server.finish();
+}
+
+#[test]
+fn bye_greeting_and_bye_mid_session() {
+    let server = FakeServer::start(|peer| peer.send(b"* BYE Too many connections\r\n"));
+    let err = Connection::connect(&target(server.port))
+        .err()
+        .expect("BYE greeting refused");
+    assert!(
+        matches!(&err, ClientError::Closed(r) if r.contains("Too many connections")),
+        "{err}"
+    );
+    server.finish();
+
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        peer.command();
+        peer.send(b"* BYE Server shutting down\r\n");
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let err = c.execute(&Command::new("NOOP")).unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Closed(r) if r.contains("Server shutting down")),
+        "{err}"
+    );
+    server.finish();
+}
+
+#[test]
+fn no_unavailable_keeps_its_code() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} NO [UNAVAILABLE] Backend is down\r\n").as_bytes());
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK still here\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let err = c
+        .execute(&Command::new("SELECT").astring(b"INBOX").unwrap())
+        .unwrap_err();
+    let ClientError::Rejected { code, text, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(code, &Some(Code::Named("UNAVAILABLE".into())));
+    assert_eq!(text, "Backend is down");
+    assert!(c.is_usable(), "a NO does not break the connection");
+    c.execute(&Command::new("NOOP")).unwrap();
+    server.finish();
+}
+
+#[test]
+fn garbage_over_long_lines_and_huge_literals_are_protocol_errors() {
+    for (reply, expected) in [
+        (&b"<html>garbage</html>\r\n"[..], "unparsable"),
+        (
+            b"* 1 FETCH (BODY[] {4294967296}\r\n",
+            "4294967296-byte literal",
+        ),
+    ] {
+        let reply = reply.to_vec();
+        let server = FakeServer::start(move |peer| {
+            peer.send(GREETING);
+            peer.command();
+            peer.send(&reply);
+        });
+        let mut c = Connection::connect(&target(server.port)).unwrap();
+        let err = c.execute(&Command::new("NOOP")).unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Protocol(r) if r.contains(expected)),
+            "{err}"
+        );
+        server.finish();
+    }
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        peer.command();
+        peer.send(&[&b"* OK "[..], &vec![b'x'; 200_000], b"\r\n"].concat());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let err = c.execute(&Command::new("NOOP")).unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Protocol(r) if r.contains("longer than")),
+        "{err}"
+    );
+    server.finish();
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        peer.command();
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let started = std::time::Instant::now();
+    let err = c.execute(&Command::new("NOOP")).unwrap_err();
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "the command timeout applies"
+    );
+    server.finish();
+
+    let server = FakeServer::start(|_peer| std::thread::sleep(Duration::from_millis(1500)));
+    assert!(matches!(
+        Connection::connect(&target(server.port)),
+        Err(ClientError::Timeout { .. })
+    ));
+    server.finish();
+}
+
+#[test]
+fn nothing_listening_is_a_connect_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Connection::connect(&target(port)).err().expect("refused");
+    assert!(
+        matches!(&err, ClientError::Connect { target, .. } if target == &format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn master_login_sends_plain_with_authzid_and_never_logs_the_password() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        let (tag, rest) = peer.command();
+        // "alice\0bob\0s3cret" in base64
+        assert_eq!(rest, "AUTHENTICATE PLAIN YWxpY2UAYm9iAHMzY3JldA==");
+        peer.send(format!("{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let login = MasterLogin {
+        owner: "alice",
+        master: "bob",
+        password: "s3cret",
+        separator: None,
+    };
+    let err = login_as_master(&mut c, &login).unwrap_err();
+    assert!(matches!(err, ClientError::AuthFailed { .. }), "{err}");
+    assert!(!err.to_string().contains("s3cret") && !format!("{err:?}").contains("s3cret"));
+    server.finish();
+}
+
+#[test]
+fn login_as_oneself_with_oneself_as_master_is_never_attempted() {
+    let server = FakeServer::start(|peer| peer.send(GREETING));
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let login = MasterLogin {
+        owner: "alice",
+        master: "alice",
+        password: "x",
+        separator: None,
+    };
+    assert!(matches!(
+        login_as_master(&mut c, &login),
+        Err(ClientError::SelfMaster { .. })
+    ));
+    server.finish();
+}
+
+#[test]
+fn synchronizing_literals_wait_for_the_continuation() {
+    let server = FakeServer::start(|peer| {
+        peer.send(b"* OK [CAPABILITY IMAP4rev1] ready\r\n");
+        let (tag, rest) = peer.command();
+        assert_eq!(rest, "SEARCH CHARSET UTF-8 SUBJECT {6}");
+        peer.send(b"+ go ahead\r\n");
+        let (_, literal_and_rest) = peer.command();
+        assert_eq!(literal_and_rest, "");
+        peer.send(format!("* SEARCH 3\r\n{tag} OK done\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let cmd = Command::new("SEARCH")
+        .syntax("CHARSET UTF-8 SUBJECT")
+        .string("Grüß".as_bytes())
+        .unwrap();
+    let done = c.execute(&cmd).unwrap();
+    assert!(matches!(&done.data[0], Untagged::Search { ids, .. } if ids == &[3]));
+    server.finish();
+}

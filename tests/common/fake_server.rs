@@ -1,0 +1,68 @@
+//! A scripted IMAP server on loopback, for faults a real server won't
+//! produce: each test gives it a script that reads and writes the socket.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+
+/// The server side of one connection, as the script sees it.
+pub struct Peer {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Peer {
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        let _ = self.writer.write_all(bytes);
+        let _ = self.writer.flush();
+    }
+
+    /// Sends bytes one at a time, flushing each (every split point).
+    pub fn trickle(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.send(std::slice::from_ref(b));
+        }
+    }
+
+    /// Reads one command line; returns its tag and the rest.
+    pub fn command(&mut self) -> (String, String) {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read command");
+        let line = line.trim_end().to_string();
+        let (tag, rest) = line.split_once(' ').unwrap_or((&line, ""));
+        (tag.to_string(), rest.to_string())
+    }
+}
+
+/// A listening fake server running `script` on the first connection.
+pub struct FakeServer {
+    pub port: u16,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl FakeServer {
+    pub fn start(script: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut peer = Peer {
+                reader: BufReader::new(stream.try_clone().unwrap()),
+                writer: stream,
+            };
+            script(&mut peer);
+        });
+        FakeServer {
+            port,
+            handle: Some(handle),
+        }
+    }
+
+    /// Waits for the script to finish.
+    pub fn finish(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.join().expect("fake server script panicked");
+        }
+    }
+}
