@@ -13,6 +13,7 @@ use shared_imapc::client::login::{login_as_master, MasterLogin};
 use shared_imapc::imap::command::Command;
 use shared_imapc::imap::framer::Limits;
 use shared_imapc::imap::response::{Code, Untagged};
+use shared_imapc::storage::settings::SslMode;
 
 fn target(cluster: &TestCluster) -> Target {
     Target {
@@ -20,6 +21,8 @@ fn target(cluster: &TestCluster) -> Target {
         port: cluster.proxy_port,
         connect_timeout: Duration::from_secs(5),
         command_timeout: Duration::from_secs(10),
+        ssl: SslMode::No,
+        tls: Default::default(),
         limits: Limits::default(),
     }
 }

@@ -12,6 +12,7 @@ use shared_imapc::client::login::{login_as_master, MasterLogin};
 use shared_imapc::imap::command::Command;
 use shared_imapc::imap::framer::Limits;
 use shared_imapc::imap::response::{Code, Untagged};
+use shared_imapc::storage::settings::SslMode;
 
 const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+] ready\r\n";
 
@@ -21,6 +22,8 @@ fn target(port: u16) -> Target {
         port,
         connect_timeout: Duration::from_secs(2),
         command_timeout: Duration::from_millis(500),
+        ssl: SslMode::No,
+        tls: Default::default(),
         limits: Limits::default(),
     }
 }

@@ -17,9 +17,11 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::error::{ClientError, ClientResult};
+use super::tls::{handshake, Stream, TlsConfig};
 use crate::imap::command::{Command, Part};
 use crate::imap::framer::{read_frame, FrameError, Limits};
 use crate::imap::response::{Code, Response, Status, StatusLine, Untagged};
+use crate::storage::settings::SslMode;
 
 /// Where to connect and how patiently.
 #[derive(Clone, Debug)]
@@ -28,6 +30,8 @@ pub struct Target {
     pub port: u16,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    pub ssl: SslMode,
+    pub tls: TlsConfig,
     pub limits: Limits,
 }
 
@@ -52,8 +56,8 @@ pub struct Completion {
 /// A logged-in (or not yet) connection to one server.
 pub struct Connection {
     target: Target,
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    /// Read through the buffer; written through `get_mut()`.
+    stream: BufReader<Stream>,
     capabilities: Vec<String>,
     next_tag: u64,
     /// Tags in the order their commands were sent, not yet completed.
@@ -70,24 +74,27 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects (trying every address of the host) and reads the greeting.
+    /// Connects (trying every address of the host), sets up TLS as
+    /// configured (`imaps` or `STARTTLS`) and reads the greeting.
     pub fn connect(target: &Target) -> ClientResult<Connection> {
-        let stream = connect_tcp(target)?;
-        let set_timeouts = |s: &TcpStream| -> io::Result<()> {
-            s.set_read_timeout(Some(target.command_timeout))?;
-            s.set_write_timeout(Some(target.command_timeout))?;
-            s.set_nodelay(true)
-        };
+        let tcp = connect_tcp(target)?;
         let io_error = |e: io::Error| ClientError::Connect {
             target: target.display(),
             reason: e.to_string(),
         };
-        set_timeouts(&stream).map_err(io_error)?;
-        let writer = stream.try_clone().map_err(io_error)?;
+        tcp.set_read_timeout(Some(target.command_timeout))
+            .map_err(io_error)?;
+        tcp.set_write_timeout(Some(target.command_timeout))
+            .map_err(io_error)?;
+        tcp.set_nodelay(true).map_err(io_error)?;
+        let stream = match target.ssl {
+            SslMode::Imaps => handshake(tcp, &target.host, &target.tls)
+                .map_err(|reason| tls_error(target, reason))?,
+            SslMode::No | SslMode::Starttls => Stream::Plain(tcp),
+        };
         let mut connection = Connection {
             target: target.clone(),
-            reader: BufReader::with_capacity(64 * 1024, stream),
-            writer,
+            stream: BufReader::with_capacity(64 * 1024, stream),
             capabilities: Vec::new(),
             next_tag: 1,
             in_flight: VecDeque::new(),
@@ -98,7 +105,40 @@ impl Connection {
             bye: None,
         };
         connection.read_greeting()?;
+        if target.ssl == SslMode::Starttls {
+            connection.start_tls()?;
+        }
         Ok(connection)
+    }
+
+    /// `STARTTLS`, then the handshake; capabilities from before are dropped.
+    fn start_tls(&mut self) -> ClientResult<()> {
+        if self.capabilities.is_empty() {
+            self.refresh_capabilities()?;
+        }
+        if !self.has_capability("STARTTLS") {
+            return Err(self.fail(tls_error(
+                &self.target,
+                "the server does not offer STARTTLS".into(),
+            )));
+        }
+        self.execute(&Command::new("STARTTLS"))?;
+        // Bytes sent before the handshake would be read as if protected.
+        if !self.stream.buffer().is_empty() {
+            return Err(self.fail(tls_error(
+                &self.target,
+                "server sent data after STARTTLS".into(),
+            )));
+        }
+        let detached = BufReader::new(Stream::Detached);
+        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, detached).into_inner() else {
+            return Err(self.fail(ClientError::Protocol("STARTTLS on a TLS connection".into())));
+        };
+        let stream = handshake(tcp, &self.target.host, &self.target.tls);
+        let stream = stream.map_err(|reason| self.fail(tls_error(&self.target, reason)))?;
+        self.stream = BufReader::with_capacity(64 * 1024, stream);
+        self.capabilities.clear();
+        self.refresh_capabilities()
     }
 
     fn read_greeting(&mut self) -> ClientResult<()> {
@@ -207,10 +247,8 @@ impl Connection {
     }
 
     fn write_all(&mut self, bytes: &[u8], what: &str) -> ClientResult<()> {
-        let result = self
-            .writer
-            .write_all(bytes)
-            .and_then(|()| self.writer.flush());
+        let writer = self.stream.get_mut();
+        let result = writer.write_all(bytes).and_then(|()| writer.flush());
         result.map_err(|e| self.io_error(e, what))
     }
 
@@ -313,7 +351,7 @@ impl Connection {
 
     fn read_response(&mut self, what: &str) -> ClientResult<Response> {
         self.check_usable()?;
-        let frame = match read_frame(&mut self.reader, &self.target.limits) {
+        let frame = match read_frame(&mut self.stream, &self.target.limits) {
             Ok(frame) => frame,
             Err(FrameError::Io(e)) => return Err(self.io_error(e, what)),
             Err(FrameError::Eof { partial }) => {
@@ -349,7 +387,9 @@ impl Connection {
     fn fail(&mut self, error: ClientError) -> ClientError {
         if error.breaks_connection() && self.broken.is_none() {
             self.broken = Some(error.to_string());
-            let _ = self.writer.shutdown(std::net::Shutdown::Both);
+            if let Some(tcp) = self.stream.get_ref().tcp() {
+                let _ = tcp.shutdown(std::net::Shutdown::Both);
+            }
         }
         error
     }
@@ -364,8 +404,15 @@ impl Connection {
     /// Reads whatever the server sends until it closes (tests and LOGOUT).
     pub fn drain(&mut self) -> io::Result<Vec<u8>> {
         let mut rest = Vec::new();
-        self.reader.read_to_end(&mut rest)?;
+        self.stream.read_to_end(&mut rest)?;
         Ok(rest)
+    }
+}
+
+fn tls_error(target: &Target, reason: String) -> ClientError {
+    ClientError::Tls {
+        target: target.display(),
+        reason,
     }
 }
 

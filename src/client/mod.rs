@@ -5,3 +5,4 @@
 pub mod connection;
 pub mod error;
 pub mod login;
+pub mod tls;

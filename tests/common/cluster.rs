@@ -14,15 +14,24 @@ pub struct TestCluster {
     pub master_password: String,
     /// user name -> password
     pub passwords: HashMap<String, String>,
+    /// With TLS: the proxy's imaps port and the CA that signed its certificate.
+    pub imaps_port: Option<u16>,
+    pub ca_file: Option<PathBuf>,
 }
 
 impl TestCluster {
     /// Starts a cluster where alice owns a folder `Team` of 5 messages.
     pub fn start() -> TestCluster {
+        Self::start_with(&[])
+    }
+
+    /// Same, with `cluster.py serve` options such as `--tls`.
+    pub fn start_with(options: &[&str]) -> TestCluster {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/cluster.py");
         let mut child = Command::new("python3")
             .arg(script)
             .arg("serve")
+            .args(options)
             .env("SHARED_IMAPC_MODULE", super::built_module())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -63,6 +72,8 @@ impl TestCluster {
             proxy_port: one("proxy_port").parse().expect("port"),
             master_password: one("master_password"),
             passwords,
+            imaps_port: values.get("imaps_port").and_then(|v| v[0].parse().ok()),
+            ca_file: values.get("ca_file").map(|v| PathBuf::from(&v[0])),
             child: Some(child),
         }
     }

@@ -87,6 +87,9 @@ class Dovecot:
         self.log_path = self.dir / "dovecot.log"
         # The instance's own part of dovecot.conf, after common_config().
         self.config = ""
+        # (cert, key) files: TLS on, with an imaps listener and STARTTLS.
+        self.tls: tuple[Path, Path] | None = None
+        self.imaps_port = 0
         self.pid: int | None = None
 
     def common_config(self) -> str:
@@ -99,7 +102,7 @@ info_log_path = {self.log_path}
 debug_log_path = {self.log_path}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{self._ssl_config()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
@@ -115,10 +118,22 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    # 127.0.0.2 too: an address the test certificate does not name.
+    address = 127.0.0.1 127.0.0.2
+    port = {self.imaps_port}
   }}
 }}
 """
+
+    def enable_tls(self, cert: Path, key: Path) -> None:
+        self.tls = (cert, key)
+        self.imaps_port = free_port()
+
+    def _ssl_config(self) -> str:
+        if self.tls is None:
+            return "ssl = no"
+        cert, key = self.tls
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
     def start(self) -> "Dovecot":
         for d in (self.dir, self.base_dir, self.dir / "state"):
@@ -201,6 +216,24 @@ service imap-login {{
         return imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
 
 
+def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for localhost and 127.0.0.1:
+    returns (ca.pem, server.pem, server.key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr = directory / "server.pem", directory / "server.key", directory / "server.csr"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    quiet = {"check": True, "capture_output": True}
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+                    "-subj", "/CN=shared_imapc test CA"], **quiet)
+    subprocess.run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"], **quiet)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                    "-out", cert, "-days", "2", "-extfile", ext], **quiet)
+    return ca, cert, key
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -232,6 +265,7 @@ class Cluster:
         backend_config: str = "",
         plugins: tuple[str, ...] = ("shared_imapc",),
         mail_debug: bool = False,
+        tls: bool = False,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
         self.root.mkdir(parents=True, exist_ok=True)
@@ -248,6 +282,10 @@ class Cluster:
             backend.config = self._backend_config(backend, backend_config, mail_debug)
         self.proxy = Dovecot(self.root, "proxy")
         self.proxy.config = self._proxy_config()
+        self.ca_file: Path | None = None
+        if tls:
+            self.ca_file, cert, key = make_test_ca(self.root / "tls")
+            self.proxy.enable_tls(cert, key)
 
     # -- configuration ----------------------------------------------------
 
@@ -451,14 +489,18 @@ def serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="cluster.py serve")
     parser.add_argument("--backends", type=int, default=2)
     parser.add_argument("--no-plugin", action="store_true")
+    parser.add_argument("--tls", action="store_true", help="TLS on the proxy (imaps and STARTTLS)")
     args = parser.parse_args(argv)
-    cluster = Cluster(backends=args.backends, plugins=() if args.no_plugin else ("shared_imapc",))
+    cluster = Cluster(backends=args.backends, plugins=() if args.no_plugin else ("shared_imapc",), tls=args.tls)
     try:
         cluster.start()
         seed_team_folder(cluster)
         print(f"root={cluster.root}")
         print(f"proxy_port={cluster.proxy.port}")
         print(f"master_password={cluster.master_password}")
+        if cluster.ca_file:
+            print(f"imaps_port={cluster.proxy.imaps_port}")
+            print(f"ca_file={cluster.ca_file}")
         for u in cluster.users:
             print(f"user={u.name}:{u.password}:{cluster.backend_of(u.name).name}")
         for b in cluster.backends:
