@@ -56,7 +56,7 @@ const MAX_MAX_CONNECTIONS: u32 = 1000;
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// How the connection to the remote is protected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SslMode {
     /// Plain IMAP (a trusted cluster network).
     No,
@@ -81,6 +81,10 @@ impl SslMode {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(password: impl Into<String>) -> Secret {
+        Secret(password.into())
+    }
+
     /// The password itself, for the login command only.
     pub fn expose(&self) -> &str {
         &self.0

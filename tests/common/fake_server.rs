@@ -41,17 +41,27 @@ pub struct FakeServer {
     handle: Option<JoinHandle<()>>,
 }
 
+/// What the server does with one connection.
+pub type Script = Box<dyn FnOnce(&mut Peer) + Send>;
+
 impl FakeServer {
     pub fn start(script: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
+        Self::start_many(vec![Box::new(script)])
+    }
+
+    /// Runs one script per connection, in order; then stops listening.
+    pub fn start_many(scripts: Vec<Script>) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
         let handle = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().expect("accept");
-            let mut peer = Peer {
-                reader: BufReader::new(stream.try_clone().unwrap()),
-                writer: stream,
-            };
-            script(&mut peer);
+            for script in scripts {
+                let (stream, _) = listener.accept().expect("accept");
+                let reader = BufReader::new(stream.try_clone().unwrap());
+                script(&mut Peer {
+                    reader,
+                    writer: stream,
+                });
+            }
         });
         FakeServer {
             port,

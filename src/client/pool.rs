@@ -1,0 +1,106 @@
+//! The connections of one Dovecot session (one logged-in user): one remote
+//! session per (server, owner, master user, TLS mode), reused across
+//! folders, and logged in to many owners at once (bounded) when `LIST
+//! shared/*` needs them all. The parallel logins run on threads of their
+//! own; they never call Dovecot, and the caller waits for them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::error::ClientResult;
+use super::session::{RetryPolicy, Session, SessionSpec};
+use crate::storage::settings::SslMode;
+
+/// What makes two sessions interchangeable.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    pub host: String,
+    pub port: u16,
+    pub ssl: SslMode,
+    pub owner: String,
+    pub master: String,
+}
+
+impl PoolKey {
+    pub fn of(spec: &SessionSpec) -> PoolKey {
+        PoolKey {
+            host: spec.target.host.clone(),
+            port: spec.target.port,
+            ssl: spec.target.ssl,
+            owner: spec.owner.clone(),
+            master: spec.master.clone(),
+        }
+    }
+}
+
+/// Remote sessions by key.
+pub struct Pool {
+    sessions: HashMap<PoolKey, Session>,
+    max_parallel_logins: usize,
+    retry: RetryPolicy,
+}
+
+impl Pool {
+    pub fn new(max_parallel_logins: usize, retry: RetryPolicy) -> Pool {
+        Pool {
+            sessions: HashMap::new(),
+            max_parallel_logins: max_parallel_logins.max(1),
+            retry,
+        }
+    }
+
+    /// The session for `spec`, created (not yet connected) if new.
+    pub fn session(&mut self, spec: &SessionSpec) -> &mut Session {
+        let retry = self.retry;
+        self.sessions
+            .entry(PoolKey::of(spec))
+            .or_insert_with(|| Session::new(spec.clone(), retry))
+    }
+
+    /// Number of sessions with an open connection.
+    pub fn connected(&self) -> usize {
+        self.sessions.values().filter(|s| s.is_connected()).count()
+    }
+
+    /// Makes sure every spec has a logged-in session, logging in to those
+    /// that have none at once, at most `max_parallel_logins` at a time.
+    /// Returns the outcome per distinct key, in the order given.
+    pub fn connect_all(&mut self, specs: &[SessionSpec]) -> Vec<(PoolKey, ClientResult<()>)> {
+        let mut keys: Vec<PoolKey> = Vec::new();
+        for spec in specs {
+            self.session(spec);
+            let key = PoolKey::of(spec);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let pending: Vec<(&PoolKey, &mut Session)> = self
+            .sessions
+            .iter_mut()
+            .filter(|(k, s)| keys.contains(k) && !s.is_connected())
+            .collect();
+        let workers = pending.len().min(self.max_parallel_logins);
+        let queue = Mutex::new(pending.into_iter());
+        let outcomes: Mutex<HashMap<PoolKey, ClientResult<()>>> = Mutex::new(HashMap::new());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((key, session)) = next else { break };
+                    let outcome = session.ensure_connected();
+                    outcomes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key.clone(), outcome);
+                });
+            }
+        });
+        let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+        keys.into_iter()
+            .map(|key| {
+                let outcome = outcomes.remove(&key).unwrap_or(Ok(()));
+                (key, outcome)
+            })
+            .collect()
+    }
+}

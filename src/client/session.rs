@@ -1,0 +1,184 @@
+//! A session with one owner's folders on the remote: connects and logs in
+//! on first use, remembers the selected folder, and after a dropped
+//! connection reconnects (bounded tries, growing pauses), selects the
+//! folder again and retries the command when it is safe to repeat.
+
+use std::time::Duration;
+
+use super::connection::{Completion, Connection, Target};
+use super::error::{ClientError, ClientResult};
+use super::login::{login_as_master, MasterLogin};
+use crate::imap::command::Command;
+use crate::storage::settings::Secret;
+
+/// Everything needed to (re)open the session.
+#[derive(Clone, Debug)]
+pub struct SessionSpec {
+    pub target: Target,
+    pub owner: String,
+    pub master: String,
+    pub password: Secret,
+    pub separator: Option<String>,
+}
+
+/// How hard to try after a dropped connection.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Connection attempts per reconnect, at least 1.
+    pub tries: u32,
+    /// Pause before the second attempt; doubled after each failure.
+    pub first_pause: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            tries: 3,
+            first_pause: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The folder selected on the remote, to restore after a reconnect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Selected {
+    mailbox: String,
+    read_only: bool,
+}
+
+/// One owner's remote session.
+pub struct Session {
+    spec: SessionSpec,
+    retry: RetryPolicy,
+    connection: Option<Connection>,
+    selected: Option<Selected>,
+    /// Successful logins so far (1 unless it had to reconnect).
+    logins: u32,
+}
+
+impl Session {
+    pub fn new(spec: SessionSpec, retry: RetryPolicy) -> Session {
+        Session {
+            spec,
+            retry,
+            connection: None,
+            selected: None,
+            logins: 0,
+        }
+    }
+
+    pub fn spec(&self) -> &SessionSpec {
+        &self.spec
+    }
+
+    pub fn logins(&self) -> u32 {
+        self.logins
+    }
+
+    /// Whether a logged-in connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.connection.as_ref().is_some_and(Connection::is_usable)
+    }
+
+    /// The logged-in connection: opened on first use (one try), reopened
+    /// with the retry policy when an earlier one broke.
+    pub fn connection(&mut self) -> ClientResult<&mut Connection> {
+        match &self.connection {
+            Some(c) if c.is_usable() => {}
+            Some(_) => self.reconnect()?,
+            None => {
+                self.connection = Some(open(&self.spec)?);
+                self.logins += 1;
+            }
+        }
+        Ok(self.connection.as_mut().expect("connected above"))
+    }
+
+    /// Opens the connection now if needed (used by the pool's parallel logins).
+    pub fn ensure_connected(&mut self) -> ClientResult<()> {
+        self.connection().map(|_| ())
+    }
+
+    /// `SELECT` (or `EXAMINE`) `mailbox`, remembered for reconnects.
+    pub fn select(&mut self, mailbox: &str, read_only: bool) -> ClientResult<Completion> {
+        let done =
+            self.run_on_connection(|c| c.execute(&select_command(mailbox, read_only)?), true)?;
+        self.selected = Some(Selected {
+            mailbox: mailbox.to_string(),
+            read_only,
+        });
+        Ok(done)
+    }
+
+    /// Runs `command`; when the connection breaks and `repeatable` is true,
+    /// reconnects, restores the selected folder and runs it once more.
+    pub fn execute(&mut self, command: &Command, repeatable: bool) -> ClientResult<Completion> {
+        self.run_on_connection(|c| c.execute(command), repeatable)
+    }
+
+    fn run_on_connection(
+        &mut self,
+        mut operation: impl FnMut(&mut Connection) -> ClientResult<Completion>,
+        repeatable: bool,
+    ) -> ClientResult<Completion> {
+        match operation(self.connection()?) {
+            // A timeout is not retried: the user is waiting already.
+            Err(e)
+                if repeatable
+                    && e.breaks_connection()
+                    && !matches!(e, ClientError::Timeout { .. }) =>
+            {
+                self.reconnect()?;
+                operation(self.connection.as_mut().expect("reconnected"))
+            }
+            other => other,
+        }
+    }
+
+    /// Reconnects with the retry policy and selects the folder again.
+    fn reconnect(&mut self) -> ClientResult<()> {
+        self.connection = None;
+        let mut pause = self.retry.first_pause;
+        let mut last_error = None;
+        for attempt in 0..self.retry.tries.max(1) {
+            if attempt > 0 {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            match open(&self.spec) {
+                Ok(mut c) => {
+                    if let Some(sel) = &self.selected {
+                        c.execute(&select_command(&sel.mailbox, sel.read_only)?)?;
+                    }
+                    self.connection = Some(c);
+                    self.logins += 1;
+                    return Ok(());
+                }
+                Err(e @ (ClientError::AuthFailed { .. } | ClientError::SelfMaster { .. })) => {
+                    return Err(e)
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.expect("at least one attempt"))
+    }
+}
+
+fn select_command(mailbox: &str, read_only: bool) -> ClientResult<Command> {
+    let name = if read_only { "EXAMINE" } else { "SELECT" };
+    // UTF8=ACCEPT is never enabled on these sessions: names go as modified UTF-7.
+    Ok(Command::new(name).mailbox(mailbox, false)?)
+}
+
+/// Connects and logs in as the owner with the master user.
+pub fn open(spec: &SessionSpec) -> ClientResult<Connection> {
+    let mut connection = Connection::connect(&spec.target)?;
+    let login = MasterLogin {
+        owner: &spec.owner,
+        master: &spec.master,
+        password: spec.password.expose(),
+        separator: spec.separator.as_deref(),
+    };
+    login_as_master(&mut connection, &login)?;
+    Ok(connection)
+}

@@ -1,0 +1,152 @@
+//! Sessions that reconnect, and the pool that logs in to many owners at once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::cluster::TestCluster;
+use common::fake_server::{FakeServer, Peer, Script};
+use shared_imapc::client::connection::Target;
+use shared_imapc::client::error::ClientError;
+use shared_imapc::client::pool::Pool;
+use shared_imapc::client::session::{RetryPolicy, Session, SessionSpec};
+use shared_imapc::imap::command::Command;
+use shared_imapc::imap::framer::Limits;
+use shared_imapc::imap::response::Untagged;
+use shared_imapc::storage::settings::{Secret, SslMode};
+
+const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n";
+
+fn spec(port: u16, owner: &str, master: &str, password: &str) -> SessionSpec {
+    SessionSpec {
+        target: Target {
+            host: "127.0.0.1".into(),
+            port,
+            connect_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_secs(5),
+            ssl: SslMode::No,
+            tls: Default::default(),
+            limits: Limits::default(),
+        },
+        owner: owner.into(),
+        master: master.into(),
+        password: Secret::new(password),
+        separator: None,
+    }
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        tries: 3,
+        first_pause: Duration::from_millis(10),
+    }
+}
+
+/// Greets, accepts the login, and returns the next command's (tag, text).
+fn greet_and_login(peer: &mut Peer) {
+    peer.send(GREETING);
+    let (tag, rest) = peer.command();
+    assert!(rest.starts_with("AUTHENTICATE PLAIN "), "{rest}");
+    peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1] Logged in\r\n").as_bytes());
+}
+
+fn reply(peer: &mut Peer, expected: &str, answer: &str) {
+    let (tag, rest) = peer.command();
+    assert_eq!(rest, expected);
+    peer.send(format!("{answer}{tag} OK done\r\n").as_bytes());
+}
+
+#[test]
+fn a_dropped_connection_is_reopened_and_the_folder_selected_again() {
+    let first: Script = Box::new(|peer| {
+        greet_and_login(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        peer.command(); // the FETCH: drop the connection instead of answering
+    });
+    let second: Script = Box::new(|peer| {
+        greet_and_login(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        reply(
+            peer,
+            "UID FETCH 1:* (FLAGS)",
+            "* 1 FETCH (UID 1 FLAGS ())\r\n",
+        );
+    });
+    let server = FakeServer::start_many(vec![first, second]);
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    session.select("Team", false).unwrap();
+    let done = session
+        .execute(&Command::new("UID FETCH").syntax("1:* (FLAGS)"), true)
+        .unwrap();
+    assert!(
+        matches!(&done.data[..], [Untagged::Fetch { seq: 1, .. }]),
+        "{:?}",
+        done.data
+    );
+    assert_eq!(session.logins(), 2);
+    server.finish();
+}
+
+#[test]
+fn a_command_that_is_not_repeatable_is_not_sent_twice() {
+    let server = FakeServer::start(|peer| {
+        greet_and_login(peer);
+        peer.command(); // the STORE: drop
+    });
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    let err = session
+        .execute(
+            &Command::new("UID STORE").syntax("1 +FLAGS (\\Seen)"),
+            false,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Closed(_)), "{err}");
+    assert_eq!(session.logins(), 1);
+    server.finish();
+}
+
+#[test]
+fn reconnecting_gives_up_after_the_configured_tries() {
+    let server = FakeServer::start(|peer| {
+        greet_and_login(peer);
+        peer.command(); // drop; nothing listens afterwards
+    });
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    let err = session.execute(&Command::new("NOOP"), true).unwrap_err();
+    assert!(matches!(err, ClientError::Connect { .. }), "{err}");
+    assert_eq!(session.logins(), 1);
+    server.finish();
+}
+
+#[test]
+fn the_pool_logs_in_to_many_owners_at_once_and_reuses_sessions() {
+    let cluster = TestCluster::start();
+    let mut pool = Pool::new(2, fast_retry());
+    let owners = [
+        spec(cluster.proxy_port, "alice", "bob", &cluster.master_password),
+        spec(cluster.proxy_port, "carol", "bob", &cluster.master_password),
+        spec(cluster.proxy_port, "alice", "bob", "wrong-secret"),
+    ];
+    let outcomes = pool.connect_all(&owners);
+    assert_eq!(
+        outcomes.len(),
+        2,
+        "alice/bob appears once whatever the password"
+    );
+    assert!(outcomes.iter().all(|(_, r)| r.is_ok()), "{outcomes:?}");
+    assert_eq!(pool.connected(), 2);
+
+    // Already connected: nothing logs in again.
+    pool.connect_all(&owners[..2]);
+    assert_eq!(pool.session(&owners[0]).logins(), 1);
+    assert_eq!(pool.session(&owners[1]).logins(), 1);
+    pool.session(&owners[1]).select("INBOX", true).unwrap();
+
+    // A refused login is reported for that owner only.
+    let outcomes = pool.connect_all(&[spec(cluster.proxy_port, "carol", "alice", "wrong-secret")]);
+    assert!(
+        matches!(outcomes[0].1, Err(ClientError::AuthFailed { .. })),
+        "{outcomes:?}"
+    );
+    assert_eq!(pool.connected(), 2);
+}
