@@ -1,8 +1,10 @@
 //! Builds the C harness in `tests/c/` against `include/` and the built
-//! library, and runs it (Dovecot's own test framework prints each check).
+//! library, and runs it against a loopback cluster (Dovecot's own test
+//! framework prints each check).
 
 mod common;
 
+use common::cluster::TestCluster;
 use std::process::Command;
 
 #[test]
@@ -39,8 +41,11 @@ fn c_harness_passes() {
 
     // cargo points LD_LIBRARY_PATH at target/<profile> too, which may hold an
     // older copy of the library; the harness must use its rpath, i.e. this one.
+    let cluster = TestCluster::start();
     let run = Command::new(&exe)
         .arg(&module_dir)
+        .arg(cluster.proxy_port.to_string())
+        .arg(&cluster.master_password)
         .env_remove("LD_LIBRARY_PATH")
         .output()
         .expect("run C harness");
@@ -48,7 +53,7 @@ fn c_harness_passes() {
     println!("{stdout}{}", String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "C harness failed");
     assert!(
-        stdout.contains("0 / 4 tests failed"),
+        stdout.contains("0 / 6 tests failed"),
         "unexpected summary:\n{stdout}"
     );
 }

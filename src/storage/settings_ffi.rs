@@ -10,6 +10,12 @@ use crate::sys::strings::{borrow, to_c};
 /// Opaque to C: `struct sic_settings`.
 pub struct SicSettings(Settings);
 
+impl SicSettings {
+    pub fn settings(&self) -> &Settings {
+        &self.0
+    }
+}
+
 /// See `sic_settings_parse` in `include/shared_imapc.h`.
 ///
 /// # Safety

@@ -1,0 +1,79 @@
+//! From settings to remote sessions, and from remote answers to the state
+//! the storage keeps: the pure-Rust decisions between the two.
+
+use super::settings::Endpoint;
+use crate::client::connection::{Completion, Target};
+use crate::client::session::SessionSpec;
+use crate::client::tls::TlsConfig;
+use crate::imap::framer::Limits;
+use crate::imap::response::{Code, Untagged};
+
+/// The session that opens `owner`'s folders for the endpoint's master user.
+pub fn session_spec(endpoint: &Endpoint, owner: &str) -> Result<SessionSpec, String> {
+    let host = endpoint
+        .host
+        .clone()
+        .ok_or("shared_imapc_host is not set")?;
+    let master = endpoint
+        .master_user
+        .clone()
+        .ok_or("shared_imapc_master_user is not set")?;
+    let password = endpoint
+        .password
+        .clone()
+        .ok_or("shared_imapc_password (or _password_file) is not set")?;
+    Ok(SessionSpec {
+        target: Target {
+            host,
+            port: endpoint.port,
+            connect_timeout: endpoint.connect_timeout,
+            command_timeout: endpoint.command_timeout,
+            ssl: endpoint.ssl,
+            tls: TlsConfig {
+                verify: endpoint.ssl_verify,
+                ca_file: endpoint.ssl_ca_file.clone(),
+                ca_dir: endpoint.ssl_ca_dir.clone(),
+            },
+            limits: Limits::default(),
+        },
+        owner: owner.to_string(),
+        master,
+        password,
+        separator: endpoint.master_user_separator.clone(),
+    })
+}
+
+/// What SELECT or EXAMINE told about a folder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MailboxState {
+    pub exists: u32,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub read_only: bool,
+}
+
+impl MailboxState {
+    pub fn from_select(done: &Completion) -> MailboxState {
+        let mut state = MailboxState::default();
+        for data in &done.data {
+            match data {
+                Untagged::Exists(n) => state.exists = *n,
+                Untagged::Status(line) => state.apply(line.code.as_ref()),
+                _ => {}
+            }
+        }
+        state.apply(done.line.code.as_ref());
+        state
+    }
+
+    fn apply(&mut self, code: Option<&Code>) {
+        match code {
+            Some(Code::UidValidity(v)) => self.uidvalidity = *v,
+            Some(Code::UidNext(v)) => self.uidnext = *v,
+            Some(Code::HighestModseq(v)) => self.highest_modseq = *v,
+            Some(Code::ReadOnly) => self.read_only = true,
+            _ => {}
+        }
+    }
+}
