@@ -6,6 +6,7 @@
 #   make demo          start a local demo cluster with the plugin loaded
 #   make demo-stop     stop it
 #   make deb           build a Debian package into dist/
+#   make fuzz          fuzz the response parser (FUZZ_SECONDS, default 60)
 
 DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
 MODULEDIR ?= $(shell . $(DOVECOT_CONFIG) 2>/dev/null && echo $$dovecot_moduledir)
@@ -16,12 +17,13 @@ MODULE_FILE = lib30_shared_imapc_plugin.so
 CARGO ?= cargo
 PYTHON ?= python3
 DEMO_DIR ?= $(CURDIR)/demo-data
+FUZZ_SECONDS ?= 60
 
 RELEASE_LIB = target/release/libshared_imapc.so
 # The module to install or package; the release build unless told otherwise.
 MODULE ?= $(RELEASE_LIB)
 
-.PHONY: all build module install uninstall setup test lint demo demo-stop deb clean
+.PHONY: all build module install uninstall setup test lint fuzz demo demo-stop deb clean
 
 all: build
 
@@ -47,6 +49,14 @@ lint: setup
 
 test: lint
 	$(CARGO) test
+
+# cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain take
+# them (the only toolchain here). A crash input lands in fuzz/artifacts/:
+# copy it to fuzz/regressions/ so cargo test keeps checking it.
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	mkdir -p fuzz/corpus
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none response_parser corpus seeds -- -max_total_time=$(FUZZ_SECONDS)
 
 demo: setup
 	$(CARGO) build
