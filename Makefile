@@ -6,6 +6,7 @@
 #   make demo          start a local demo cluster with the plugin loaded
 #   make demo-stop     stop it
 #   make deb           build a Debian package into dist/
+#   make bench-client  client core benchmark (parser, login) printed as a table
 #   make fuzz          fuzz the response parser (FUZZ_SECONDS, default 60)
 
 DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
@@ -23,7 +24,7 @@ RELEASE_LIB = target/release/libshared_imapc.so
 # The module to install or package; the release build unless told otherwise.
 MODULE ?= $(RELEASE_LIB)
 
-.PHONY: all build module install uninstall setup test lint fuzz demo demo-stop deb clean
+.PHONY: all build module install uninstall setup test lint bench-client fuzz demo demo-stop deb clean
 
 all: build
 
@@ -53,6 +54,9 @@ test: lint
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain take
 # them (the only toolchain here). A crash input lands in fuzz/artifacts/:
 # copy it to fuzz/regressions/ so cargo test keeps checking it.
+bench-client: setup
+	$(CARGO) bench --bench client
+
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	mkdir -p fuzz/corpus

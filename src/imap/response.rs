@@ -324,7 +324,8 @@ fn untagged(t: &mut Tokens) -> ParseResult<Untagged> {
         let n =
             u32::try_from(n).map_err(|_| ParseError(format!("message number {n} out of range")))?;
         t.expect(b' ')?;
-        let word = t.atom()?.to_ascii_uppercase();
+        let mut word = t.atom()?;
+        word.make_ascii_uppercase();
         return match word.as_str() {
             "EXISTS" => Ok(Untagged::Exists(n)),
             "RECENT" => Ok(Untagged::Recent(n)),
@@ -425,7 +426,8 @@ fn fetch_items(t: &mut Tokens) -> ParseResult<Vec<(String, Value)>> {
         if t.accept(b')') {
             return Ok(items);
         }
-        let name = t.atom()?.to_ascii_uppercase();
+        let mut name = t.atom()?;
+        name.make_ascii_uppercase();
         t.expect(b' ')?;
         items.push((name, t.value(1)?));
     }
@@ -499,7 +501,8 @@ fn esearch(t: &mut Tokens) -> ParseResult<Esearch> {
         if t.at_end() {
             return Ok(out);
         }
-        let name = t.atom()?.to_ascii_uppercase();
+        let mut name = t.atom()?;
+        name.make_ascii_uppercase();
         if name == "UID" {
             out.uid = true;
             continue;

@@ -170,6 +170,12 @@ impl Tokens {
 
     /// An atom (no string, list or literal).
     pub fn atom(&mut self) -> ParseResult<String> {
+        let bytes = self.atom_bytes()?;
+        String::from_utf8(bytes.to_vec()).or_else(|_| error("atom is not valid UTF-8"))
+    }
+
+    /// The bytes of the next atom, without copying them.
+    fn atom_bytes(&mut self) -> ParseResult<&[u8]> {
         let start = self.pos;
         let line = self.lines.get(self.line).map(Vec::as_slice).unwrap_or(&[]);
         let mut end = start;
@@ -187,7 +193,7 @@ impl Tokens {
             return error(format!("expected an atom at {}", self.describe_position()));
         }
         self.pos = end;
-        String::from_utf8(line[start..end].to_vec()).or_else(|_| error("atom is not valid UTF-8"))
+        Ok(&line[start..end])
     }
 
     /// A number (`number` or `number64`).
@@ -216,17 +222,18 @@ impl Tokens {
             Some(b'"') => self.quoted().map(Value::Str),
             Some(b'{') => self.literal().map(Value::Literal),
             Some(_) => {
-                let atom = self.atom()?;
-                if atom.eq_ignore_ascii_case("NIL") {
-                    Ok(Value::Nil)
-                } else if !atom.is_empty()
-                    && atom.len() <= 20
-                    && atom.bytes().all(|b| b.is_ascii_digit())
-                {
-                    Ok(atom.parse().map_or(Value::Atom(atom), Value::Number))
-                } else {
-                    Ok(Value::Atom(atom))
+                // Decide on the borrowed bytes: NIL and numbers need no copy.
+                let atom = self.atom_bytes()?;
+                if atom.eq_ignore_ascii_case(b"NIL") {
+                    return Ok(Value::Nil);
                 }
+                if atom.len() <= 19 && atom.iter().all(u8::is_ascii_digit) {
+                    let n = atom.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+                    return Ok(Value::Number(n));
+                }
+                String::from_utf8(atom.to_vec())
+                    .map(Value::Atom)
+                    .or_else(|_| error("atom is not valid UTF-8"))
             }
         }
     }
@@ -250,6 +257,15 @@ impl Tokens {
     /// A quoted string, with `\"` and `\\` unescaped.
     pub fn quoted(&mut self) -> ParseResult<Vec<u8>> {
         self.expect(b'"')?;
+        let rest = self.current();
+        // Most strings have no escapes: copy them in one go.
+        if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            if rest[end] == b'"' {
+                let out = rest[..end].to_vec();
+                self.pos += end + 1;
+                return Ok(out);
+            }
+        }
         let mut out = Vec::new();
         loop {
             match self.peek() {
