@@ -182,6 +182,23 @@ fn a_server_that_never_answers_times_out() {
 }
 
 #[test]
+fn ipv6_addresses_connect() {
+    let server = FakeServer::start_at("[::1]:0", |peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK noop\r\n").as_bytes());
+    });
+    let target = Target {
+        host: "::1".into(),
+        ..target(server.port)
+    };
+    assert_eq!(target.display(), format!("[::1]:{}", server.port));
+    let mut c = Connection::connect(&target).unwrap();
+    c.execute(&Command::new("NOOP")).unwrap();
+    server.finish();
+}
+
+#[test]
 fn nothing_listening_is_a_connect_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

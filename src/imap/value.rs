@@ -221,6 +221,11 @@ impl Tokens {
             Some(b'(') => self.list(depth),
             Some(b'"') => self.quoted().map(Value::Str),
             Some(b'{') => self.literal().map(Value::Literal),
+            // literal8 (BINARY, IMAP4rev2): `~{N}`.
+            Some(b'~') if self.current().get(1) == Some(&b'{') => {
+                self.pos += 1;
+                self.literal().map(Value::Literal)
+            }
             Some(_) => {
                 // Decide on the borrowed bytes: NIL and numbers need no copy.
                 let atom = self.atom_bytes()?;
@@ -366,6 +371,15 @@ mod tests {
         assert_eq!(items[5].as_bytes(), Some(&b"l\r\n"[..]));
         assert!(items[6].is_atom("end"));
         assert!(t.at_end());
+    }
+
+    #[test]
+    fn literal8_for_binary() {
+        let mut t = tokens(&[b"(BINARY[1] ~{3}", b")"], vec![b"a\0b"]);
+        let v = t.value(0).unwrap();
+        let items = v.as_list().unwrap();
+        assert!(items[0].is_atom("BINARY[1]"));
+        assert_eq!(items[1].as_bytes(), Some(&b"a\0b"[..]));
     }
 
     #[test]

@@ -34,7 +34,11 @@ pub fn session_spec(endpoint: &Endpoint, owner: &str) -> Result<SessionSpec, Str
                 ca_file: endpoint.ssl_ca_file.clone(),
                 ca_dir: endpoint.ssl_ca_dir.clone(),
             },
-            limits: Limits::default(),
+            limits: Limits {
+                max_line: usize::try_from(endpoint.max_line_length).unwrap_or(usize::MAX),
+                max_literal: endpoint.max_literal_size,
+                ..Limits::default()
+            },
         },
         owner: owner.to_string(),
         master,

@@ -47,6 +47,8 @@ const KEYS: &[&str] = &[
     "connect_timeout",
     "command_timeout",
     "max_connections",
+    "max_literal_size",
+    "max_line_length",
 ];
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,6 +56,8 @@ const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 const MAX_MAX_CONNECTIONS: u32 = 1000;
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_MAX_LITERAL_SIZE: u64 = 256 * 1024 * 1024;
+const DEFAULT_MAX_LINE_LENGTH: u64 = 64 * 1024;
 
 /// How the connection to the remote is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,6 +122,10 @@ pub struct Endpoint {
     pub command_timeout: Duration,
     /// Remote logins one session may run at once (e.g. for `LIST shared/*`).
     pub max_connections: u32,
+    /// Largest literal (message body) the remote may announce.
+    pub max_literal_size: u64,
+    /// Longest response line the remote may send.
+    pub max_line_length: u64,
 }
 
 /// A numbered group: the namespaces it applies to and its endpoint.
@@ -284,6 +292,14 @@ impl Endpoint {
                 .map(parse_timeout)
                 .transpose()?
                 .unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+            max_literal_size: get("max_literal_size")
+                .map(|raw| parse_size(raw, 1024, 1 << 40))
+                .transpose()?
+                .unwrap_or(DEFAULT_MAX_LITERAL_SIZE),
+            max_line_length: get("max_line_length")
+                .map(|raw| parse_size(raw, 1024, 1 << 30))
+                .transpose()?
+                .unwrap_or(DEFAULT_MAX_LINE_LENGTH),
             max_connections: get("max_connections")
                 .map(parse_max_connections)
                 .transpose()?
@@ -304,7 +320,8 @@ impl Endpoint {
         };
         format!(
             "host={} port={} ssl={} ssl_ca_file={} ssl_ca_dir={} ssl_verify={} master_user={} \
-             master_user_separator={} password={} connect_timeout={} command_timeout={} max_connections={}",
+             master_user_separator={} password={} connect_timeout={} command_timeout={} max_connections={} \
+             max_literal_size={} max_line_length={}",
             opt(&self.host),
             self.port,
             self.ssl.name(),
@@ -317,6 +334,8 @@ impl Endpoint {
             format_duration(self.connect_timeout),
             format_duration(self.command_timeout),
             self.max_connections,
+            self.max_literal_size,
+            self.max_line_length,
         )
     }
 }
@@ -490,6 +509,17 @@ fn parse_timeout(raw: &Raw) -> Result<Duration, SettingsError> {
     }
 }
 
+fn parse_size(raw: &Raw, min: u64, max: u64) -> Result<u64, SettingsError> {
+    match parse_dovecot_size(&raw.value) {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(_) => Err(invalid(
+            raw,
+            format!("must be between {min} bytes and {max} bytes"),
+        )),
+        None => Err(invalid(raw, "must be a size such as 64k, 10M or 1G")),
+    }
+}
+
 fn read_password_file(raw: &Raw) -> Result<(Secret, PathBuf), SettingsError> {
     let path = parse_absolute_path(raw)?;
     let text = std::fs::read_to_string(&path)
@@ -522,6 +552,25 @@ pub fn parse_dovecot_time(text: &str) -> Option<Duration> {
         _ => return None,
     };
     number.checked_mul(ms_per_unit).map(Duration::from_millis)
+}
+
+/// Dovecot's size syntax: a number, optionally followed by `B`, `k`, `M`,
+/// `G` or `T` (powers of 1024; `kB`, `MB`, … too).
+pub fn parse_dovecot_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().ok()?;
+    let shift = match text[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" => 10,
+        "m" | "mb" => 20,
+        "g" | "gb" => 30,
+        "t" | "tb" => 40,
+        _ => return None,
+    };
+    number.checked_mul(1u64 << shift)
 }
 
 fn format_duration(d: Duration) -> String {
@@ -805,6 +854,21 @@ mod tests {
         assert_eq!(parse_dovecot_time("ten"), None);
         assert_eq!(parse_dovecot_time("5 fortnights"), None);
         assert_eq!(parse_dovecot_time("99999999999999999999w"), None);
+    }
+
+    #[test]
+    fn dovecot_size_syntax() {
+        assert_eq!(parse_dovecot_size("123"), Some(123));
+        assert_eq!(parse_dovecot_size("64k"), Some(65536));
+        assert_eq!(parse_dovecot_size("10 MB"), Some(10 << 20));
+        assert_eq!(parse_dovecot_size("1G"), Some(1 << 30));
+        assert_eq!(parse_dovecot_size("1 parsec"), None);
+        assert!(error(&[("shared_imapc_max_literal_size", "100")])
+            .contains("must be between 1024 bytes"));
+        assert!(error(&[("shared_imapc_max_line_length", "huge")])
+            .starts_with("shared_imapc_max_line_length=huge:"));
+        let s = parse(&[("shared_imapc_max_literal_size", "10M")]).unwrap();
+        assert_eq!(s.defaults.max_literal_size, 10 << 20);
     }
 
     #[test]

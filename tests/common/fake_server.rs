@@ -49,9 +49,18 @@ impl FakeServer {
         Self::start_many(vec![Box::new(script)])
     }
 
+    /// The same, listening on another address (e.g. `[::1]:0`).
+    pub fn start_at(address: &str, script: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
+        Self::listen(address, vec![Box::new(script)])
+    }
+
     /// Runs one script per connection, in order; then stops listening.
     pub fn start_many(scripts: Vec<Script>) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::listen("127.0.0.1:0", scripts)
+    }
+
+    fn listen(address: &str, scripts: Vec<Script>) -> FakeServer {
+        let listener = TcpListener::bind(address).expect("bind");
         let port = listener.local_addr().unwrap().port();
         let handle = std::thread::spawn(move || {
             for script in scripts {
