@@ -168,6 +168,7 @@ fn login_rows() {
             port: cluster.proxy_port,
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
             ssl: SslMode::No,
             tls: Default::default(),
             limits: Limits::default(),

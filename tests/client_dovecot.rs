@@ -21,6 +21,7 @@ fn target(cluster: &TestCluster) -> Target {
         port: cluster.proxy_port,
         connect_timeout: Duration::from_secs(5),
         command_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(300),
         ssl: SslMode::No,
         tls: Default::default(),
         limits: Limits::default(),

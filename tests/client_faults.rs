@@ -22,6 +22,7 @@ fn target(port: u16) -> Target {
         port,
         connect_timeout: Duration::from_secs(2),
         command_timeout: Duration::from_millis(500),
+        idle_timeout: Duration::from_secs(300),
         ssl: SslMode::No,
         tls: Default::default(),
         limits: Limits::default(),

@@ -24,6 +24,7 @@ fn spec(port: u16, owner: &str, master: &str, password: &str) -> SessionSpec {
             port,
             connect_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(300),
             ssl: SslMode::No,
             tls: Default::default(),
             limits: Limits::default(),
@@ -149,4 +150,28 @@ fn the_pool_logs_in_to_many_owners_at_once_and_reuses_sessions() {
         "{outcomes:?}"
     );
     assert_eq!(pool.connected(), 2);
+}
+
+#[test]
+fn a_connection_idle_past_the_idle_timeout_is_replaced_before_use() {
+    let first: Script = Box::new(|peer| {
+        greet_and_login(peer);
+        reply(peer, "SELECT Team", "");
+        let (_, rest) = peer.command();
+        assert_eq!(rest, "LOGOUT", "the idle connection is logged out");
+    });
+    let second: Script = Box::new(|peer| {
+        greet_and_login(peer);
+        reply(peer, "SELECT Team", "");
+        reply(peer, "NOOP", "");
+    });
+    let server = FakeServer::start_many(vec![first, second]);
+    let mut idle_spec = spec(server.port, "alice", "bob", "pw");
+    idle_spec.target.idle_timeout = Duration::from_millis(50);
+    let mut session = Session::new(idle_spec, fast_retry());
+    session.select("Team", false).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    session.execute(&Command::new("NOOP"), true).unwrap();
+    assert_eq!(session.logins(), 2);
+    server.finish();
 }

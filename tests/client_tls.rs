@@ -21,6 +21,7 @@ fn target(host: &str, port: u16, ssl: SslMode, tls: TlsConfig) -> Target {
         port,
         connect_timeout: Duration::from_secs(5),
         command_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(300),
         ssl,
         tls,
         limits: Limits::default(),

@@ -30,6 +30,8 @@ pub struct Target {
     pub port: u16,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// Unused this long, a connection is replaced before its next use.
+    pub idle_timeout: Duration,
     pub ssl: SslMode,
     pub tls: TlsConfig,
     pub limits: Limits,
@@ -381,6 +383,14 @@ impl Connection {
             _ => ClientError::Closed(format!("{} while waiting for {what}", e)),
         };
         self.fail(error)
+    }
+
+    /// Closes the connection (best effort, without waiting for the server).
+    pub fn close(&mut self) {
+        if self.is_usable() {
+            let _ = self.send(&Command::new("LOGOUT"));
+        }
+        self.fail(ClientError::Closed("closed by the client".into()));
     }
 
     /// Marks the connection broken by `error` and hands the error back.

@@ -3,7 +3,7 @@
 //! connection reconnects (bounded tries, growing pauses), selects the
 //! folder again and retries the command when it is safe to repeat.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::connection::{Completion, Connection, Target};
 use super::error::{ClientError, ClientResult};
@@ -54,6 +54,7 @@ pub struct Session {
     selected: Option<Selected>,
     /// Successful logins so far (1 unless it had to reconnect).
     logins: u32,
+    last_used: Instant,
 }
 
 impl Session {
@@ -64,6 +65,7 @@ impl Session {
             connection: None,
             selected: None,
             logins: 0,
+            last_used: Instant::now(),
         }
     }
 
@@ -83,6 +85,14 @@ impl Session {
     /// The logged-in connection: opened on first use (one try), reopened
     /// with the retry policy when an earlier one broke.
     pub fn connection(&mut self) -> ClientResult<&mut Connection> {
+        // The server may have dropped a connection idle this long: replace
+        // it rather than find out in the middle of a user's command.
+        if self.last_used.elapsed() > self.spec.target.idle_timeout {
+            if let Some(c) = self.connection.as_mut() {
+                c.close();
+            }
+        }
+        self.last_used = Instant::now();
         match &self.connection {
             Some(c) if c.is_usable() => {}
             Some(_) => self.reconnect()?,

@@ -28,6 +28,7 @@ pub fn session_spec(endpoint: &Endpoint, owner: &str) -> Result<SessionSpec, Str
             port: endpoint.port,
             connect_timeout: endpoint.connect_timeout,
             command_timeout: endpoint.command_timeout,
+            idle_timeout: endpoint.idle_timeout,
             ssl: endpoint.ssl,
             tls: TlsConfig {
                 verify: endpoint.ssl_verify,

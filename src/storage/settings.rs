@@ -46,6 +46,7 @@ const KEYS: &[&str] = &[
     "password_file",
     "connect_timeout",
     "command_timeout",
+    "idle_timeout",
     "max_connections",
     "max_literal_size",
     "max_line_length",
@@ -53,6 +54,7 @@ const KEYS: &[&str] = &[
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 const MAX_MAX_CONNECTIONS: u32 = 1000;
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -120,6 +122,9 @@ pub struct Endpoint {
     pub password_file: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// A remote connection unused this long is replaced before its next use
+    /// (servers drop idle clients; Dovecot after 30 minutes).
+    pub idle_timeout: Duration,
     /// Remote logins one session may run at once (e.g. for `LIST shared/*`).
     pub max_connections: u32,
     /// Largest literal (message body) the remote may announce.
@@ -292,6 +297,10 @@ impl Endpoint {
                 .map(parse_timeout)
                 .transpose()?
                 .unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+            idle_timeout: get("idle_timeout")
+                .map(parse_timeout)
+                .transpose()?
+                .unwrap_or(DEFAULT_IDLE_TIMEOUT),
             max_literal_size: get("max_literal_size")
                 .map(|raw| parse_size(raw, 1024, 1 << 40))
                 .transpose()?
@@ -320,7 +329,7 @@ impl Endpoint {
         };
         format!(
             "host={} port={} ssl={} ssl_ca_file={} ssl_ca_dir={} ssl_verify={} master_user={} \
-             master_user_separator={} password={} connect_timeout={} command_timeout={} max_connections={} \
+             master_user_separator={} password={} connect_timeout={} command_timeout={} idle_timeout={} max_connections={} \
              max_literal_size={} max_line_length={}",
             opt(&self.host),
             self.port,
@@ -333,6 +342,7 @@ impl Endpoint {
             password,
             format_duration(self.connect_timeout),
             format_duration(self.command_timeout),
+            format_duration(self.idle_timeout),
             self.max_connections,
             self.max_literal_size,
             self.max_line_length,
