@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_DOVECOT_CONFIG: &str = "/usr/lib/dovecot/dovecot-config";
-const SHIM_SOURCES: &[&str] = &["c-shim/plugin.c", "c-shim/log.c"];
+const SHIM_SOURCES: &[&str] = &["c-shim/plugin.c", "c-shim/log.c", "c-shim/dict.c"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DOVECOT_CONFIG");
@@ -119,6 +119,8 @@ fn generate_bindings(dovecot: &Dovecot, out: &Path) {
         .allowlist_type("event")
         .allowlist_function("sic_shim_.*")
         .allowlist_type("sic_log_level")
+        .allowlist_type("dict_iterate_flags")
+        .bitfield_enum("dict_iterate_flags")
         .rustified_enum("sic_log_level")
         .opaque_type("mail_user")
         .opaque_type("event")

@@ -90,9 +90,11 @@ static struct mail_storage_hooks sic_mail_storage_hooks = {
 void sic_shim_init(struct module *module)
 {
 	mail_storage_hooks_add(module, &sic_mail_storage_hooks);
+	sic_dict_driver_register();
 }
 
 void sic_shim_deinit(void)
 {
+	sic_dict_driver_unregister();
 	mail_storage_hooks_remove(&sic_mail_storage_hooks);
 }

@@ -8,6 +8,7 @@
 #include "lib.h"
 #include "module-dir.h"
 #include "mail-user.h"
+#include "dict.h"
 
 enum sic_log_level {
 	SIC_LOG_DEBUG,
@@ -19,6 +20,10 @@ enum sic_log_level {
 /* Register and unregister the plugin's Dovecot hooks. */
 void sic_shim_init(struct module *module);
 void sic_shim_deinit(void);
+
+/* The shared_dict driver (c-shim/dict.c). */
+void sic_dict_driver_register(void);
+void sic_dict_driver_unregister(void);
 
 /* Log msg through Dovecot's log, on event when not NULL. */
 void sic_shim_log(struct event *event, enum sic_log_level level,

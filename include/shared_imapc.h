@@ -53,6 +53,38 @@ int sic_session_select(struct sic_session *session, const char *mailbox,
 		       char **error_r);
 void sic_session_free(struct sic_session *session);
 
+/* shared_dict engine. uri is what follows "shared_dict:". */
+struct sic_dict;
+struct sic_dict_iter;
+struct sic_dict_txn;
+struct sic_dict *sic_dict_open(const char *uri, char **error_r);
+void sic_dict_free(struct sic_dict *dict);
+/* 1 found (*value_r set), 0 missing, -1 error (*error_r set). username is
+   needed for priv/ keys. */
+int sic_dict_lookup(struct sic_dict *dict, const char *username,
+		    const char *key, char **value_r, char **error_r);
+/* flags: enum dict_iterate_flags. NULL with *error_r on failure. */
+struct sic_dict_iter *
+sic_dict_iterate(struct sic_dict *dict, const char *username,
+		 const char *path, unsigned int flags, char **error_r);
+/* 1 with *key_r and *value_r valid until the next call, 0 at the end. */
+int sic_dict_iter_next(struct sic_dict_iter *iter, const char **key_r,
+		       const char **value_r);
+void sic_dict_iter_free(struct sic_dict_iter *iter);
+struct sic_dict_txn *sic_dict_txn_new(void);
+void sic_dict_txn_set(struct sic_dict_txn *txn, const char *key,
+		      const char *value);
+void sic_dict_txn_unset(struct sic_dict_txn *txn, const char *key);
+void sic_dict_txn_inc(struct sic_dict_txn *txn, const char *key,
+		      long long diff);
+/* Commits and frees txn: 1 ok, 0 ok but an atomic_inc found no key,
+   -1 failed with nothing applied (*error_r set). */
+int sic_dict_txn_commit(struct sic_dict *dict, struct sic_dict_txn *txn,
+			const char *username, char **error_r);
+void sic_dict_txn_free(struct sic_dict_txn *txn);
+/* The next warning to log, or NULL. */
+char *sic_dict_take_warning(struct sic_dict *dict);
+
 void sic_string_free(char *str);
 
 #endif

@@ -12,6 +12,8 @@ fn c_harness_passes() {
     let module = common::built_module();
     let dir = common::scratch_dir("c-harness");
     let module_dir = dir.join("modules");
+    let dict_dir = dir.join("dict");
+    std::fs::create_dir_all(&dict_dir).unwrap();
     std::fs::create_dir_all(&module_dir).unwrap();
     std::os::unix::fs::symlink(&module, module_dir.join(common::MODULE_FILE)).unwrap();
 
@@ -46,6 +48,7 @@ fn c_harness_passes() {
         .arg(&module_dir)
         .arg(cluster.proxy_port.to_string())
         .arg(&cluster.master_password)
+        .arg(&dict_dir)
         .env_remove("LD_LIBRARY_PATH")
         .output()
         .expect("run C harness");
@@ -53,7 +56,7 @@ fn c_harness_passes() {
     println!("{stdout}{}", String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "C harness failed");
     assert!(
-        stdout.contains("0 / 6 tests failed"),
+        stdout.contains("0 / 7 tests failed"),
         "unexpected summary:\n{stdout}"
     );
 }

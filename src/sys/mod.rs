@@ -2,6 +2,7 @@
 //! C shim, the guard every exported function runs inside, and helpers for the
 //! strings that cross the boundary.
 
+pub mod file_lock;
 pub mod guard;
 pub mod log;
 pub mod strings;

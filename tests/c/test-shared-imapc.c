@@ -2,17 +2,20 @@
    the built module with Dovecot's own module loader, using Dovecot's test
    framework (test-common.h, exported by libdovecot).
 
-   Usage: test-shared-imapc MODULE_DIR PROXY_PORT MASTER_PASSWORD
+   Usage: test-shared-imapc MODULE_DIR PROXY_PORT MASTER_PASSWORD DICT_DIR
    MODULE_DIR holds lib30_shared_imapc_plugin.so; the proxy on 127.0.0.1
    PROXY_PORT fronts a cluster where alice has a folder "Team" of 5 messages
-   and any user is a master user with MASTER_PASSWORD. */
+   and any user is a master user with MASTER_PASSWORD; DICT_DIR is an empty
+   directory for a shared_dict store. */
 #include "lib.h"
 #include "module-dir.h"
 #include "mail-storage-hooks.h"
+#include "ioloop.h"
+#include "dict.h"
 #include "test-common.h"
 #include "shared_imapc.h"
 
-static const char *module_dir, *proxy_port, *master_password;
+static const char *module_dir, *proxy_port, *master_password, *dict_dir;
 
 static void test_settings_groups(void)
 {
@@ -93,6 +96,101 @@ static void test_module_loads_with_dovecot_loader(void)
 	test_end();
 }
 
+static void commit_async_callback(const struct dict_commit_result *result,
+				  int *ret_r)
+{
+	*ret_r = result->ret;
+}
+
+/* The acl plugin's calls: recursive iteration of shared-boxes, sync
+   commits; plus lookup, priv/ keys, atomic_inc, rollback, async commit. */
+static void test_dict_through_dovecot_api(void)
+{
+	struct module_dir_load_settings mod_set = {
+		.abi_version = DOVECOT_ABI_VERSION,
+		.require_init_funcs = TRUE,
+	};
+	struct dict_settings set = { .base_dir = "/tmp" };
+	struct dict_op_settings bob = { .username = "bob" };
+	struct dict_op_settings alice = { .username = "alice" };
+	struct module *modules;
+	struct ioloop *ioloop;
+	struct dict *dict;
+	struct dict_transaction_context *trans;
+	struct dict_iterate_context *iter;
+	const char *error, *key, *value;
+	unsigned int count = 0;
+	int async_ret = -100;
+
+	test_begin("shared_dict: Dovecot's dict API");
+	ioloop = io_loop_create();
+	mail_storage_hooks_init();
+	modules = module_dir_load(module_dir, "shared_imapc", &mod_set);
+	module_dir_init(modules);
+
+	test_assert(dict_init(t_strconcat("shared_dict:", dict_dir, NULL),
+			      &set, &dict, &error) == 0);
+	trans = dict_transaction_begin(dict, &bob);
+	dict_set(trans, "shared/shared-boxes/user/bob/alice", "1");
+	dict_set(trans, "shared/shared-boxes/user/bob/carol", "1");
+	dict_set(trans, "shared/shared-boxes/anyone/dave", "1");
+	dict_set(trans, "shared/counter", "5");
+	dict_set(trans, "priv/seen", "bob's");
+	test_assert(dict_transaction_commit(&trans, &error) == DICT_COMMIT_RET_OK);
+
+	iter = dict_iterate_init(dict, &bob, "shared/shared-boxes/",
+				 DICT_ITERATE_FLAG_RECURSE);
+	while (dict_iterate(iter, &key, &value)) {
+		test_assert(str_begins(key, "shared/shared-boxes/") &&
+			    strcmp(value, "1") == 0);
+		count++;
+	}
+	test_assert(dict_iterate_deinit(&iter, &error) == 0);
+	test_assert(count == 3);
+
+	test_assert(dict_lookup(dict, &bob, pool_datastack_create(),
+				"priv/seen", &value, &error) == 1 &&
+		    strcmp(value, "bob's") == 0);
+	test_assert(dict_lookup(dict, &alice, pool_datastack_create(),
+				"priv/seen", &value, &error) == 0);
+
+	trans = dict_transaction_begin(dict, &bob);
+	dict_atomic_inc(trans, "shared/counter", 2);
+	test_assert(dict_transaction_commit(&trans, &error) == DICT_COMMIT_RET_OK);
+	test_assert(dict_lookup(dict, &bob, pool_datastack_create(),
+				"shared/counter", &value, &error) == 1 &&
+		    strcmp(value, "7") == 0);
+	trans = dict_transaction_begin(dict, &bob);
+	dict_atomic_inc(trans, "shared/no-such-counter", 1);
+	test_assert(dict_transaction_commit(&trans, &error) ==
+		    DICT_COMMIT_RET_NOTFOUND);
+
+	trans = dict_transaction_begin(dict, &bob);
+	dict_set(trans, "shared/rolled-back", "1");
+	dict_transaction_rollback(&trans);
+	test_assert(dict_lookup(dict, &bob, pool_datastack_create(),
+				"shared/rolled-back", &value, &error) == 0);
+
+	trans = dict_transaction_begin(dict, &bob);
+	dict_unset(trans, "shared/shared-boxes/user/bob/carol");
+	dict_transaction_commit_async(&trans, commit_async_callback, &async_ret);
+	dict_wait(dict);
+	test_assert(async_ret == DICT_COMMIT_RET_OK);
+	test_assert(dict_lookup(dict, &bob, pool_datastack_create(),
+				"shared/shared-boxes/user/bob/carol",
+				&value, &error) == 0);
+	dict_deinit(&dict);
+
+	test_assert(dict_init("shared_dict:relative/path", &set, &dict,
+			      &error) < 0 &&
+		    strstr(error, "absolute directory") != NULL);
+
+	module_dir_unload(&modules);
+	mail_storage_hooks_deinit();
+	io_loop_destroy(&ioloop);
+	test_end();
+}
+
 static struct sic_settings *proxy_settings(const char *master_user)
 {
 	const char *keys[] = {
@@ -158,13 +256,16 @@ int main(int argc, char **argv)
 		test_module_loads_with_dovecot_loader,
 		test_session_selects_owner_folder,
 		test_session_refuses_self_master,
+		test_dict_through_dovecot_api,
 		NULL
 	};
 
-	if (argc != 4)
-		i_fatal("Usage: %s MODULE_DIR PROXY_PORT MASTER_PASSWORD", argv[0]);
+	if (argc != 5)
+		i_fatal("Usage: %s MODULE_DIR PROXY_PORT MASTER_PASSWORD DICT_DIR",
+			argv[0]);
 	module_dir = argv[1];
 	proxy_port = argv[2];
 	master_password = argv[3];
+	dict_dir = argv[4];
 	return test_run(tests);
 }
