@@ -19,6 +19,7 @@ fn end_to_end_suite() {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/e2e"])
         .current_dir(manifest)
         .env("SHARED_IMAPC_MODULE", common::built_module())
+        .env("SHARED_DICT_TOOL", env!("CARGO_BIN_EXE_shared-dict"))
         .status()
         .expect("run python3 -m pytest (install pytest: make setup)");
     assert!(

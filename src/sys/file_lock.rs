@@ -80,7 +80,12 @@ mod tests {
     #[test]
     fn exclusive_excludes_and_shared_shares_even_in_one_process() {
         let path = std::env::temp_dir().join(format!("sic-lock-test-{}", std::process::id()));
-        let a = File::create(&path).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        let a = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
         let b = File::open(&path).unwrap();
         let short = Duration::from_millis(30);
         {

@@ -12,16 +12,19 @@ from support.cluster import Cluster  # noqa: E402
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """A failed setup or test shows every Dovecot instance's log."""
     outcome = yield
     report = outcome.get_result()
-    setattr(item, f"report_{report.when}", report)
+    if report.failed:
+        for cluster in getattr(item, "sic_clusters", []):
+            report.sections.append((f"Dovecot logs ({cluster.root})", cluster.logs()))
 
 
 @pytest.fixture
 def make_cluster(request):
-    """Starts clusters for one test; stops them after it, printing every
-    instance's log when the test failed."""
+    """Starts clusters for one test and removes them after it."""
     clusters = []
+    request.node.sic_clusters = clusters
 
     def make(**kwargs) -> Cluster:
         cluster = Cluster(**kwargs)
@@ -29,9 +32,5 @@ def make_cluster(request):
         return cluster.start()
 
     yield make
-    failed = any(getattr(request.node, f"report_{w}", None) and getattr(request.node, f"report_{w}").failed
-                 for w in ("setup", "call"))
     for cluster in clusters:
-        if failed:
-            print(cluster.logs())
         cluster.remove()

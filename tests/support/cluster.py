@@ -40,7 +40,7 @@ STOP_TIMEOUT = 15.0
 
 def built_module() -> Path:
     """The module cargo built: $SHARED_IMAPC_MODULE, else target/debug."""
-    path = Path(os.environ.get("SHARED_IMAPC_MODULE", REPO / "target/debug/libshared_imapc.so"))
+    path = Path(os.environ.get("SHARED_IMAPC_MODULE", REPO / "target/debug/libshared_imapc.so")).resolve()
     if not path.exists():
         raise RuntimeError(f"{path} does not exist: run `cargo build` first")
     return path
@@ -266,6 +266,7 @@ class Cluster:
         plugins: tuple[str, ...] = ("shared_imapc",),
         mail_debug: bool = False,
         tls: bool = False,
+        shared_filesystem: bool = False,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
         self.root.mkdir(parents=True, exist_ok=True)
@@ -274,6 +275,9 @@ class Cluster:
         self.homes = homes or {u.name: i % backends for i, u in enumerate(self.users)}
         self.master_password = MASTER_PASSWORD
         self.plugins = plugins
+        # Every backend's userdb names each user's real home, as if all
+        # homes were on one shared filesystem (Dovecot's non-cluster setup).
+        self.shared_filesystem = shared_filesystem
         self.module_dir = self.root / "modules"
         self.backends = [
             Dovecot(self.root, f"backend{chr(ord('a') + i)}") for i in range(backends)
@@ -319,7 +323,8 @@ passdb {{
         users_file = backend.dir / "users"
         self._write_users(
             users_file,
-            lambda u: f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::{self.home(u.name, backend)}::",
+            lambda u: f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::"
+            f"{self.home(u.name, None if self.shared_filesystem else backend)}::",
         )
         plugin_lines = ""
         if self.plugins:
@@ -477,6 +482,14 @@ def seed_team_folder(cluster: Cluster, owner: str = "alice", folder: str = "Team
         )
         imap.append(folder, None, None, body.encode())
     imap.logout()
+
+
+def shared_dict_tool() -> Path:
+    """The `shared-dict` admin tool cargo built ($SHARED_DICT_TOOL)."""
+    path = Path(os.environ.get("SHARED_DICT_TOOL", REPO / "target/debug/shared-dict")).resolve()
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: run `cargo build` first")
+    return path
 
 
 def serve(argv: list[str]) -> None:

@@ -1,0 +1,103 @@
+"""shared_dict under Dovecot's acl plugin: two backends share one store;
+an ACL set on alice's backend makes alice appear for bob in the shared
+dictionary as backend B reads it, removing it makes her disappear, and the
+acl plugin's rebuild leaves exactly the right keys."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from support.cluster import shared_dict_tool
+
+MAIL_UID = 65534
+
+
+def dump(store) -> dict[str, str]:
+    out = subprocess.run([shared_dict_tool(), "dump", store], capture_output=True, text=True, check=True).stdout
+    return dict(line.split("\t", 1) for line in out.splitlines())
+
+
+@pytest.fixture
+def acl_cluster(make_cluster):
+    # The mail processes run as the mail user: the store belongs to it.
+    store = Path(tempfile.mkdtemp(prefix="sic-dict-"))
+    os.chown(store, MAIL_UID, MAIL_UID)
+    config = f"""
+plugin {{
+  acl = vfile
+  acl_shared_dict = shared_dict:{store}
+}}
+# Bob's backend opens alice's folders from the shared filesystem: only to
+# show what the acl plugin on backend B reads from the shared dictionary.
+namespace shared {{
+  type = shared
+  separator = /
+  prefix = shared/%%u/
+  location = maildir:%%h/Maildir:INDEXPVT=~/shared/%%u
+  subscriptions = no
+  list = children
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+    cluster = make_cluster(backend_config=config, plugins=("acl", "shared_imapc"), shared_filesystem=True)
+    imap = cluster.login("alice")
+    imap.create("Team")
+    imap.create("Private")
+    imap.logout()
+    yield cluster, str(store)
+    shutil.rmtree(store)
+
+
+def shared_folders(cluster, user):
+    imap = cluster.login(user)
+    status, lines = imap.list('""', "shared/*")
+    imap.logout()
+    assert status == "OK"
+    return sorted(line.decode().rsplit(" ", 1)[-1].strip('"') for line in lines if line)
+
+
+def test_acl_changes_on_one_backend_are_seen_by_the_other(acl_cluster):
+    cluster, store = acl_cluster
+    alice_backend, bob_backend = cluster.backend_of("alice"), cluster.backend_of("bob")
+    assert alice_backend is not bob_backend
+    assert shared_folders(cluster, "bob") == []
+
+    alice_backend.doveadm("acl", "set", "-u", "alice", "Team", "user=bob", "lookup", "read")
+    assert dump(store).get("shared/shared-boxes/user/bob/alice") == "1"
+    assert shared_folders(cluster, "bob") == ["shared/alice", "shared/alice/Team"]
+    assert shared_folders(cluster, "carol") == []
+
+    alice_backend.doveadm("acl", "delete", "-u", "alice", "Team", "user=bob")
+    assert "shared/shared-boxes/user/bob/alice" not in dump(store)
+    assert shared_folders(cluster, "bob") == []
+    assert cluster.problems() == {}
+
+
+def test_rebuild_leaves_exactly_the_right_keys(acl_cluster):
+    cluster, store = acl_cluster
+    alice_backend = cluster.backend_of("alice")
+    alice_backend.doveadm("acl", "set", "-u", "alice", "Team", "user=bob", "lookup", "read")
+    alice_backend.doveadm("acl", "set", "-u", "alice", "Private", "user=carol", "lookup")
+    alice_backend.doveadm("acl", "set", "-u", "alice", "Team", "anyone", "lookup")
+    assert {k for k in dump(store) if k.startswith("shared/shared-boxes/")} == {
+        "shared/shared-boxes/user/bob/alice",
+        "shared/shared-boxes/user/carol/alice",
+        "shared/shared-boxes/anyone/alice",
+    }
+
+    # Take carol's and anyone's rights away behind the dictionary's back,
+    # then let the acl plugin rebuild alice's entries.
+    acl_file = cluster.home("alice") / "Maildir" / ".Private" / "dovecot-acl"
+    acl_file.write_text("")
+    team_acl = cluster.home("alice") / "Maildir" / ".Team" / "dovecot-acl"
+    team_acl.write_text("user=bob lr\n")
+    alice_backend.doveadm("acl", "recalc", "-u", "alice")
+    assert {k for k in dump(store) if k.startswith("shared/shared-boxes/")} == {"shared/shared-boxes/user/bob/alice"}
+    assert cluster.problems() == {}
