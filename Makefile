@@ -7,6 +7,7 @@
 #   make demo-stop     stop it
 #   make deb           build a Debian package into dist/
 #   make bench-client  client core benchmark (parser, login) printed as a table
+#   make bench-dict    shared_dict against Dovecot's file and fs:posix drivers
 #   make fuzz          fuzz the response parser (FUZZ_SECONDS, default 60)
 
 DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
@@ -24,7 +25,7 @@ RELEASE_LIB = target/release/libshared_imapc.so
 # The module to install or package; the release build unless told otherwise.
 MODULE ?= $(RELEASE_LIB)
 
-.PHONY: all build module install uninstall setup test lint bench-client fuzz demo demo-stop deb clean
+.PHONY: all build module install uninstall setup test lint bench-client bench-dict fuzz demo demo-stop deb clean
 
 all: build
 
@@ -56,6 +57,9 @@ test: lint
 # copy it to fuzz/regressions/ so cargo test keeps checking it.
 bench-client: setup
 	$(CARGO) bench --bench client
+
+bench-dict: setup
+	$(CARGO) bench --bench dict
 
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz

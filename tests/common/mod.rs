@@ -5,7 +5,8 @@ pub mod cluster;
 #[allow(dead_code)]
 pub mod fake_server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The module file Dovecot loads, under the name it expects.
 #[allow(dead_code)] // not every test binary needs it
@@ -32,5 +33,41 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = build_dir().join("test-scratch").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Compiles a C program against Dovecot, `include/` and the built library.
+#[allow(dead_code)] // not every test binary compiles C
+pub fn compile_c(source: &Path, exe: &Path) {
+    let libdir = env!("SIC_DOVECOT_LIBDIR");
+    let build_dir = build_dir();
+    let compile = Command::new("cc")
+        .args(["-std=gnu99", "-O2", "-Wall", "-Werror", "-DHAVE_CONFIG_H"])
+        .arg(format!("-I{}", env!("SIC_DOVECOT_INCLUDE")))
+        .arg(concat!("-I", env!("CARGO_MANIFEST_DIR"), "/include"))
+        .arg(source)
+        .arg("-o")
+        .arg(exe)
+        .arg(format!("-L{}", build_dir.display()))
+        .arg("-lshared_imapc")
+        .arg(format!("-L{libdir}"))
+        .args(["-ldovecot-storage", "-ldovecot"])
+        .arg(format!("-Wl,-rpath,{}:{libdir}", build_dir.display()))
+        .output()
+        .expect("run cc");
+    assert!(
+        compile.status.success(),
+        "{} did not compile:\n{}",
+        source.display(),
+        String::from_utf8_lossy(&compile.stderr)
+    );
+}
+
+/// A directory holding the built module under its Dovecot name.
+#[allow(dead_code)]
+pub fn module_dir(parent: &Path) -> PathBuf {
+    let dir = parent.join("modules");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(built_module(), dir.join(MODULE_FILE)).unwrap();
     dir
 }
