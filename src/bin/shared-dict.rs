@@ -1,21 +1,23 @@
 //! `shared-dict`: the administrator's tool for a shared_dict store.
 //!
 //! ```text
-//! shared-dict dump DIR [PREFIX]       print key<TAB>value lines, sorted
-//! shared-dict check DIR               read every record; exit 1 on damage
-//! shared-dict compact DIR             rewrite the state into a new generation
-//! shared-dict import-file DIR FILE    import a Dovecot `file:` dict
-//! shared-dict import-fs DIR FSDIR     import a Dovecot `fs:posix:prefix=FSDIR/` dict
+//! shared-dict dump STORE [PREFIX]      print key<TAB>value lines (shared/ keys), sorted
+//! shared-dict check DIR                read every record; exit 1 on damage
+//! shared-dict compact DIR              rewrite the state into a new generation
+//! shared-dict import-file STORE FILE   import a Dovecot `file:` dict
+//! shared-dict import-fs STORE FSDIR    import a Dovecot `fs:posix:prefix=FSDIR/` dict
 //! ```
 //!
-//! Run it as the mail user that owns the store, so new files get the right
-//! owner. Imports are one transaction: all keys or none.
+//! STORE is what follows `shared_dict:` in the URI: a directory, or
+//! `pgsql:<connection string>`. Run it as the mail user that owns the
+//! store, so new files get the right owner. Imports are one transaction:
+//! all keys or none.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use shared_imapc::dict::log_store::{LogOptions, LogStore};
-use shared_imapc::dict::{DictError, Op};
+use shared_imapc::dict::{Dict, DictError, IterateFlags, Op};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,17 +27,17 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["dump", dir] => dump(Path::new(dir), ""),
-        ["dump", dir, prefix] => dump(Path::new(dir), prefix),
+        ["dump", store] => dump(store, "shared/"),
+        ["dump", store, prefix] => dump(store, prefix),
         ["check", dir] => check(Path::new(dir)),
         ["compact", dir] => open(Path::new(dir))
             .and_then(|mut s| s.compact())
             .map(|()| println!("compacted")),
-        ["import-file", dir, file] => import(Path::new(dir), read_file_dict(Path::new(file))),
-        ["import-fs", dir, fs_dir] => import(Path::new(dir), read_fs_dict(Path::new(fs_dir))),
+        ["import-file", store, file] => import(store, read_file_dict(Path::new(file))),
+        ["import-fs", store, fs_dir] => import(store, read_fs_dict(Path::new(fs_dir))),
         _ => {
             eprintln!(
-                "usage: shared-dict dump DIR [PREFIX] | check DIR | compact DIR | import-file DIR FILE | import-fs DIR FSDIR"
+                "usage: shared-dict dump STORE [PREFIX] | check DIR | compact DIR | import-file STORE FILE | import-fs STORE FSDIR"
             );
             return ExitCode::from(2);
         }
@@ -53,8 +55,12 @@ fn open(dir: &Path) -> Result<LogStore, DictError> {
     LogStore::open(dir, LogOptions::default())
 }
 
-fn dump(dir: &Path, prefix: &str) -> Result<(), DictError> {
-    for (key, value) in open(dir)?.scan(prefix)? {
+fn dump(store: &str, prefix: &str) -> Result<(), DictError> {
+    let all = IterateFlags {
+        recurse: true,
+        ..IterateFlags::default()
+    };
+    for (key, value) in Dict::open(store)?.iterate(None, prefix, all)? {
         println!("{key}\t{value}");
     }
     Ok(())
@@ -68,13 +74,9 @@ fn check(dir: &Path) -> Result<(), DictError> {
     Ok(())
 }
 
-fn import(dir: &Path, pairs: Result<Vec<(String, String)>, DictError>) -> Result<(), DictError> {
-    let pairs = pairs?;
-    let ops: Vec<Op> = pairs
-        .iter()
-        .map(|(k, v)| Op::Set(k.clone(), v.clone()))
-        .collect();
-    open(dir)?.commit(&ops)?;
+fn import(store: &str, pairs: Result<Vec<(String, String)>, DictError>) -> Result<(), DictError> {
+    let ops: Vec<Op> = pairs?.into_iter().map(|(k, v)| Op::Set(k, v)).collect();
+    Dict::open(store)?.commit(None, &ops)?;
     println!("imported {} keys", ops.len());
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod ffi;
 pub mod log_store;
+pub mod pgsql;
 pub mod record;
 pub mod uri;
 
@@ -12,7 +13,34 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use log_store::LogStore;
+/// Where the keys live: the embedded store or PostgreSQL. Keys here are
+/// physical (see [`physical_key`]).
+pub trait Backend {
+    fn lookup(&mut self, key: &str) -> DictResult<Option<String>>;
+    /// Every key starting with `prefix`, sorted by key.
+    fn scan(&mut self, prefix: &str) -> DictResult<Vec<(String, String)>>;
+    /// Applies `ops` atomically; `Ok(false)` when an increment found no key.
+    fn commit(&mut self, ops: &[Op]) -> DictResult<bool>;
+    /// The next warning worth logging.
+    fn next_warning(&mut self) -> Option<String> {
+        None
+    }
+}
+
+impl Backend for log_store::LogStore {
+    fn lookup(&mut self, key: &str) -> DictResult<Option<String>> {
+        log_store::LogStore::lookup(self, key)
+    }
+    fn scan(&mut self, prefix: &str) -> DictResult<Vec<(String, String)>> {
+        log_store::LogStore::scan(self, prefix)
+    }
+    fn commit(&mut self, ops: &[Op]) -> DictResult<bool> {
+        log_store::LogStore::commit(self, ops)
+    }
+    fn next_warning(&mut self) -> Option<String> {
+        log_store::LogStore::next_warning(self)
+    }
+}
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 4096;
@@ -110,16 +138,19 @@ pub type DictResult<T> = Result<T, DictError>;
 
 /// An open dictionary.
 pub struct Dict {
-    store: LogStore,
+    store: Box<dyn Backend>,
 }
 
 impl Dict {
     /// Opens the dictionary a `shared_dict:` URI (without the prefix) names.
     pub fn open(uri: &str) -> DictResult<Dict> {
-        let uri = uri::parse(uri)?;
-        Ok(Dict {
-            store: LogStore::open(&uri.directory, uri.options)?,
-        })
+        let store: Box<dyn Backend> = match uri::parse(uri)? {
+            uri::Uri::Directory { directory, options } => {
+                Box::new(log_store::LogStore::open(&directory, options)?)
+            }
+            uri::Uri::Pgsql { conninfo } => Box::new(pgsql::PgStore::open(&conninfo)?),
+        };
+        Ok(Dict { store })
     }
 
     /// The next warning the backend wants logged.

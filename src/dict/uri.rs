@@ -1,7 +1,9 @@
-//! The `shared_dict:` URI: `[option=value:]…/absolute/directory`.
+//! The `shared_dict:` URI: `[option=value:]…/absolute/directory` for the
+//! embedded store, or `pgsql:<libpq connection string>` for PostgreSQL.
 //!
 //! Options: `lock_timeout=<time>` (default 10s), `compact_ratio=<n>`
-//! (default 4). Example: `shared_dict:lock_timeout=30s:/srv/dovecot/shared-dict`.
+//! (default 4). Examples: `shared_dict:lock_timeout=30s:/srv/dovecot/shared-dict`,
+//! `shared_dict:pgsql:host=db.example.net dbname=dovecot user=dovecot`.
 
 use std::path::PathBuf;
 
@@ -11,12 +13,22 @@ use crate::storage::settings::parse_dovecot_time;
 
 /// A parsed URI.
 #[derive(Debug)]
-pub struct Uri {
-    pub directory: PathBuf,
-    pub options: LogOptions,
+pub enum Uri {
+    Directory {
+        directory: PathBuf,
+        options: LogOptions,
+    },
+    Pgsql {
+        conninfo: String,
+    },
 }
 
 pub fn parse(uri: &str) -> DictResult<Uri> {
+    if let Some(conninfo) = uri.strip_prefix("pgsql:") {
+        return Ok(Uri::Pgsql {
+            conninfo: conninfo.to_string(),
+        });
+    }
     let mut options = LogOptions::default();
     let mut rest = uri;
     while !rest.starts_with('/') {
@@ -54,7 +66,7 @@ pub fn parse(uri: &str) -> DictResult<Uri> {
         }
         rest = after;
     }
-    Ok(Uri {
+    Ok(Uri::Directory {
         directory: PathBuf::from(rest),
         options,
     })
@@ -67,11 +79,21 @@ mod tests {
 
     #[test]
     fn paths_and_options() {
-        let u = parse("/srv/dict").unwrap();
-        assert_eq!(u.directory, PathBuf::from("/srv/dict"));
-        let u = parse("lock_timeout=30s:compact_ratio=8:/srv/dict").unwrap();
-        assert_eq!(u.options.lock_timeout, Duration::from_secs(30));
-        assert_eq!(u.options.compact_ratio, 8);
+        let Uri::Directory { directory, .. } = parse("/srv/dict").unwrap() else {
+            panic!()
+        };
+        assert_eq!(directory, PathBuf::from("/srv/dict"));
+        let Uri::Directory { options, .. } =
+            parse("lock_timeout=30s:compact_ratio=8:/srv/dict").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(options.lock_timeout, Duration::from_secs(30));
+        assert_eq!(options.compact_ratio, 8);
+        let Uri::Pgsql { conninfo } = parse("pgsql:host=db dbname=x").unwrap() else {
+            panic!()
+        };
+        assert_eq!(conninfo, "host=db dbname=x");
     }
 
     #[test]

@@ -3,7 +3,11 @@
 #[allow(dead_code)] // not every test binary starts a cluster
 pub mod cluster;
 #[allow(dead_code)]
+pub mod dict_semantics;
+#[allow(dead_code)]
 pub mod fake_server;
+#[allow(dead_code)]
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.cluster import shared_dict_tool
+from support.postgres import Postgres
 
 MAIL_UID = 65534
 
@@ -21,11 +22,20 @@ def dump(store) -> dict[str, str]:
     return dict(line.split("\t", 1) for line in out.splitlines())
 
 
-@pytest.fixture
-def acl_cluster(make_cluster):
-    # The mail processes run as the mail user: the store belongs to it.
-    store = Path(tempfile.mkdtemp(prefix="sic-dict-"))
-    os.chown(store, MAIL_UID, MAIL_UID)
+@pytest.fixture(params=["directory", "pgsql"])
+def acl_cluster(make_cluster, request):
+    """A cluster whose backends share one shared_dict store: a directory,
+    or a PostgreSQL database."""
+    if request.param == "pgsql":
+        pg = Postgres().start()
+        request.addfinalizer(pg.remove)
+        store = f"pgsql:{pg.conninfo}"
+    else:
+        # The mail processes run as the mail user: the store belongs to it.
+        directory = Path(tempfile.mkdtemp(prefix="sic-dict-"))
+        os.chown(directory, MAIL_UID, MAIL_UID)
+        request.addfinalizer(lambda: shutil.rmtree(directory))
+        store = str(directory)
     config = f"""
 plugin {{
   acl = vfile
@@ -51,8 +61,7 @@ namespace inbox {{
     imap.create("Team")
     imap.create("Private")
     imap.logout()
-    yield cluster, str(store)
-    shutil.rmtree(store)
+    return cluster, store
 
 
 def shared_folders(cluster, user):
