@@ -11,7 +11,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use shared_imapc::dict::log_store::{LogOptions, LogStore};
-use shared_imapc::dict::{Dict, DictError, IterateFlags, Op};
+use shared_imapc::dict::{Dict, DictError, Op};
 
 fn store_dir(name: &str) -> PathBuf {
     common::scratch_dir(&format!("dict-{name}"))
@@ -19,10 +19,6 @@ fn store_dir(name: &str) -> PathBuf {
 
 fn set(k: &str, v: &str) -> Op {
     Op::Set(k.into(), v.into())
-}
-
-fn keys(rows: &[(String, String)]) -> Vec<&str> {
-    rows.iter().map(|(k, _)| k.as_str()).collect()
 }
 
 #[test]
