@@ -236,6 +236,29 @@ fn master_login_sends_plain_with_authzid_and_never_logs_the_password() {
 }
 
 #[test]
+fn without_sasl_ir_the_plain_response_follows_the_continuation() {
+    let server = FakeServer::start(|peer| {
+        peer.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n");
+        let (tag, rest) = peer.command();
+        assert_eq!(rest, "AUTHENTICATE PLAIN");
+        peer.send(b"+ \r\n");
+        let (response, _) = peer.command();
+        assert_eq!(response, "YWxpY2UAYm9iAHMzY3JldA==");
+        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let login = MasterLogin {
+        owner: "alice",
+        master: "bob",
+        password: "s3cret",
+        separator: None,
+    };
+    login_as_master(&mut c, &login).unwrap();
+    assert!(c.has_capability("IDLE"), "capabilities from the login's OK");
+    server.finish();
+}
+
+#[test]
 fn login_as_oneself_with_oneself_as_master_is_never_attempted() {
     let server = FakeServer::start(|peer| peer.send(GREETING));
     let mut c = Connection::connect(&target(server.port)).unwrap();

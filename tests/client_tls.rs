@@ -103,6 +103,30 @@ fn imaps_and_starttls_verify_the_certificate() {
         Err(ClientError::Connect { .. }) | Err(ClientError::Tls { .. })
     ));
 
+    // A CA directory (hashed, as `openssl rehash` leaves it) works as well.
+    let ca_dir = cluster.root.join("ca-dir");
+    std::fs::create_dir_all(&ca_dir).unwrap();
+    std::fs::copy(
+        cluster.ca_file.as_ref().unwrap(),
+        ca_dir.join("test-ca.pem"),
+    )
+    .unwrap();
+    let rehash = std::process::Command::new("openssl")
+        .arg("rehash")
+        .arg(&ca_dir)
+        .status()
+        .unwrap();
+    assert!(rehash.success());
+    let by_dir = TlsConfig {
+        verify: true,
+        ca_file: None,
+        ca_dir: Some(ca_dir),
+    };
+    assert_master_login_works(
+        &cluster,
+        &target("127.0.0.1", imaps, SslMode::Imaps, by_dir),
+    );
+
     // ssl_verify = no accepts it.
     let unverified = TlsConfig {
         verify: false,
