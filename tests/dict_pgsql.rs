@@ -33,6 +33,21 @@ fn postgresql_backend() {
     let rows = a.iterate(None, "shared/a_b/", Default::default()).unwrap();
     assert_eq!(rows, vec![("shared/a_b/x".to_string(), "1".to_string())]);
 
+    // The connection string may come from a file (a password stays out of
+    // dovecot.conf).
+    let file = common::scratch_dir("pgsql-conninfo").join("shared-dict.pgsql");
+    std::fs::write(&file, format!("{}\n", pg.conninfo)).unwrap();
+    let mut c = Dict::open(&format!("pgsql:{}", file.display())).unwrap();
+    assert_eq!(
+        c.lookup(None, "shared/seen-by-b").unwrap().as_deref(),
+        Some("yes")
+    );
+    let err = Dict::open("pgsql:/nonexistent/shared-dict.pgsql")
+        .err()
+        .expect("missing file")
+        .to_string();
+    assert!(err.contains("/nonexistent/shared-dict.pgsql"), "{err}");
+
     // A lost connection is reopened once.
     pg.restart();
     assert_eq!(

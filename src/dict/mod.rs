@@ -148,7 +148,9 @@ impl Dict {
             uri::Uri::Directory { directory, options } => {
                 Box::new(log_store::LogStore::open(&directory, options)?)
             }
-            uri::Uri::Pgsql { conninfo } => Box::new(pgsql::PgStore::open(&conninfo)?),
+            uri::Uri::Pgsql { conninfo } => {
+                Box::new(pgsql::PgStore::open(&pgsql::conninfo_from(&conninfo)?)?)
+            }
         };
         Ok(Dict { store })
     }

@@ -4,6 +4,9 @@
 //! PRIMARY KEY, value text)`; the byte-wise collation lets prefix scans use
 //! the primary key index. A dict transaction is one SQL transaction. A lost
 //! connection is reopened once; an operation that still fails reports why.
+//!
+//! The connection string is given in the URI (`pgsql:host=… dbname=…`) or,
+//! to keep a password out of dovecot.conf, in a file (`pgsql:/etc/dovecot/shared-dict.pgsql`).
 
 use postgres::{Client, NoTls, Transaction};
 
@@ -101,6 +104,17 @@ fn apply(txn: &mut Transaction<'_>, ops: &[Op]) -> Result<bool, postgres::Error>
         }
     }
     Ok(all_found)
+}
+
+/// The connection string itself, or the contents of the file it names.
+pub fn conninfo_from(text: &str) -> DictResult<String> {
+    if !text.starts_with('/') {
+        return Ok(text.to_string());
+    }
+    let path = std::path::Path::new(text);
+    let contents = std::fs::read_to_string(path)
+        .map_err(|e| DictError::io(path, "cannot read the connection string", e))?;
+    Ok(contents.trim().to_string())
 }
 
 fn connect(conninfo: &str) -> DictResult<Client> {
