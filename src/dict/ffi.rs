@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int, c_longlong, c_uint, CString};
 use super::{Dict, IterateFlags, Op};
 use crate::sys::bindings::dict_iterate_flags as dovecot_flags;
 use crate::sys::guard::ffi_guard;
-use crate::sys::strings::{borrow, to_c};
+use crate::sys::strings::{borrow, set_error, to_c};
 
 /// Opaque to C: `struct sic_dict`.
 pub struct SicDict(Dict);
@@ -21,13 +21,6 @@ pub struct SicDictIter {
 /// Opaque to C: `struct sic_dict_txn`, changes not yet committed.
 #[derive(Default)]
 pub struct SicDictTxn(Vec<Op>);
-
-fn set_error(error_r: *mut *mut c_char, message: &str) {
-    if !error_r.is_null() {
-        // SAFETY: the caller passes a writable pointer or null.
-        unsafe { *error_r = to_c(message) };
-    }
-}
 
 fn owned(text: Option<std::borrow::Cow<'_, str>>) -> String {
     text.map(|t| t.into_owned()).unwrap_or_default()

@@ -151,27 +151,12 @@ impl LogStore {
     /// Applies `ops` atomically. Returns whether every increment found its
     /// key (increments of missing keys are skipped, as Dovecot's drivers do).
     pub fn commit(&mut self, ops: &[super::Op]) -> DictResult<bool> {
-        let lock_path = self.dir.join("lock");
-        let _exclusive = lock(
-            &self.lock_file,
-            &lock_path,
-            LockKind::Exclusive,
-            self.options.lock_timeout,
-        )?;
-        self.refresh(true)?;
-        self.adopt_unfinished_compaction()?;
+        let _exclusive = self.lock_for_writing()?;
         let (changes, all_found) = self.resolve(ops)?;
         if changes.is_empty() {
             return Ok(all_found);
         }
-        let bytes = Record::Commit(changes.clone()).encode();
-        self.file
-            .write_all_at(&bytes, self.applied)
-            .map_err(|e| DictError::io(&self.path(), "cannot write", e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| DictError::io(&self.path(), "cannot fsync", e))?;
-        self.applied += bytes.len() as u64;
+        self.append(&Record::Commit(changes.clone()))?;
         for change in changes {
             self.apply(change);
         }
@@ -186,8 +171,15 @@ impl LogStore {
     /// Rewrites the state into a new generation now (the admin tool's
     /// `compact`).
     pub fn compact(&mut self) -> DictResult<()> {
+        let _exclusive = self.lock_for_writing()?;
+        self.compact_locked()
+    }
+
+    /// The exclusive lock, with the state brought up to date, a torn tail
+    /// cut off and an interrupted compaction finished.
+    fn lock_for_writing(&mut self) -> DictResult<FileLock> {
         let lock_path = self.dir.join("lock");
-        let _exclusive = lock(
+        let exclusive = lock(
             &self.lock_file,
             &lock_path,
             LockKind::Exclusive,
@@ -195,7 +187,20 @@ impl LogStore {
         )?;
         self.refresh(true)?;
         self.adopt_unfinished_compaction()?;
-        self.compact_locked()
+        Ok(exclusive)
+    }
+
+    /// Writes `record` at the end found under the lock and syncs it.
+    fn append(&mut self, record: &Record) -> DictResult<()> {
+        let bytes = record.encode();
+        self.file
+            .write_all_at(&bytes, self.applied)
+            .map_err(|e| DictError::io(&self.path(), "cannot write", e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| DictError::io(&self.path(), "cannot fsync", e))?;
+        self.applied += bytes.len() as u64;
+        Ok(())
     }
 
     /// The generation and log size, for the admin tool.
@@ -359,15 +364,7 @@ impl LogStore {
     }
 
     fn close_generation(&mut self, next: u64) -> DictResult<()> {
-        let bytes = Record::Moved { generation: next }.encode();
-        self.file
-            .write_all_at(&bytes, self.applied)
-            .map_err(|e| DictError::io(&self.path(), "cannot write", e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| DictError::io(&self.path(), "cannot fsync", e))?;
-        self.applied += bytes.len() as u64;
-        Ok(())
+        self.append(&Record::Moved { generation: next })
     }
 
     /// Turns ops into changes against the current state.

@@ -7,7 +7,7 @@ use super::remote::{session_spec, MailboxState};
 use super::settings_ffi::SicSettings;
 use crate::client::session::{RetryPolicy, Session};
 use crate::sys::guard::ffi_guard;
-use crate::sys::strings::{borrow, to_c};
+use crate::sys::strings::{borrow, set_error};
 
 /// Opaque to C: `struct sic_session`.
 pub struct SicSession(Session);
@@ -20,13 +20,6 @@ pub struct SicMailboxState {
     pub uidnext: c_uint,
     pub highest_modseq: u64,
     pub read_only: c_int,
-}
-
-fn set_error(error_r: *mut *mut c_char, message: &str) {
-    if !error_r.is_null() {
-        // SAFETY: the caller passes a writable pointer or null.
-        unsafe { *error_r = to_c(message) };
-    }
 }
 
 /// See `sic_session_open`.

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_uint};
 
 use super::settings::Settings;
 use crate::sys::guard::ffi_guard;
-use crate::sys::strings::{borrow, to_c};
+use crate::sys::strings::{borrow, set_error, to_c};
 
 /// Opaque to C: `struct sic_settings`.
 pub struct SicSettings(Settings);
@@ -51,10 +51,7 @@ pub unsafe extern "C" fn sic_settings_parse(
     match parsed {
         Ok(settings) => Box::into_raw(Box::new(SicSettings(settings))),
         Err(message) => {
-            if !error_r.is_null() {
-                // SAFETY: the caller passes a writable pointer or null.
-                unsafe { *error_r = to_c(&message) };
-            }
+            set_error(error_r, &message);
             std::ptr::null_mut()
         }
     }

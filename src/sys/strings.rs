@@ -19,6 +19,15 @@ pub fn to_c(text: &str) -> *mut c_char {
         .into_raw()
 }
 
+/// Stores `message` in a C `char **error_r` (when the caller gave one).
+pub(crate) fn set_error(error_r: *mut *mut c_char, message: &str) {
+    if !error_r.is_null() {
+        // SAFETY: every C ABI function documents `error_r` as null or
+        // writable, and callers free the string with `sic_string_free`.
+        unsafe { *error_r = to_c(message) };
+    }
+}
+
 /// Frees a string made by [`to_c`].
 ///
 /// # Safety
