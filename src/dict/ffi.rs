@@ -178,7 +178,17 @@ pub unsafe extern "C" fn sic_dict_iter_free(iter: *mut SicDictIter) {
 
 #[no_mangle]
 pub extern "C" fn sic_dict_txn_new() -> *mut SicDictTxn {
-    Box::into_raw(Box::default())
+    ffi_guard("sic_dict_txn_new", std::ptr::null_mut(), || Box::into_raw(Box::default()))
+}
+
+/// Adds `op` to the transaction behind `txn` (null is ignored).
+fn push(txn: *mut SicDictTxn, entry_point: &str, op: impl FnOnce() -> Op) {
+    ffi_guard(entry_point, (), || {
+        // SAFETY: every caller documents `txn` as null or from `sic_dict_txn_new`.
+        if let Some(txn) = unsafe { txn.as_mut() } {
+            txn.0.push(op());
+        }
+    })
 }
 
 /// # Safety
@@ -190,10 +200,7 @@ pub unsafe extern "C" fn sic_dict_txn_set(
     value: *const c_char,
 ) {
     // SAFETY: guaranteed by the caller.
-    let (txn, key, value) = unsafe { (txn.as_mut(), owned(borrow(key)), owned(borrow(value))) };
-    if let Some(txn) = txn {
-        txn.0.push(Op::Set(key, value));
-    }
+    push(txn, "sic_dict_txn_set", || unsafe { Op::Set(owned(borrow(key)), owned(borrow(value))) });
 }
 
 /// # Safety
@@ -201,10 +208,7 @@ pub unsafe extern "C" fn sic_dict_txn_set(
 #[no_mangle]
 pub unsafe extern "C" fn sic_dict_txn_unset(txn: *mut SicDictTxn, key: *const c_char) {
     // SAFETY: guaranteed by the caller.
-    let (txn, key) = unsafe { (txn.as_mut(), owned(borrow(key))) };
-    if let Some(txn) = txn {
-        txn.0.push(Op::Unset(key));
-    }
+    push(txn, "sic_dict_txn_unset", || unsafe { Op::Unset(owned(borrow(key))) });
 }
 
 /// # Safety
@@ -216,10 +220,7 @@ pub unsafe extern "C" fn sic_dict_txn_inc(
     diff: c_longlong,
 ) {
     // SAFETY: guaranteed by the caller.
-    let (txn, key) = unsafe { (txn.as_mut(), owned(borrow(key))) };
-    if let Some(txn) = txn {
-        txn.0.push(Op::Inc(key, diff));
-    }
+    push(txn, "sic_dict_txn_inc", || unsafe { Op::Inc(owned(borrow(key)), diff) });
 }
 
 /// Commits and frees `txn`: 1 done, 0 done but an atomic_inc found no key,
