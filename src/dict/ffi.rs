@@ -178,7 +178,9 @@ pub unsafe extern "C" fn sic_dict_iter_free(iter: *mut SicDictIter) {
 
 #[no_mangle]
 pub extern "C" fn sic_dict_txn_new() -> *mut SicDictTxn {
-    ffi_guard("sic_dict_txn_new", std::ptr::null_mut(), || Box::into_raw(Box::default()))
+    ffi_guard("sic_dict_txn_new", std::ptr::null_mut(), || {
+        Box::into_raw(Box::default())
+    })
 }
 
 /// Adds `op` to the transaction behind `txn` (null is ignored).
@@ -200,7 +202,9 @@ pub unsafe extern "C" fn sic_dict_txn_set(
     value: *const c_char,
 ) {
     // SAFETY: guaranteed by the caller.
-    push(txn, "sic_dict_txn_set", || unsafe { Op::Set(owned(borrow(key)), owned(borrow(value))) });
+    push(txn, "sic_dict_txn_set", || unsafe {
+        Op::Set(owned(borrow(key)), owned(borrow(value)))
+    });
 }
 
 /// # Safety
@@ -208,7 +212,9 @@ pub unsafe extern "C" fn sic_dict_txn_set(
 #[no_mangle]
 pub unsafe extern "C" fn sic_dict_txn_unset(txn: *mut SicDictTxn, key: *const c_char) {
     // SAFETY: guaranteed by the caller.
-    push(txn, "sic_dict_txn_unset", || unsafe { Op::Unset(owned(borrow(key))) });
+    push(txn, "sic_dict_txn_unset", || unsafe {
+        Op::Unset(owned(borrow(key)))
+    });
 }
 
 /// # Safety
@@ -220,7 +226,9 @@ pub unsafe extern "C" fn sic_dict_txn_inc(
     diff: c_longlong,
 ) {
     // SAFETY: guaranteed by the caller.
-    push(txn, "sic_dict_txn_inc", || unsafe { Op::Inc(owned(borrow(key)), diff) });
+    push(txn, "sic_dict_txn_inc", || unsafe {
+        Op::Inc(owned(borrow(key)), diff)
+    });
 }
 
 /// Commits and frees `txn`: 1 done, 0 done but an atomic_inc found no key,
