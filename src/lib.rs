@@ -2,12 +2,12 @@
 //! a Dovecot cluster.
 //!
 //! Layout: [`sys`] is the FFI edge (generated bindings, panic guards, the
-//! Dovecot log); [`plugin`] holds the module entry points Dovecot calls;
-//! [`imap`] is the IMAP protocol and [`client`] the connections to the
-//! remote (both pure Rust); [`dict`] is the `shared_dict` engine;
-//! [`storage`] is the
-//! `shared_imapc` mail storage, starting with its settings.
-//! Everything outside `sys` and the thin `*_ffi` adapters is pure Rust.
+//! Dovecot log, fcntl locks); [`plugin`] holds the module entry points
+//! Dovecot calls; [`imap`] is the IMAP protocol and [`client`] the
+//! connections to the remote; [`dict`] is the `shared_dict` engine and its
+//! stores; [`storage`] is the `shared_imapc` mail storage, so far its
+//! settings and remote sessions. Everything outside `sys` and the thin C ABI
+//! adapters (`dict/ffi.rs`, `storage/*_ffi.rs`) is pure Rust.
 
 pub mod client;
 pub mod dict;
