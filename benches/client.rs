@@ -15,12 +15,11 @@ use std::process::Command as Process;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use shared_imapc::client::connection::Target;
 use shared_imapc::client::session::{open, SessionSpec};
 use shared_imapc::imap::command::Command;
 use shared_imapc::imap::framer::{read_frame, Limits};
 use shared_imapc::imap::response::Response;
-use shared_imapc::storage::settings::{Secret, SslMode};
+use shared_imapc::storage::settings::Secret;
 
 /// Counts allocations and tracks the heap's high-water mark.
 struct Counting;
@@ -163,16 +162,7 @@ fn login_rows() {
     const ROUNDS: usize = 15;
     let cluster = common::cluster::TestCluster::start();
     let spec = SessionSpec {
-        target: Target {
-            host: "127.0.0.1".into(),
-            port: cluster.proxy_port,
-            connect_timeout: Duration::from_secs(5),
-            command_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(300),
-            ssl: SslMode::No,
-            tls: Default::default(),
-            limits: Limits::default(),
-        },
+        target: common::target("127.0.0.1", cluster.proxy_port),
         owner: "alice".into(),
         master: "bob".into(),
         password: Secret::new(cluster.master_password.clone()),

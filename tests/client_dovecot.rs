@@ -4,28 +4,15 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::cluster::TestCluster;
 use shared_imapc::client::connection::{Connection, Target};
 use shared_imapc::client::error::ClientError;
 use shared_imapc::client::login::{login_as_master, MasterLogin};
 use shared_imapc::imap::command::Command;
-use shared_imapc::imap::framer::Limits;
 use shared_imapc::imap::response::{Code, Untagged};
-use shared_imapc::storage::settings::SslMode;
 
 fn target(cluster: &TestCluster) -> Target {
-    Target {
-        host: "127.0.0.1".into(),
-        port: cluster.proxy_port,
-        connect_timeout: Duration::from_secs(5),
-        command_timeout: Duration::from_secs(10),
-        idle_timeout: Duration::from_secs(300),
-        ssl: SslMode::No,
-        tls: Default::default(),
-        limits: Limits::default(),
-    }
+    common::target("127.0.0.1", cluster.proxy_port)
 }
 
 fn master_session(cluster: &TestCluster, owner: &str, master: &str) -> Connection {

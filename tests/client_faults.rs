@@ -10,22 +10,15 @@ use shared_imapc::client::connection::{Connection, Target};
 use shared_imapc::client::error::ClientError;
 use shared_imapc::client::login::{login_as_master, MasterLogin};
 use shared_imapc::imap::command::Command;
-use shared_imapc::imap::framer::Limits;
 use shared_imapc::imap::response::{Code, Untagged};
-use shared_imapc::storage::settings::SslMode;
 
 const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+] ready\r\n";
 
 fn target(port: u16) -> Target {
     Target {
-        host: "127.0.0.1".into(),
-        port,
         connect_timeout: Duration::from_secs(2),
         command_timeout: Duration::from_millis(500),
-        idle_timeout: Duration::from_secs(300),
-        ssl: SslMode::No,
-        tls: Default::default(),
-        limits: Limits::default(),
+        ..common::target("127.0.0.1", port)
     }
 }
 

@@ -11,23 +11,17 @@ use shared_imapc::client::error::ClientError;
 use shared_imapc::client::pool::Pool;
 use shared_imapc::client::session::{RetryPolicy, Session, SessionSpec};
 use shared_imapc::imap::command::Command;
-use shared_imapc::imap::framer::Limits;
 use shared_imapc::imap::response::Untagged;
-use shared_imapc::storage::settings::{Secret, SslMode};
+use shared_imapc::storage::settings::Secret;
 
 const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n";
 
 fn spec(port: u16, owner: &str, master: &str, password: &str) -> SessionSpec {
     SessionSpec {
         target: Target {
-            host: "127.0.0.1".into(),
-            port,
             connect_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(300),
-            ssl: SslMode::No,
-            tls: Default::default(),
-            limits: Limits::default(),
+            ..common::target("127.0.0.1", port)
         },
         owner: owner.into(),
         master: master.into(),

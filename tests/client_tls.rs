@@ -4,27 +4,19 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::cluster::TestCluster;
 use shared_imapc::client::connection::{Connection, Target};
 use shared_imapc::client::error::ClientError;
 use shared_imapc::client::login::{login_as_master, MasterLogin};
 use shared_imapc::client::tls::TlsConfig;
 use shared_imapc::imap::command::Command;
-use shared_imapc::imap::framer::Limits;
 use shared_imapc::storage::settings::SslMode;
 
 fn target(host: &str, port: u16, ssl: SslMode, tls: TlsConfig) -> Target {
     Target {
-        host: host.into(),
-        port,
-        connect_timeout: Duration::from_secs(5),
-        command_timeout: Duration::from_secs(10),
-        idle_timeout: Duration::from_secs(300),
         ssl,
         tls,
-        limits: Limits::default(),
+        ..common::target(host, port)
     }
 }
 

@@ -11,6 +11,11 @@ pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use shared_imapc::client::connection::Target;
+use shared_imapc::imap::framer::Limits;
+use shared_imapc::storage::settings::SslMode;
 
 /// The module file Dovecot loads, under the name it expects.
 #[allow(dead_code)] // not every test binary needs it
@@ -74,4 +79,19 @@ pub fn module_dir(parent: &Path) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(built_module(), dir.join(MODULE_FILE)).unwrap();
     dir
+}
+
+/// A plain-IMAP target on `host:port` with test-friendly timeouts.
+#[allow(dead_code)]
+pub fn target(host: &str, port: u16) -> Target {
+    Target {
+        host: host.into(),
+        port,
+        connect_timeout: Duration::from_secs(5),
+        command_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(300),
+        ssl: SslMode::No,
+        tls: Default::default(),
+        limits: Limits::default(),
+    }
 }
