@@ -7,7 +7,6 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "module-dir.h"
-#include "mail-storage-hooks.h"
 #include "dict-private.h"
 
 #include <stdio.h>
@@ -167,7 +166,6 @@ int main(int argc, char **argv)
 	lib_init();
 	ioloop = io_loop_create();
 	dict_drivers_register_builtin();
-	mail_storage_hooks_init();
 	modules = module_dir_load(argv[1], "shared_imapc", &mod_set);
 	module_dir_init(modules);
 
@@ -182,7 +180,6 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	module_dir_unload(&modules);
-	mail_storage_hooks_deinit();
 	io_loop_destroy(&ioloop);
 	lib_deinit();
 	return 0;

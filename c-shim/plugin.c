@@ -3,6 +3,7 @@
 #include "shim.h"
 #include "array.h"
 #include "mail-storage-settings.h"
+#include "mail-storage.h"
 #include "mail-storage-hooks.h"
 #include "module-context.h"
 #include "shared_imapc.h"
@@ -87,14 +88,24 @@ static struct mail_storage_hooks sic_mail_storage_hooks = {
 	.mail_user_created = sic_mail_user_created,
 };
 
+/* Whether this process has mail storage (imap, lmtp, doveadm …): Dovecot's
+   dict server loads the module too, only for the dict driver, and has no
+   storage hooks to add to. */
+static bool sic_storage_hooks_added;
+
 void sic_shim_init(struct module *module)
 {
-	mail_storage_hooks_add(module, &sic_mail_storage_hooks);
+	if (array_is_created(&mail_storage_classes)) {
+		mail_storage_hooks_add(module, &sic_mail_storage_hooks);
+		sic_storage_hooks_added = TRUE;
+	}
 	sic_dict_driver_register();
 }
 
 void sic_shim_deinit(void)
 {
 	sic_dict_driver_unregister();
-	mail_storage_hooks_remove(&sic_mail_storage_hooks);
+	if (sic_storage_hooks_added)
+		mail_storage_hooks_remove(&sic_mail_storage_hooks);
+	sic_storage_hooks_added = FALSE;
 }

@@ -9,7 +9,7 @@
    directory for a shared_dict store. */
 #include "lib.h"
 #include "module-dir.h"
-#include "mail-storage-hooks.h"
+#include "mail-storage.h"
 #include "ioloop.h"
 #include "dict.h"
 #include "test-common.h"
@@ -84,7 +84,8 @@ static void test_module_loads_with_dovecot_loader(void)
 
 	test_begin("module: Dovecot's loader accepts version and entry points");
 	test_assert(strcmp(shared_imapc_plugin_version, DOVECOT_ABI_VERSION) == 0);
-	mail_storage_hooks_init();
+	/* as a mail process does */
+	mail_storage_init();
 	modules = module_dir_load(module_dir, "shared_imapc", &set);
 	test_assert(modules != NULL && modules->next == NULL);
 	test_assert(modules != NULL &&
@@ -92,7 +93,7 @@ static void test_module_loads_with_dovecot_loader(void)
 	module_dir_init(modules);
 	module_dir_unload(&modules);
 	test_assert(modules == NULL);
-	mail_storage_hooks_deinit();
+	mail_storage_deinit();
 	test_end();
 }
 
@@ -103,7 +104,8 @@ static void commit_async_callback(const struct dict_commit_result *result,
 }
 
 /* The acl plugin's calls: recursive iteration of shared-boxes, sync
-   commits; plus lookup, priv/ keys, atomic_inc, rollback, async commit. */
+   commits; plus lookup, priv/ keys, atomic_inc, rollback, async commit.
+   Like Dovecot's dict server, this process has no mail storage set up. */
 static void test_dict_through_dovecot_api(void)
 {
 	struct module_dir_load_settings mod_set = {
@@ -122,9 +124,8 @@ static void test_dict_through_dovecot_api(void)
 	unsigned int count = 0;
 	int async_ret = -100;
 
-	test_begin("shared_dict: Dovecot's dict API");
+	test_begin("shared_dict: Dovecot's dict API, in a process without storage");
 	ioloop = io_loop_create();
-	mail_storage_hooks_init();
 	modules = module_dir_load(module_dir, "shared_imapc", &mod_set);
 	module_dir_init(modules);
 
@@ -186,7 +187,6 @@ static void test_dict_through_dovecot_api(void)
 		    strstr(error, "absolute directory") != NULL);
 
 	module_dir_unload(&modules);
-	mail_storage_hooks_deinit();
 	io_loop_destroy(&ioloop);
 	test_end();
 }
