@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cluster import shared_dict_tool
+from support.cluster import built_module, shared_dict_tool
 from support.postgres import Postgres
 
 MAIL_UID = 65534
@@ -110,3 +110,49 @@ def test_rebuild_leaves_exactly_the_right_keys(acl_cluster):
     alice_backend.doveadm("acl", "recalc", "-u", "alice")
     assert {k for k in dump(store) if k.startswith("shared/shared-boxes/")} == {"shared/shared-boxes/user/bob/alice"}
     assert cluster.problems() == {}
+
+
+DICT_MODULE_DIR = Path("/usr/lib/dovecot/modules/dict")
+
+
+def test_dict_server_serves_shared_dict_for_proxy_setups(make_cluster):
+    """`acl_shared_dict = proxy::shares` with `dict { shares = shared_dict:… }`:
+    Dovecot's dict server loads the module from <moduledir>/dict, a path
+    compiled into Dovecot, so this test links the built module there for its
+    duration (never over an installed one)."""
+    link = DICT_MODULE_DIR / "lib30_shared_imapc_plugin.so"
+    if link.exists() and not link.is_symlink():
+        pytest.skip(f"{link} is installed; not replacing it")
+    DICT_MODULE_DIR.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(built_module())
+    store = Path(tempfile.mkdtemp(prefix="sic-dict-"))
+    os.chown(store, MAIL_UID, MAIL_UID)
+    try:
+        config = f"""
+dict {{
+  shares = shared_dict:{store}
+}}
+service dict {{
+  unix_listener dict {{
+    mode = 0666
+  }}
+  user = nobody
+}}
+plugin {{
+  acl = vfile
+  acl_shared_dict = proxy::shares
+}}
+"""
+        cluster = make_cluster(backends=1, backend_config=config, plugins=("acl", "shared_imapc"))
+        imap = cluster.login("alice")
+        imap.create("Team")
+        imap.logout()
+        backend = cluster.backends[0]
+        backend.doveadm("acl", "set", "-u", "alice", "Team", "user=bob", "lookup", "read")
+        assert dump(str(store)).get("shared/shared-boxes/user/bob/alice") == "1"
+        assert cluster.problems() == {}
+    finally:
+        link.unlink()
+        shutil.rmtree(store)
