@@ -34,13 +34,23 @@ impl PgStore {
     }
 
     /// Runs `operation`, reconnecting once if the connection was lost.
+    /// Runs `operation`; if the connection was lost, reconnects and, when
+    /// `repeatable`, runs it once more.
     fn with_client<T>(
         &mut self,
+        repeatable: bool,
         operation: impl Fn(&mut Client) -> Result<T, postgres::Error>,
     ) -> DictResult<T> {
         match operation(&mut self.client) {
             Err(e) if self.client.is_closed() || e.is_closed() => {
                 self.client = connect(&self.conninfo)?;
+                if !repeatable {
+                    return Err(sql_error(
+                        &self.conninfo,
+                        "connection lost; the commit may or may not have happened",
+                        e,
+                    ));
+                }
                 operation(&mut self.client)
                     .map_err(|e| sql_error(&self.conninfo, "query failed", e))
             }
@@ -51,7 +61,7 @@ impl PgStore {
 
 impl Backend for PgStore {
     fn lookup(&mut self, key: &str) -> DictResult<Option<String>> {
-        self.with_client(|c| {
+        self.with_client(true, |c| {
             Ok(
                 c.query_opt("SELECT value FROM shared_dict WHERE key = $1", &[&key])?
                     .map(|row| row.get(0)),
@@ -61,7 +71,7 @@ impl Backend for PgStore {
 
     fn scan(&mut self, prefix: &str) -> DictResult<Vec<(String, String)>> {
         let pattern = format!("{}%", like_escape(prefix));
-        self.with_client(|c| {
+        self.with_client(true, |c| {
             let rows = c.query(
                 "SELECT key, value FROM shared_dict WHERE key LIKE $1 ESCAPE '\\' ORDER BY key",
                 &[&pattern],
@@ -71,7 +81,10 @@ impl Backend for PgStore {
     }
 
     fn commit(&mut self, ops: &[Op]) -> DictResult<bool> {
-        self.with_client(|c| {
+        // Sets and unsets give the same result twice; an increment would not,
+        // if the first COMMIT reached the server before the connection broke.
+        let repeatable = !ops.iter().any(|op| matches!(op, Op::Inc(..)));
+        self.with_client(repeatable, |c| {
             let mut txn = c.transaction()?;
             let all_found = apply(&mut txn, ops)?;
             txn.commit()?;
