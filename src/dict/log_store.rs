@@ -178,13 +178,7 @@ impl LogStore {
     /// The exclusive lock, with the state brought up to date, a torn tail
     /// cut off and an interrupted compaction finished.
     fn lock_for_writing(&mut self) -> DictResult<FileLock> {
-        let lock_path = self.dir.join("lock");
-        let exclusive = lock(
-            &self.lock_file,
-            &lock_path,
-            LockKind::Exclusive,
-            self.options.lock_timeout,
-        )?;
+        let exclusive = self.take_lock(LockKind::Exclusive)?;
         self.refresh(true)?;
         self.adopt_unfinished_compaction()?;
         Ok(exclusive)
@@ -213,14 +207,17 @@ impl LogStore {
     }
 
     fn refresh_shared(&mut self) -> DictResult<()> {
-        let lock_path = self.dir.join("lock");
-        let _shared = lock(
-            &self.lock_file,
-            &lock_path,
-            LockKind::Shared,
-            self.options.lock_timeout,
-        )?;
+        let _shared = self.take_lock(LockKind::Shared)?;
         self.refresh(false)
+    }
+
+    fn take_lock(&self, kind: LockKind) -> DictResult<FileLock> {
+        lock(
+            &self.lock_file,
+            &self.dir.join("lock"),
+            kind,
+            self.options.lock_timeout,
+        )
     }
 
     /// Reads what was appended since the last look (following `Moved`
