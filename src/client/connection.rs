@@ -12,7 +12,7 @@
 //! waits in [`Connection::take_unsolicited`].
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
@@ -162,10 +162,6 @@ impl Connection {
                 "unexpected greeting {other:?}"
             )))),
         }
-    }
-
-    pub fn target(&self) -> &Target {
-        &self.target
     }
 
     /// The capabilities last announced (greeting, login, or CAPABILITY).
@@ -409,13 +405,6 @@ impl Connection {
             Some(reason) => Err(ClientError::Closed(reason.clone())),
             None => Ok(()),
         }
-    }
-
-    /// Reads whatever the server sends until it closes (tests and LOGOUT).
-    pub fn drain(&mut self) -> io::Result<Vec<u8>> {
-        let mut rest = Vec::new();
-        self.stream.read_to_end(&mut rest)?;
-        Ok(rest)
     }
 }
 

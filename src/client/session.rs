@@ -69,10 +69,6 @@ impl Session {
         }
     }
 
-    pub fn spec(&self) -> &SessionSpec {
-        &self.spec
-    }
-
     pub fn logins(&self) -> u32 {
         self.logins
     }
