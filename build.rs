@@ -11,7 +11,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_DOVECOT_CONFIG: &str = "/usr/lib/dovecot/dovecot-config";
-const SHIM_SOURCES: &[&str] = &["c-shim/plugin.c", "c-shim/log.c", "c-shim/dict.c"];
+const SHIM_SOURCES: &[&str] = &[
+    "c-shim/plugin.c",
+    "c-shim/log.c",
+    "c-shim/dict.c",
+    "c-shim/storage.c",
+    "c-shim/list.c",
+    "c-shim/sync.c",
+    "c-shim/mail.c",
+];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DOVECOT_CONFIG");

@@ -2,11 +2,13 @@
    in the user's module context. */
 #include "shim.h"
 #include "array.h"
+#include "str.h"
 #include "mail-storage-settings.h"
+#include "mail-namespace.h"
 #include "mail-storage.h"
 #include "mail-storage-hooks.h"
 #include "module-context.h"
-#include "shared_imapc.h"
+#include "storage.h"
 
 #define SIC_SETTING_PREFIX "shared_imapc_"
 #define SIC_USER_CONTEXT(obj) MODULE_CONTEXT(obj, sic_user_module)
@@ -14,6 +16,7 @@
 struct sic_user {
 	union mail_user_module_context module_ctx;
 	struct sic_settings *set;
+	struct sic_account *account;
 };
 
 static MODULE_CONTEXT_DEFINE_INIT(sic_user_module, &mail_user_module_register);
@@ -22,8 +25,74 @@ static void sic_user_deinit(struct mail_user *user)
 {
 	struct sic_user *suser = SIC_USER_CONTEXT(user);
 
-	sic_settings_free(suser->set);
 	suser->module_ctx.super.deinit(user);
+	sic_account_free(suser->account);
+	sic_settings_free(suser->set);
+}
+
+struct sic_account *sic_user_account(struct mail_user *user)
+{
+	struct sic_user *suser = SIC_USER_CONTEXT(user);
+
+	return suser == NULL ? NULL : suser->account;
+}
+
+/* The namespace prefix template as a wildcard: each %u or %{...} becomes
+   a "*", so "shared/%u/" matches every owner's prefix. */
+static const char *sic_prefix_wildcard(const char *prefix)
+{
+	string_t *str = t_str_new(64);
+
+	for (; *prefix != '\0'; prefix++) {
+		if (*prefix != '%') {
+			str_append_c(str, *prefix);
+			continue;
+		}
+		/* %u, %{user} ... */
+		if (prefix[1] == '{') {
+			const char *end = strchr(prefix, '}');
+			prefix = end != NULL ? end : prefix + strlen(prefix) - 1;
+		} else if (prefix[1] != '\0') {
+			prefix++;
+		}
+		str_append_c(str, '*');
+	}
+	return str_c(str);
+}
+
+/* The owner's server checks the user's rights on shared_imapc folders;
+   local ACLs (none exist for them here) would hide everything. Exempt the
+   namespaces from the acl plugin as acl_ignore_namespace would, so the
+   administrator need not configure it. */
+static void sic_user_exempt_from_local_acls(struct mail_user *user)
+{
+	struct mail_namespace_settings *const *ns_sets;
+	struct mail_user_settings *set = (struct mail_user_settings *)user->set;
+	unsigned int i, count, n = 1;
+	const char *key, *value;
+
+	if (!array_is_created(&set->namespaces) ||
+	    !array_is_created(&set->plugin_envs))
+		return;
+	while (mail_user_plugin_getenv(user, n == 1 ? "acl_ignore_namespace" :
+		t_strdup_printf("acl_ignore_namespace%u", n)) != NULL)
+		n++;
+	ns_sets = array_get(&set->namespaces, &count);
+	for (i = 0; i < count; i++) {
+		if (!str_begins(ns_sets[i]->location, SIC_STORAGE_NAME":"))
+			continue;
+		key = n == 1 ? "acl_ignore_namespace" :
+			p_strdup_printf(user->pool, "acl_ignore_namespace%u", n);
+		value = p_strdup(user->pool, sic_prefix_wildcard(ns_sets[i]->prefix));
+		array_push_back(&set->plugin_envs, &key);
+		array_push_back(&set->plugin_envs, &value);
+		if (user->mail_debug) {
+			e_debug(user->event, "shared_imapc: %s=%s (local ACLs "
+				"do not apply; the owner's server checks rights)",
+				key, value);
+		}
+		n++;
+	}
 }
 
 /* Reads the user's shared_imapc_* settings; invalid ones fail the user. */
@@ -78,6 +147,8 @@ static void sic_mail_user_created(struct mail_user *user)
 
 	suser = p_new(user->pool, struct sic_user, 1);
 	suser->set = set;
+	suser->account = sic_account_new(set);
+	sic_user_exempt_from_local_acls(user);
 	suser->module_ctx.super = *v;
 	user->vlast = &suser->module_ctx.super;
 	v->deinit = sic_user_deinit;
@@ -97,6 +168,7 @@ void sic_shim_init(struct module *module)
 {
 	if (array_is_created(&mail_storage_classes)) {
 		mail_storage_hooks_add(module, &sic_mail_storage_hooks);
+		sic_storage_register();
 		sic_storage_hooks_added = TRUE;
 	}
 	sic_dict_driver_register();
@@ -105,7 +177,9 @@ void sic_shim_init(struct module *module)
 void sic_shim_deinit(void)
 {
 	sic_dict_driver_unregister();
-	if (sic_storage_hooks_added)
+	if (sic_storage_hooks_added) {
+		sic_storage_unregister();
 		mail_storage_hooks_remove(&sic_mail_storage_hooks);
+	}
 	sic_storage_hooks_added = FALSE;
 }

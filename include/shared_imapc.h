@@ -6,6 +6,7 @@
    pointer is optional, never unwinds a Rust panic into C, and returns strings
    that the caller frees with sic_string_free(). */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct module;
@@ -52,6 +53,144 @@ int sic_session_select(struct sic_session *session, const char *mailbox,
 		       int read_only, struct sic_mailbox_state *state_r,
 		       char **error_r);
 void sic_session_free(struct sic_session *session);
+
+/* The shared_imapc storage core. One account per logged-in user holds the
+   remote sessions; an owner is one owner's folders in one namespace; a
+   folder is one open (EXAMINEd) remote folder. Functions that can fail take
+   a struct sic_error, filled on failure and emptied with sic_error_clear(). */
+struct sic_account;
+struct sic_owner;
+struct sic_folder_list;
+struct sic_folder;
+struct sic_sync;
+
+enum sic_error_kind {
+	SIC_ERR_TEMP = 0,
+	SIC_ERR_UNAVAILABLE,
+	SIC_ERR_NOTFOUND,
+	SIC_ERR_PERM,
+	SIC_ERR_NOTPOSSIBLE,
+	SIC_ERR_PARAMS,
+};
+struct sic_error {
+	int kind;
+	/* For the IMAP client; names no host and no secret. */
+	char *message;
+	/* For the log, or NULL. */
+	char *detail;
+};
+void sic_error_clear(struct sic_error *error);
+
+struct sic_account *sic_account_new(const struct sic_settings *set);
+void sic_account_free(struct sic_account *account);
+/* Logs in, in parallel (bounded by shared_imapc_max_connections), to every
+   owner opened so far that has no session yet. */
+void sic_account_connect_pending(struct sic_account *account);
+/* Remote connections open now. */
+unsigned int sic_account_connections(const struct sic_account *account);
+
+/* No I/O. SIC_ERR_NOTFOUND when the login would be as owner with owner as
+   master user (Dovecot's internal namespace of the owner). */
+struct sic_owner *sic_owner_new(struct sic_account *account,
+				const char *namespace_prefix,
+				const char *owner, struct sic_error *error_r);
+void sic_owner_free(struct sic_owner *owner);
+
+/* LIST attribute bits. */
+#define SIC_LIST_NOSELECT	0x0001
+#define SIC_LIST_NONEXISTENT	0x0002
+#define SIC_LIST_CHILDREN	0x0004
+#define SIC_LIST_NOCHILDREN	0x0008
+#define SIC_LIST_NOINFERIORS	0x0010
+#define SIC_LIST_MARKED		0x0020
+#define SIC_LIST_UNMARKED	0x0040
+
+/* The owner's folders this user may see: UTF-8 names, '/'-separated,
+   relative to the namespace prefix, sorted. */
+struct sic_folder_list *sic_owner_list(struct sic_owner *owner,
+				       struct sic_error *error_r);
+unsigned int sic_folder_list_count(const struct sic_folder_list *list);
+const char *sic_folder_list_get(const struct sic_folder_list *list,
+				unsigned int index, unsigned int *flags_r);
+void sic_folder_list_free(struct sic_folder_list *list);
+
+struct sic_status {
+	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	uint64_t highest_modseq;
+};
+int sic_owner_status(struct sic_owner *owner, const char *name,
+		     struct sic_status *status_r, struct sic_error *error_r);
+
+struct sic_folder_state {
+	uint32_t exists, uidvalidity, uidnext;
+	uint64_t highest_modseq;
+};
+/* EXAMINE name; known_* is what the local index last had (0 if nothing),
+   so the remote can report only the changes since (QRESYNC). */
+struct sic_folder *sic_folder_open(struct sic_owner *owner, const char *name,
+				   uint32_t known_uidvalidity,
+				   uint64_t known_modseq,
+				   struct sic_folder_state *state_r,
+				   struct sic_error *error_r);
+void sic_folder_free(struct sic_folder *folder);
+
+enum sic_change_kind {
+	SIC_CHANGE_RESET = 0,
+	SIC_CHANGE_EXPUNGE,
+	SIC_CHANGE_FLAGS,
+	SIC_CHANGE_APPEND,
+};
+struct sic_change {
+	int kind;
+	uint32_t uid;
+	/* enum mail_flags bits. */
+	uint8_t flags;
+	/* NULL-terminated keyword names. */
+	const char *const *keywords;
+};
+/* Asks the remote what changed and compares with the local UIDs
+   (ascending). Returns the plan; sic_sync_info() gives the remote's
+   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the number of changes. */
+struct sic_sync *sic_folder_sync(struct sic_folder *folder,
+				 uint32_t local_uidvalidity,
+				 const uint32_t *uids, unsigned int count,
+				 struct sic_error *error_r);
+unsigned int sic_sync_info(const struct sic_sync *sync, uint32_t *uidvalidity_r,
+			   uint32_t *uidnext_r, uint64_t *highest_modseq_r);
+int sic_sync_get(const struct sic_sync *sync, unsigned int index,
+		 struct sic_change *change_r);
+void sic_sync_free(struct sic_sync *sync);
+
+/* What a FETCH needs from the remote. */
+#define SIC_WANT_INTERNALDATE	0x01
+#define SIC_WANT_SIZE		0x02
+#define SIC_WANT_ENVELOPE	0x04
+#define SIC_WANT_BODYSTRUCTURE	0x08
+#define SIC_WANT_BODY		0x10
+#define SIC_WANT_MESSAGE	0x20
+
+/* Fetches wanted for all uids in one remote command (whole messages in
+   batches as they are read). */
+int sic_folder_prefetch(struct sic_folder *folder, const uint32_t *uids,
+			unsigned int count, uint32_t wanted,
+			struct sic_error *error_r);
+struct sic_message {
+	int has_internaldate;
+	int64_t internaldate;
+	int timezone_minutes;
+	int has_size;
+	uint64_t size;
+	const char *envelope, *bodystructure, *body;
+	/* The message: data/data_size in memory, or fd >= 0 (caller closes). */
+	const unsigned char *data;
+	size_t data_size;
+	int fd;
+};
+/* 1 with the data (valid until the next call on the folder), 0 when the
+   remote no longer has the message, -1 on error. */
+int sic_folder_message(struct sic_folder *folder, uint32_t uid,
+		       uint32_t wanted, struct sic_message *message_r,
+		       struct sic_error *error_r);
 
 /* shared_dict engine. uri is what follows "shared_dict:". */
 struct sic_dict;

@@ -73,6 +73,11 @@ impl Session {
         self.logins
     }
 
+    /// The folder selected on the remote, if any.
+    pub fn selected_mailbox(&self) -> Option<&str> {
+        self.selected.as_ref().map(|s| s.mailbox.as_str())
+    }
+
     /// Whether a logged-in connection is open.
     pub fn is_connected(&self) -> bool {
         self.connection.as_ref().is_some_and(Connection::is_usable)

@@ -79,6 +79,18 @@ impl Command {
         self
     }
 
+    /// A parenthesized list of fixed items: `(UID FLAGS)`.
+    pub fn list(mut self, items: &[&'static str]) -> Command {
+        self.text(format!(" ({})", items.join(" ")).as_bytes());
+        self
+    }
+
+    /// SELECT/EXAMINE parameters to resynchronize (RFC 7162 QRESYNC).
+    pub fn qresync(mut self, uidvalidity: u32, modseq: u64) -> Command {
+        self.text(format!(" (QRESYNC ({uidvalidity} {modseq}))").as_bytes());
+        self
+    }
+
     pub fn number(mut self, n: u64) -> Command {
         self.text(format!(" {n}").as_bytes());
         self

@@ -1,7 +1,16 @@
-//! The `shared_imapc` mail storage. For now: its settings (read and checked
-//! when Dovecot creates a user) and remote sessions opened from them.
+//! The `shared_imapc` mail storage core: settings, per-user accounts and
+//! owners, open folders, and the pure decisions between Dovecot's index and
+//! the remote (names, sync plans, fetch items). The C ABI is in the `*_ffi`
+//! modules; the Dovecot side lives in `c-shim/`.
 
+pub mod account;
+pub mod error;
+pub mod fetch_items;
+pub mod folder;
+pub mod names;
 pub mod remote;
 mod session_ffi;
 pub mod settings;
 mod settings_ffi;
+mod storage_ffi;
+pub mod sync_plan;

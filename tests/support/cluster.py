@@ -267,6 +267,7 @@ class Cluster:
         mail_debug: bool = False,
         tls: bool = False,
         shared_filesystem: bool = False,
+        shared_imapc: bool = False,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
         self.root.mkdir(parents=True, exist_ok=True)
@@ -282,9 +283,14 @@ class Cluster:
         self.backends = [
             Dovecot(self.root, f"backend{chr(ord('a') + i)}") for i in range(backends)
         ]
+        self.proxy = Dovecot(self.root, "proxy")
+        # The shared_dict store every backend shares (shared_imapc=True).
+        self.dict_dir = self.root / "shared-dict"
+        if shared_imapc:
+            self.plugins = ("acl", "shared_imapc")
+            backend_config = self._shared_imapc_config() + backend_config
         for backend in self.backends:
             backend.config = self._backend_config(backend, backend_config, mail_debug)
-        self.proxy = Dovecot(self.root, "proxy")
         self.proxy.config = self._proxy_config()
         self.ca_file: Path | None = None
         if tls:
@@ -346,6 +352,39 @@ userdb {{
 {extra}
 """
 
+    def _shared_imapc_config(self) -> str:
+        """The documented setup: a shared namespace on shared_imapc through
+        the proxy, ACLs in vfile, the shared dictionary on shared_dict."""
+        return f"""
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+namespace shared {{
+  type = shared
+  separator = /
+  prefix = shared/%%u/
+  location = shared_imapc:~/shared/%%u
+  subscriptions = no
+  list = children
+}}
+protocol imap {{
+  mail_plugins = $mail_plugins imap_acl
+}}
+plugin {{
+  acl = vfile
+  acl_shared_dict = shared_dict:{self.dict_dir}
+  shared_imapc_host = 127.0.0.1
+  shared_imapc_port = {self.proxy.port}
+  shared_imapc_master_user = %u
+  shared_imapc_password = {self.master_password}
+}}
+"""
+
+    def share(self, owner: str, folder: str, viewer: str, rights: str) -> None:
+        """Gives `viewer` `rights` on `owner`'s folder, on the owner's backend."""
+        self.backend_of(owner).doveadm("acl", "set", "-u", owner, folder, f"user={viewer}", *rights.split())
+
     def _proxy_config(self) -> str:
         users_file = self.proxy.dir / "users"
 
@@ -381,6 +420,8 @@ userdb {{
 
     def _prepare_homes(self) -> None:
         uid, gid = self._mail_ids()
+        self.dict_dir.mkdir(exist_ok=True)
+        os.chown(self.dict_dir, uid, gid)
         for backend in self.backends:
             home_root = backend.dir / "home"
             home_root.mkdir(parents=True, exist_ok=True)

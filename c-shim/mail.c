@@ -1,0 +1,281 @@
+/* Messages of a shared folder: Dovecot's index mail, with what only the
+   owner's server knows (INTERNALDATE, size, ENVELOPE, BODYSTRUCTURE, the
+   message itself) taken from the Rust core, which fetches it for a whole
+   FETCH at once. */
+#include "shim.h"
+#include "istream.h"
+#include "mail-search.h"
+#include "storage.h"
+
+static uint32_t sic_wanted(enum mail_fetch_field fields,
+			   struct mailbox_header_lookup_ctx *headers)
+{
+	uint32_t wanted = 0;
+
+	if ((fields & (MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_SAVE_DATE)) != 0)
+		wanted |= SIC_WANT_INTERNALDATE;
+	if ((fields & (MAIL_FETCH_PHYSICAL_SIZE | MAIL_FETCH_VIRTUAL_SIZE)) != 0)
+		wanted |= SIC_WANT_SIZE;
+	if ((fields & MAIL_FETCH_IMAP_ENVELOPE) != 0)
+		wanted |= SIC_WANT_ENVELOPE;
+	if ((fields & MAIL_FETCH_IMAP_BODYSTRUCTURE) != 0)
+		wanted |= SIC_WANT_BODYSTRUCTURE;
+	if ((fields & MAIL_FETCH_IMAP_BODY) != 0)
+		wanted |= SIC_WANT_BODY;
+	if ((fields & (MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY)) != 0 ||
+	    headers != NULL)
+		wanted |= SIC_WANT_MESSAGE;
+	return wanted;
+}
+
+/* The UIDs of a FETCH-style search (one sequence set or ALL), or FALSE. */
+static bool sic_search_uids(struct mailbox *box, const struct mail_search_args *args,
+			    ARRAY_TYPE(uint32_t) *uids)
+{
+	const struct mail_search_arg *arg = args->args;
+	const struct seq_range *range;
+	uint32_t seq, uid, last, count;
+
+	if (arg == NULL || arg->next != NULL || arg->match_not)
+		return FALSE;
+	count = mail_index_view_get_messages_count(box->view);
+	if (arg->type == SEARCH_ALL) {
+		for (seq = 1; seq <= count; seq++) {
+			mail_index_lookup_uid(box->view, seq, &uid);
+			array_push_back(uids, &uid);
+		}
+		return TRUE;
+	}
+	if (arg->type != SEARCH_SEQSET)
+		return FALSE;
+	array_foreach(&arg->value.seqset, range) {
+		last = I_MIN(range->seq2, count);
+		for (seq = range->seq1; seq <= last; seq++) {
+			mail_index_lookup_uid(box->view, seq, &uid);
+			array_push_back(uids, &uid);
+		}
+	}
+	return TRUE;
+}
+
+struct mail_search_context *
+sic_search_init(struct mailbox_transaction_context *t,
+		struct mail_search_args *args,
+		const enum mail_sort_type *sort_program,
+		enum mail_fetch_field wanted_fields,
+		struct mailbox_header_lookup_ctx *wanted_headers)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
+	struct mail_search_context *ctx;
+	struct sic_error error;
+	ARRAY_TYPE(uint32_t) uids;
+	uint32_t wanted = sic_wanted(wanted_fields, wanted_headers);
+
+	/* Sequence sets are resolved here (UID sets become sequences). */
+	ctx = index_storage_search_init(t, args, sort_program, wanted_fields,
+					wanted_headers);
+	if (wanted == 0 || mbox->folder == NULL)
+		return ctx;
+	T_BEGIN {
+		t_array_init(&uids, 128);
+		i_zero(&error);
+		if (sic_search_uids(t->box, args, &uids) &&
+		    !array_is_empty(&uids) &&
+		    sic_folder_prefetch(mbox->folder, array_front(&uids),
+					array_count(&uids), wanted, &error) < 0) {
+			/* Each message will be fetched (and fail) on its own. */
+			sic_storage_report(t->box->storage, &error);
+		}
+	} T_END;
+	return ctx;
+}
+
+/* The remote's data for the mail with at least wanted; -1 with the
+   storage error set, or the mail marked expunged. */
+static int sic_mail_remote(struct mail *mail, uint32_t wanted,
+			   struct sic_message *message_r)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(mail->box);
+	struct sic_error error;
+	int ret;
+
+	if (mbox->folder == NULL) {
+		mail_storage_set_error(mail->box->storage, MAIL_ERROR_UNAVAILABLE,
+				       "The shared folder is not open");
+		return -1;
+	}
+	i_zero(&error);
+	ret = sic_folder_message(mbox->folder, mail->uid, wanted, message_r,
+				 &error);
+	if (ret < 0) {
+		sic_storage_report(mail->box->storage, &error);
+		return -1;
+	}
+	if (ret == 0) {
+		mail_set_expunged(mail);
+		return -1;
+	}
+	return 0;
+}
+
+static int sic_mail_get_received_date(struct mail *_mail, time_t *date_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	struct sic_message message;
+
+	if (index_mail_get_received_date(_mail, date_r) == 0)
+		return 0;
+	if (sic_mail_remote(_mail, SIC_WANT_INTERNALDATE, &message) < 0)
+		return -1;
+	mail->data.received_date = message.has_internaldate ?
+		(time_t)message.internaldate : 0;
+	*date_r = mail->data.received_date;
+	return 0;
+}
+
+static int sic_mail_get_save_date(struct mail *_mail, time_t *date_r)
+{
+	/* The remote's save date is not asked for: its INTERNALDATE is the
+	   closest it offers. */
+	return sic_mail_get_received_date(_mail, date_r);
+}
+
+static int sic_mail_get_virtual_size(struct mail *_mail, uoff_t *size_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	struct sic_message message;
+
+	if (mail->data.virtual_size != (uoff_t)-1) {
+		*size_r = mail->data.virtual_size;
+		return 0;
+	}
+	if (sic_mail_remote(_mail, SIC_WANT_SIZE, &message) < 0)
+		return -1;
+	/* RFC822.SIZE counts CRLF line ends, as the stream we hand out has. */
+	mail->data.virtual_size = message.size;
+	mail->data.physical_size = message.size;
+	*size_r = message.size;
+	return 0;
+}
+
+static int sic_mail_get_stream(struct mail *_mail, bool get_body ATTR_UNUSED,
+			       struct message_size *hdr_size,
+			       struct message_size *body_size,
+			       struct istream **stream_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	struct sic_message message;
+	struct istream *input;
+	int fd;
+
+	if (mail->data.stream == NULL) {
+		if (sic_mail_remote(_mail, SIC_WANT_MESSAGE, &message) < 0)
+			return -1;
+		if (message.fd >= 0) {
+			fd = message.fd;
+			input = i_stream_create_fd_autoclose(&fd, 0);
+		} else {
+			input = i_stream_create_copy_from_data(message.data,
+							       message.data_size);
+		}
+		i_stream_set_name(input, t_strdup_printf(
+			"shared_imapc %s UID %u", mailbox_get_vname(_mail->box),
+			_mail->uid));
+		mail->data.stream = input;
+		_mail->mail_stream_accessed = TRUE;
+		if (mail->mail.v.istream_opened != NULL &&
+		    mail->mail.v.istream_opened(_mail, &mail->data.stream) < 0)
+			return -1;
+	}
+	return index_mail_init_stream(mail, hdr_size, body_size, stream_r);
+}
+
+static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
+				const char **value_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	struct sic_message message;
+	const char **slot, *value;
+	uint32_t wanted;
+
+	switch (field) {
+	case MAIL_FETCH_IMAP_ENVELOPE:
+		wanted = SIC_WANT_ENVELOPE;
+		slot = &mail->data.envelope;
+		break;
+	case MAIL_FETCH_IMAP_BODYSTRUCTURE:
+		wanted = SIC_WANT_BODYSTRUCTURE;
+		slot = &mail->data.bodystructure;
+		break;
+	case MAIL_FETCH_IMAP_BODY:
+		wanted = SIC_WANT_BODY;
+		slot = &mail->data.body;
+		break;
+	default:
+		return index_mail_get_special(_mail, field, value_r);
+	}
+	/* As the owner's server wrote it, so it equals what the owner sees. */
+	if (*slot == NULL) {
+		if (sic_mail_remote(_mail, wanted, &message) < 0)
+			return -1;
+		value = wanted == SIC_WANT_ENVELOPE ? message.envelope :
+			wanted == SIC_WANT_BODYSTRUCTURE ? message.bodystructure :
+			message.body;
+		if (value == NULL) {
+			mail_storage_set_error(_mail->box->storage,
+				MAIL_ERROR_UNAVAILABLE,
+				"The owner's server did not send the message's structure");
+			return -1;
+		}
+		*slot = p_strdup(mail->mail.data_pool, value);
+	}
+	*value_r = *slot;
+	return 0;
+}
+
+struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,
+			    enum mail_fetch_field wanted_fields,
+			    struct mailbox_header_lookup_ctx *wanted_headers)
+{
+	pool_t pool = pool_alloconly_create("shared_imapc mail", 2048);
+	struct index_mail *mail = p_new(pool, struct index_mail, 1);
+
+	index_mail_init(mail, t, wanted_fields, wanted_headers, pool, NULL);
+	return &mail->mail.mail;
+}
+
+struct mail_vfuncs sic_mail_vfuncs = {
+	.close = index_mail_close,
+	.free = index_mail_free,
+	.set_seq = index_mail_set_seq,
+	.set_uid = index_mail_set_uid,
+	.set_uid_cache_updates = index_mail_set_uid_cache_updates,
+	.prefetch = index_mail_prefetch,
+	.precache = index_mail_precache,
+	.add_temp_wanted_fields = index_mail_add_temp_wanted_fields,
+	.get_flags = index_mail_get_flags,
+	.get_keywords = index_mail_get_keywords,
+	.get_keyword_indexes = index_mail_get_keyword_indexes,
+	.get_modseq = index_mail_get_modseq,
+	.get_pvt_modseq = index_mail_get_pvt_modseq,
+	.get_parts = index_mail_get_parts,
+	.get_date = index_mail_get_date,
+	.get_received_date = sic_mail_get_received_date,
+	.get_save_date = sic_mail_get_save_date,
+	.get_virtual_size = sic_mail_get_virtual_size,
+	.get_physical_size = sic_mail_get_virtual_size,
+	.get_first_header = index_mail_get_first_header,
+	.get_headers = index_mail_get_headers,
+	.get_header_stream = index_mail_get_header_stream,
+	.get_stream = sic_mail_get_stream,
+	.get_binary_stream = index_mail_get_binary_stream,
+	.get_special = sic_mail_get_special,
+	.get_backend_mail = index_mail_get_backend_mail,
+	.update_flags = index_mail_update_flags,
+	.update_keywords = index_mail_update_keywords,
+	.update_modseq = index_mail_update_modseq,
+	.update_pvt_modseq = index_mail_update_pvt_modseq,
+	.expunge = index_mail_expunge,
+	.set_cache_corrupted = index_mail_set_cache_corrupted,
+	.istream_opened = index_mail_opened,
+};

@@ -1,0 +1,440 @@
+/* The shared_imapc mail storage and its mailboxes: Dovecot's index storage
+   for the local cache, the Rust core (sic_owner_*, sic_folder_*) for
+   everything the owner's server answers. */
+#include "shim.h"
+#include "ioloop.h"
+#include "mail-namespace.h"
+#include "mailbox-list-private.h"
+#include "storage.h"
+
+#define SIC_READ_ONLY_ERROR \
+	"Shared folders are read-only through shared_imapc"
+
+static struct mail_storage sic_storage_class;
+static struct mailbox sic_mailbox_class;
+
+enum mail_error sic_mail_error(int kind)
+{
+	switch (kind) {
+	case SIC_ERR_UNAVAILABLE:
+		return MAIL_ERROR_UNAVAILABLE;
+	case SIC_ERR_NOTFOUND:
+		return MAIL_ERROR_NOTFOUND;
+	case SIC_ERR_PERM:
+		return MAIL_ERROR_PERM;
+	case SIC_ERR_NOTPOSSIBLE:
+		return MAIL_ERROR_NOTPOSSIBLE;
+	case SIC_ERR_PARAMS:
+		return MAIL_ERROR_PARAMS;
+	default:
+		return MAIL_ERROR_TEMP;
+	}
+}
+
+void sic_storage_report(struct mail_storage *storage, struct sic_error *error)
+{
+	const char *message = error->message != NULL ? error->message :
+		"shared_imapc: unknown error";
+
+	mail_storage_set_error(storage, sic_mail_error(error->kind), message);
+	/* A remote that fails is the administrator's business; a folder the
+	   user may not see is not. */
+	if (error->detail != NULL && (error->kind == SIC_ERR_TEMP ||
+				      error->kind == SIC_ERR_UNAVAILABLE)) {
+		e_warning(storage->event, "shared_imapc: %s (%s)",
+			  message, error->detail);
+	} else if (error->detail != NULL) {
+		e_debug(storage->event, "shared_imapc: %s (%s)",
+			message, error->detail);
+	}
+	sic_error_clear(error);
+}
+
+void sic_mailbox_report(struct mailbox *box, struct sic_error *error)
+{
+	int kind = error->kind;
+
+	sic_storage_report(box->storage, error);
+	/* Dovecot's own wording, naming the folder as the user knows it. */
+	if (kind == SIC_ERR_NOTFOUND) {
+		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+	}
+}
+
+static struct mail_storage *sic_storage_alloc(void)
+{
+	pool_t pool = pool_alloconly_create("shared_imapc storage", 512);
+	struct sic_storage *storage = p_new(pool, struct sic_storage, 1);
+
+	storage->storage = sic_storage_class;
+	storage->storage.pool = pool;
+	return &storage->storage;
+}
+
+static int sic_storage_create(struct mail_storage *_storage,
+			      struct mail_namespace *ns, const char **error_r)
+{
+	struct sic_storage *storage = SIC_STORAGE(_storage);
+	struct sic_error error;
+
+	/* Storages are shared by root directory: ~/shared/<owner> is one
+	   owner's. */
+	_storage->unique_root_dir = p_strdup(_storage->pool,
+		ns->list->set.root_dir != NULL ? ns->list->set.root_dir : "");
+	storage->account = sic_user_account(ns->user);
+	if (storage->account == NULL) {
+		*error_r = "shared_imapc: the user's shared_imapc settings are unavailable";
+		return -1;
+	}
+	/* The shared storage also opens a namespace for its internal user
+	   object of the owner: that one stays offline. */
+	if (ns->type != MAIL_NAMESPACE_TYPE_SHARED || ns->owner == NULL ||
+	    ns->owner == ns->user)
+		return 0;
+
+	i_zero(&error);
+	storage->owner = sic_owner_new(storage->account, ns->prefix,
+				       ns->owner->username, &error);
+	if (storage->owner == NULL && error.kind != SIC_ERR_NOTFOUND) {
+		*error_r = t_strdup(error.message);
+		sic_error_clear(&error);
+		return -1;
+	}
+	sic_error_clear(&error);
+	return 0;
+}
+
+static void sic_storage_destroy(struct mail_storage *_storage)
+{
+	struct sic_storage *storage = SIC_STORAGE(_storage);
+
+	sic_owner_free(storage->owner);
+	storage->owner = NULL;
+	index_storage_destroy(_storage);
+}
+
+static void sic_storage_get_list_settings(const struct mail_namespace *ns ATTR_UNUSED,
+					  struct mailbox_list_settings *set)
+{
+	if (set->layout == NULL)
+		set->layout = SIC_LIST_NAME;
+}
+
+static struct mailbox *
+sic_mailbox_alloc(struct mail_storage *storage, struct mailbox_list *list,
+		  const char *vname, enum mailbox_flags flags)
+{
+	pool_t pool = pool_alloconly_create("shared_imapc mailbox", 2048);
+	struct sic_mailbox *mbox = p_new(pool, struct sic_mailbox, 1);
+
+	mbox->box = sic_mailbox_class;
+	mbox->box.pool = pool;
+	mbox->box.storage = storage;
+	mbox->box.list = list;
+	mbox->box.mail_vfuncs = &sic_mail_vfuncs;
+	mbox->storage = SIC_STORAGE(storage);
+	index_storage_mailbox_alloc(&mbox->box, vname, flags, MAIL_INDEX_PREFIX);
+	return &mbox->box;
+}
+
+/* The folder's name below the namespace prefix: "Team/2026". */
+static const char *sic_mailbox_folder_name(struct mailbox *box)
+{
+	const struct mail_namespace *ns = box->list->ns;
+
+	if (strncmp(box->vname, ns->prefix, ns->prefix_len) == 0)
+		return box->vname + ns->prefix_len;
+	return "";
+}
+
+static bool sic_folder_name_equals(const char *a, const char *b)
+{
+	if (strcasecmp(a, "INBOX") == 0)
+		return strcasecmp(b, "INBOX") == 0;
+	return strcmp(a, b) == 0;
+}
+
+static int sic_mailbox_exists(struct mailbox *box, bool auto_boxes ATTR_UNUSED,
+			      enum mailbox_existence *existence_r)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	const char *name = sic_mailbox_folder_name(box), *listed;
+	struct sic_folder_list *folders;
+	struct sic_error error;
+	unsigned int i, count, bits;
+
+	*existence_r = MAILBOX_EXISTENCE_NONE;
+	if (mbox->storage->owner == NULL || *name == '\0')
+		return 0;
+	i_zero(&error);
+	folders = sic_owner_list(mbox->storage->owner, &error);
+	if (folders == NULL) {
+		sic_storage_report(box->storage, &error);
+		return -1;
+	}
+	count = sic_folder_list_count(folders);
+	for (i = 0; i < count; i++) {
+		listed = sic_folder_list_get(folders, i, &bits);
+		if (listed == NULL || !sic_folder_name_equals(name, listed))
+			continue;
+		*existence_r = (bits & (SIC_LIST_NOSELECT | SIC_LIST_NONEXISTENT)) != 0 ?
+			MAILBOX_EXISTENCE_NOSELECT : MAILBOX_EXISTENCE_SELECT;
+		break;
+	}
+	sic_folder_list_free(folders);
+	return 0;
+}
+
+static void sic_mailbox_known_state(struct sic_mailbox *mbox,
+				    struct sic_index_header *hdr_r)
+{
+	const void *data;
+	size_t size;
+
+	i_zero(hdr_r);
+	mail_index_get_header_ext(mbox->box.view, mbox->ext_id, &data, &size);
+	if (size >= sizeof(*hdr_r))
+		memcpy(hdr_r, data, sizeof(*hdr_r));
+}
+
+static int sic_mailbox_open(struct mailbox *box)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_index_header known;
+	struct sic_error error;
+
+	if (mbox->storage->owner == NULL ||
+	    *sic_mailbox_folder_name(box) == '\0') {
+		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+		return -1;
+	}
+	if (index_storage_mailbox_open(box, FALSE) < 0)
+		return -1;
+	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
+		sizeof(struct sic_index_header), 0, 0);
+	sic_mailbox_known_state(mbox, &known);
+
+	i_zero(&error);
+	mbox->folder = sic_folder_open(mbox->storage->owner,
+				       sic_mailbox_folder_name(box),
+				       known.uidvalidity, known.highest_modseq,
+				       NULL, &error);
+	if (mbox->folder == NULL) {
+		sic_mailbox_report(box, &error);
+		mailbox_close(box);
+		return -1;
+	}
+	return 0;
+}
+
+static void sic_mailbox_close(struct mailbox *box)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+
+	timeout_remove(&mbox->to_idle);
+	sic_folder_free(mbox->folder);
+	mbox->folder = NULL;
+	index_storage_mailbox_close(box);
+}
+
+/* Writes (flags, expunges, saves) are not passed to the owner's server
+   yet: the folder says so (SELECT answers [READ-ONLY]). */
+static bool sic_mailbox_is_readonly(struct mailbox *box ATTR_UNUSED)
+{
+	return TRUE;
+}
+
+static int sic_mailbox_read_only(struct mailbox *box)
+{
+	mail_storage_set_error(box->storage, MAIL_ERROR_NOTPOSSIBLE,
+			       SIC_READ_ONLY_ERROR);
+	return -1;
+}
+
+static int sic_mailbox_create(struct mailbox *box,
+			      const struct mailbox_update *update ATTR_UNUSED,
+			      bool directory ATTR_UNUSED)
+{
+	return sic_mailbox_read_only(box);
+}
+
+static int sic_mailbox_update(struct mailbox *box,
+			      const struct mailbox_update *update ATTR_UNUSED)
+{
+	return sic_mailbox_read_only(box);
+}
+
+static int sic_mailbox_rename(struct mailbox *src,
+			      struct mailbox *dest ATTR_UNUSED)
+{
+	return sic_mailbox_read_only(src);
+}
+
+#define SIC_REMOTE_STATUS_ITEMS \
+	(STATUS_MESSAGES | STATUS_RECENT | STATUS_UIDNEXT | \
+	 STATUS_UIDVALIDITY | STATUS_UNSEEN | STATUS_HIGHESTMODSEQ)
+
+static int sic_mailbox_get_status(struct mailbox *box,
+				  enum mailbox_status_items items,
+				  struct mailbox_status *status_r)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_status status;
+	struct sic_error error;
+
+	/* Anything beyond what STATUS answers needs the folder open. */
+	if (box->opened || (items & ENUM_NEGATE(SIC_REMOTE_STATUS_ITEMS)) != 0)
+		return index_storage_get_status(box, items, status_r);
+	if (mbox->storage->owner == NULL) {
+		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+		return -1;
+	}
+	i_zero(&error);
+	if (sic_owner_status(mbox->storage->owner, sic_mailbox_folder_name(box),
+			     &status, &error) < 0) {
+		sic_mailbox_report(box, &error);
+		return -1;
+	}
+	status_r->messages = status.messages;
+	status_r->recent = status.recent;
+	status_r->uidnext = status.uidnext;
+	status_r->uidvalidity = status.uidvalidity;
+	status_r->unseen = status.unseen;
+	status_r->highest_modseq = status.highest_modseq;
+	return 0;
+}
+
+static int sic_mailbox_get_metadata(struct mailbox *box,
+				    enum mailbox_metadata_items items,
+				    struct mailbox_metadata *metadata_r)
+{
+	if ((items & MAILBOX_METADATA_GUID) != 0) {
+		/* Stable per owner and folder; the remote's GUID is not asked. */
+		mail_generate_guid_128_hash(box->vname, metadata_r->guid);
+		items &= ENUM_NEGATE(MAILBOX_METADATA_GUID);
+	}
+	if (items == 0)
+		return 0;
+	return index_mailbox_get_metadata(box, items, metadata_r);
+}
+
+static struct mail_save_context *
+sic_save_alloc(struct mailbox_transaction_context *t)
+{
+	if (t->save_ctx == NULL) {
+		t->save_ctx = i_new(struct mail_save_context, 1);
+		t->save_ctx->transaction = t;
+	}
+	return t->save_ctx;
+}
+
+static int sic_save_continue(struct mail_save_context *ctx)
+{
+	return sic_mailbox_read_only(ctx->transaction->box);
+}
+
+static int sic_save_finish(struct mail_save_context *ctx)
+{
+	return sic_mailbox_read_only(ctx->transaction->box);
+}
+
+static void sic_save_cancel(struct mail_save_context *ctx ATTR_UNUSED)
+{
+}
+
+static int sic_copy(struct mail_save_context *ctx, struct mail *mail ATTR_UNUSED)
+{
+	return sic_mailbox_read_only(ctx->transaction->box);
+}
+
+static int sic_save_commit_pre(struct mail_save_context *ctx ATTR_UNUSED)
+{
+	return 0;
+}
+
+static void sic_save_commit_post(struct mail_save_context *ctx,
+				 struct mail_index_transaction_commit_result *result ATTR_UNUSED)
+{
+	i_free(ctx);
+}
+
+static void sic_save_rollback(struct mail_save_context *ctx)
+{
+	i_free(ctx);
+}
+
+static struct mail_storage sic_storage_class = {
+	.name = SIC_STORAGE_NAME,
+	/* One storage per owner (its own root), no quota of the viewer's. */
+	.class_flags = MAIL_STORAGE_CLASS_FLAG_NO_ROOT |
+		       MAIL_STORAGE_CLASS_FLAG_UNIQUE_ROOT |
+		       MAIL_STORAGE_CLASS_FLAG_NOQUOTA |
+		       MAIL_STORAGE_CLASS_FLAG_SECONDARY_INDEX,
+	.v = {
+		.alloc = sic_storage_alloc,
+		.create = sic_storage_create,
+		.destroy = sic_storage_destroy,
+		.get_list_settings = sic_storage_get_list_settings,
+		.mailbox_alloc = sic_mailbox_alloc,
+	},
+};
+
+static struct mailbox sic_mailbox_class = {
+	.v = {
+		.is_readonly = sic_mailbox_is_readonly,
+		.enable = index_storage_mailbox_enable,
+		.exists = sic_mailbox_exists,
+		.open = sic_mailbox_open,
+		.close = sic_mailbox_close,
+		.free = index_storage_mailbox_free,
+		.create_box = sic_mailbox_create,
+		.update_box = sic_mailbox_update,
+		.delete_box = sic_mailbox_read_only,
+		.rename_box = sic_mailbox_rename,
+		.get_status = sic_mailbox_get_status,
+		.get_metadata = sic_mailbox_get_metadata,
+		.set_subscribed = index_storage_set_subscribed,
+		.attribute_set = index_storage_attribute_set,
+		.attribute_get = index_storage_attribute_get,
+		.attribute_iter_init = index_storage_attribute_iter_init,
+		.attribute_iter_next = index_storage_attribute_iter_next,
+		.attribute_iter_deinit = index_storage_attribute_iter_deinit,
+		.sync_init = sic_mailbox_sync_init,
+		.sync_next = index_mailbox_sync_next,
+		.sync_deinit = index_mailbox_sync_deinit,
+		.notify_changes = sic_mailbox_notify_changes,
+		.transaction_begin = index_transaction_begin,
+		.transaction_commit = index_transaction_commit,
+		.transaction_rollback = index_transaction_rollback,
+		.mail_alloc = sic_mail_alloc,
+		.search_init = sic_search_init,
+		.search_deinit = index_storage_search_deinit,
+		.search_next_nonblock = index_storage_search_next_nonblock,
+		.search_next_update_seq = index_storage_search_next_update_seq,
+		.search_next_match_mail = index_storage_search_next_match_mail,
+		.save_alloc = sic_save_alloc,
+		.save_continue = sic_save_continue,
+		.save_finish = sic_save_finish,
+		.save_cancel = sic_save_cancel,
+		.copy = sic_copy,
+		.transaction_save_commit_pre = sic_save_commit_pre,
+		.transaction_save_commit_post = sic_save_commit_post,
+		.transaction_save_rollback = sic_save_rollback,
+		.is_inconsistent = index_storage_is_inconsistent,
+	},
+};
+
+void sic_storage_register(void)
+{
+	sic_list_register();
+	mail_storage_class_register(&sic_storage_class);
+}
+
+void sic_storage_unregister(void)
+{
+	mail_storage_class_unregister(&sic_storage_class);
+	sic_list_unregister();
+}

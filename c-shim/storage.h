@@ -1,0 +1,74 @@
+#ifndef SIC_STORAGE_H
+#define SIC_STORAGE_H
+
+/* The shim's storage types, shared by storage.c (storage and mailbox),
+   list.c (the folder list), sync.c (index sync) and mail.c (messages). */
+
+#include "mail-storage-private.h"
+#include "index-storage.h"
+#include "index-mail.h"
+#include "shared_imapc.h"
+
+#define SIC_STORAGE_NAME "shared_imapc"
+#define SIC_LIST_NAME "shared_imapc"
+
+struct sic_storage {
+	struct mail_storage storage;
+	/* The logged-in user's remote sessions. */
+	struct sic_account *account;
+	/* NULL in the owner's own internal namespace, which never logs in. */
+	struct sic_owner *owner;
+};
+
+struct sic_mailbox {
+	struct mailbox box;
+	struct sic_storage *storage;
+	struct sic_folder *folder;
+	uint32_t ext_id;
+	struct timeout *to_idle;
+};
+
+#define SIC_STORAGE(s) container_of(s, struct sic_storage, storage)
+#define SIC_MAILBOX(b) container_of(b, struct sic_mailbox, box)
+
+/* The index header extension: what the remote had at the last sync. */
+struct sic_index_header {
+	uint32_t uidvalidity;
+	uint32_t padding;
+	uint64_t highest_modseq;
+};
+
+extern struct mail_vfuncs sic_mail_vfuncs;
+
+/* plugin.c: the account of a user with shared_imapc settings, or NULL. */
+struct sic_account *sic_user_account(struct mail_user *user);
+
+/* Dovecot's error kind for a SIC_ERR_* kind. */
+enum mail_error sic_mail_error(int kind);
+/* Sets the storage's error from error, logs its detail, clears it. */
+void sic_storage_report(struct mail_storage *storage, struct sic_error *error);
+/* The same for a mailbox; "not found" names the folder as the user sees it. */
+void sic_mailbox_report(struct mailbox *box, struct sic_error *error);
+
+void sic_storage_register(void);
+void sic_storage_unregister(void);
+void sic_list_register(void);
+void sic_list_unregister(void);
+
+/* sync.c */
+struct mailbox_sync_context *
+sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags);
+void sic_mailbox_notify_changes(struct mailbox *box);
+
+/* mail.c */
+struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,
+			    enum mail_fetch_field wanted_fields,
+			    struct mailbox_header_lookup_ctx *wanted_headers);
+struct mail_search_context *
+sic_search_init(struct mailbox_transaction_context *t,
+		struct mail_search_args *args,
+		const enum mail_sort_type *sort_program,
+		enum mail_fetch_field wanted_fields,
+		struct mailbox_header_lookup_ctx *wanted_headers);
+
+#endif

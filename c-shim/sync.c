@@ -1,0 +1,150 @@
+/* Index sync: the Rust core compares the remote with the local UIDs and
+   returns a plan; this applies it to Dovecot's index as an external
+   change, which Dovecot then reports to the IMAP client (EXISTS, EXPUNGE,
+   FETCH FLAGS). */
+#include "shim.h"
+#include "ioloop.h"
+#include "storage.h"
+
+static void sic_sync_apply_flags(struct mail_index_transaction *trans,
+				 uint32_t seq, const struct sic_change *change)
+{
+	struct mail_keywords *keywords;
+
+	mail_index_update_flags(trans, seq, MODIFY_REPLACE,
+				(enum mail_flags)change->flags);
+	if (change->kind == SIC_CHANGE_APPEND && change->keywords[0] == NULL)
+		return;
+	keywords = mail_index_keywords_create(trans->view->index,
+					      change->keywords);
+	mail_index_update_keywords(trans, seq, MODIFY_REPLACE, keywords);
+	mail_index_keywords_unref(&keywords);
+}
+
+static void sic_sync_apply(struct mail_index_transaction *trans,
+			   const struct sic_change *change)
+{
+	uint32_t seq;
+
+	switch (change->kind) {
+	case SIC_CHANGE_RESET:
+		mail_index_reset(trans);
+		break;
+	case SIC_CHANGE_EXPUNGE:
+		if (mail_index_lookup_seq(trans->view, change->uid, &seq))
+			mail_index_expunge(trans, seq);
+		break;
+	case SIC_CHANGE_FLAGS:
+		if (mail_index_lookup_seq(trans->view, change->uid, &seq))
+			sic_sync_apply_flags(trans, seq, change);
+		break;
+	case SIC_CHANGE_APPEND:
+		mail_index_append(trans, change->uid, &seq);
+		sic_sync_apply_flags(trans, seq, change);
+		break;
+	}
+}
+
+static void sic_sync_header(struct sic_mailbox *mbox,
+			    struct mail_index_transaction *trans,
+			    const struct mail_index_header *hdr,
+			    uint32_t uidvalidity, uint32_t uidnext,
+			    uint64_t highest_modseq)
+{
+	struct sic_index_header ext;
+
+	if (hdr->uid_validity != uidvalidity) {
+		mail_index_update_header(trans,
+			offsetof(struct mail_index_header, uid_validity),
+			&uidvalidity, sizeof(uidvalidity), TRUE);
+	}
+	if (uidnext > hdr->next_uid) {
+		mail_index_update_header(trans,
+			offsetof(struct mail_index_header, next_uid),
+			&uidnext, sizeof(uidnext), FALSE);
+	}
+	i_zero(&ext);
+	ext.uidvalidity = uidvalidity;
+	ext.highest_modseq = highest_modseq;
+	mail_index_update_header_ext(trans, mbox->ext_id, 0, &ext, sizeof(ext));
+}
+
+static int sic_sync_index(struct sic_mailbox *mbox)
+{
+	struct mail_index_view *view;
+	struct mail_index_transaction *trans;
+	const struct mail_index_header *hdr;
+	struct sic_sync *plan;
+	struct sic_change change;
+	struct sic_error error;
+	ARRAY(uint32_t) uids;
+	uint32_t seq, uid, uidvalidity, uidnext;
+	uint64_t highest_modseq;
+	unsigned int i, count;
+	int ret = 0;
+
+	(void)mail_index_refresh(mbox->box.index);
+	view = mail_index_view_open(mbox->box.index);
+	hdr = mail_index_get_header(view);
+	t_array_init(&uids, hdr->messages_count + 1);
+	for (seq = 1; seq <= hdr->messages_count; seq++) {
+		mail_index_lookup_uid(view, seq, &uid);
+		array_push_back(&uids, &uid);
+	}
+	i_zero(&error);
+	plan = sic_folder_sync(mbox->folder, hdr->uid_validity,
+			       array_is_empty(&uids) ? NULL : array_front(&uids),
+			       array_count(&uids), &error);
+	if (plan == NULL) {
+		sic_storage_report(mbox->box.storage, &error);
+		mail_index_view_close(&view);
+		return -1;
+	}
+	count = sic_sync_info(plan, &uidvalidity, &uidnext, &highest_modseq);
+	trans = mail_index_transaction_begin(view,
+		MAIL_INDEX_TRANSACTION_FLAG_EXTERNAL);
+	for (i = 0; i < count; i++) {
+		if (sic_sync_get(plan, i, &change) == 0)
+			sic_sync_apply(trans, &change);
+	}
+	sic_sync_header(mbox, trans, hdr, uidvalidity, uidnext, highest_modseq);
+	if (mail_index_transaction_commit(&trans) < 0) {
+		mailbox_set_index_error(&mbox->box);
+		ret = -1;
+	}
+	sic_sync_free(plan);
+	mail_index_view_close(&view);
+	return ret;
+}
+
+struct mailbox_sync_context *
+sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	int ret = 0;
+
+	if (!box->opened && mailbox_open(box) < 0)
+		ret = -1;
+	if (ret == 0 && mbox->folder != NULL)
+		ret = sic_sync_index(mbox);
+	return index_mailbox_sync_init(box, flags, ret < 0);
+}
+
+static void sic_mailbox_idle_check(struct sic_mailbox *mbox)
+{
+	mbox->box.notify_callback(&mbox->box, mbox->box.notify_context);
+}
+
+/* IDLE: check the remote every mailbox_idle_check_interval; the callback
+   makes the imap process sync, which asks the remote (NOOP). */
+void sic_mailbox_notify_changes(struct mailbox *box)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	unsigned int interval = box->storage->set->mailbox_idle_check_interval;
+
+	timeout_remove(&mbox->to_idle);
+	if (box->notify_callback == NULL)
+		return;
+	mbox->to_idle = timeout_add((interval == 0 ? 30 : interval) * 1000,
+				    sic_mailbox_idle_check, mbox);
+}

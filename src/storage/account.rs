@@ -1,0 +1,260 @@
+//! One logged-in user's remote access: the pool of sessions (one per owner
+//! and endpoint), and per owner what the remote says about its folders.
+//! Everything here runs on Dovecot's thread, except the pool's parallel
+//! logins, which never touch Dovecot.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::error::{ErrorKind, StorageError, StorageResult};
+use super::names::{ListedFolder, RemoteLayout};
+use super::remote::session_spec;
+use super::settings::Settings;
+use crate::client::error::{ClientError, ClientResult};
+use crate::client::pool::Pool;
+use crate::client::session::{RetryPolicy, Session, SessionSpec};
+use crate::imap::command::Command;
+use crate::imap::response::Untagged;
+
+/// The remote sessions of one Dovecot user.
+pub struct Account {
+    settings: Settings,
+    pool: Rc<RefCell<Pool>>,
+    /// Every owner opened so far, to log in to them together.
+    specs: Vec<SessionSpec>,
+}
+
+impl Account {
+    pub fn new(settings: Settings) -> Account {
+        let parallel = settings.endpoint_for("").max_connections as usize;
+        Account {
+            settings,
+            pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
+            specs: Vec::new(),
+        }
+    }
+
+    /// `owner`'s folders in the namespace `prefix`. No I/O yet: the login
+    /// happens on first use, or with the others in `connect_pending`.
+    pub fn owner(&mut self, prefix: &str, owner: &str) -> StorageResult<Owner> {
+        let endpoint = self.settings.endpoint_for(prefix);
+        let spec = session_spec(endpoint, owner)
+            .map_err(|e| StorageError::new(ErrorKind::Temp, format!("shared_imapc: {e}")))?;
+        if spec.owner == spec.master {
+            // Dovecot opens the owner's own namespace for its internal
+            // user object too; that one must never log in.
+            return Err(StorageError::new(
+                ErrorKind::NotFound,
+                format!("{owner}'s own folders are not shared with {owner}"),
+            ));
+        }
+        if !self.specs.iter().any(|s| same_session(s, &spec)) {
+            self.specs.push(spec.clone());
+        }
+        Ok(Owner {
+            pool: Rc::clone(&self.pool),
+            spec,
+            layout: None,
+            qresync_enabled_at: None,
+        })
+    }
+
+    /// Logs in, at once and bounded by `shared_imapc_max_connections`, to
+    /// every owner opened so far that has no session yet (`LIST shared/*`).
+    /// Failures are left for each owner's own use to report.
+    pub fn connect_pending(&mut self) {
+        let _ = self.pool.borrow_mut().connect_all(&self.specs);
+    }
+
+    /// Remote connections open now.
+    pub fn connections(&self) -> usize {
+        self.pool.borrow().connected()
+    }
+}
+
+fn same_session(a: &SessionSpec, b: &SessionSpec) -> bool {
+    crate::client::pool::PoolKey::of(a) == crate::client::pool::PoolKey::of(b)
+}
+
+/// One owner's folders, reached through the account's pool.
+#[derive(Clone)]
+pub struct Owner {
+    pool: Rc<RefCell<Pool>>,
+    spec: SessionSpec,
+    /// The remote's layout, and the login it was read on.
+    layout: Option<(u32, RemoteLayout)>,
+    /// The login on which `ENABLE QRESYNC` was sent.
+    qresync_enabled_at: Option<u32>,
+}
+
+/// `STATUS` of a folder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FolderStatus {
+    pub messages: u32,
+    pub recent: u32,
+    pub uidnext: u32,
+    pub uidvalidity: u32,
+    pub unseen: u32,
+    pub highest_modseq: u64,
+}
+
+impl Owner {
+    pub fn name(&self) -> &str {
+        &self.spec.owner
+    }
+
+    /// Runs `f` on the owner's session, turning failures into storage errors.
+    pub fn with_session<T>(
+        &mut self,
+        f: impl FnOnce(&mut Session) -> ClientResult<T>,
+    ) -> StorageResult<T> {
+        let mut pool = self.pool.borrow_mut();
+        f(pool.session(&self.spec)).map_err(|e| StorageError::from_client(&self.spec.owner, e))
+    }
+
+    /// The remote's layout, asked for once per login.
+    pub fn layout(&mut self) -> StorageResult<RemoteLayout> {
+        let (logins, namespace) = self.with_session(|s| {
+            let has_namespace = s.connection()?.has_capability("NAMESPACE");
+            let done = if has_namespace {
+                Some(s.execute(&Command::new("NAMESPACE"), true)?)
+            } else {
+                None
+            };
+            Ok((s.logins(), done))
+        })?;
+        if let Some((at, layout)) = &self.layout {
+            if *at == logins {
+                return Ok(layout.clone());
+            }
+        }
+        let layout = namespace
+            .and_then(|done| {
+                done.data.into_iter().find_map(|d| match d {
+                    Untagged::Namespace(values) => Some(RemoteLayout::from_namespace(&values)),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default();
+        self.layout = Some((logins, layout.clone()));
+        Ok(layout)
+    }
+
+    /// Whether the session supports and has enabled QRESYNC (enabling it
+    /// on each new login).
+    pub fn qresync(&mut self) -> StorageResult<bool> {
+        let enabled_at = self.qresync_enabled_at;
+        let (logins, enabled) = self.with_session(|s| {
+            s.connection()?;
+            let logins = s.logins();
+            if enabled_at == Some(logins) {
+                return Ok((logins, true));
+            }
+            if !s.connection()?.has_capability("QRESYNC") {
+                return Ok((logins, false));
+            }
+            let done = s.execute(&Command::new("ENABLE").syntax("QRESYNC"), true)?;
+            let on = done.data.iter().any(|d| {
+                matches!(d, Untagged::Enabled(list) if list.iter().any(|c| c.eq_ignore_ascii_case("QRESYNC")))
+            });
+            Ok((logins, on))
+        })?;
+        if enabled {
+            self.qresync_enabled_at = Some(logins);
+        }
+        Ok(enabled)
+    }
+
+    /// The owner's folders that this user may see, as the remote lists them.
+    pub fn list(&mut self) -> StorageResult<Vec<ListedFolder>> {
+        let layout = self.layout()?;
+        let done = self.with_session(|s| {
+            let pattern = format!("{}*", layout.personal_prefix);
+            let command = Command::new("LIST").string(b"")?.mailbox(&pattern, false)?;
+            s.execute(&command, true)
+        })?;
+        let mut folders: Vec<ListedFolder> = done
+            .data
+            .iter()
+            .filter_map(|d| match d {
+                Untagged::List(entry) => ListedFolder::from_entry(&layout, entry),
+                _ => None,
+            })
+            .collect();
+        folders.sort_by(|a, b| a.name.cmp(&b.name));
+        folders.dedup_by(|a, b| a.name == b.name);
+        // Dovecot lists the INBOX of the session's user even to a master
+        // user without rights on it; ask before showing it.
+        if folders.iter().any(|f| f.name == "INBOX") && !self.may_look_up_inbox()? {
+            folders.retain(|f| f.name != "INBOX");
+        }
+        Ok(folders)
+    }
+
+    /// Whether this user has the lookup right on the owner's INBOX.
+    fn may_look_up_inbox(&mut self) -> StorageResult<bool> {
+        let answer = self.with_session(|s| {
+            let command = if s.connection()?.has_capability("ACL") {
+                Command::new("MYRIGHTS").mailbox("INBOX", false)?
+            } else {
+                Command::new("STATUS")
+                    .mailbox("INBOX", false)?
+                    .syntax("(MESSAGES)")
+            };
+            match s.execute(&command, true) {
+                Ok(done) => Ok(Some(done)),
+                Err(ClientError::Rejected { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        Ok(answer.is_some_and(|done| {
+            done.data.iter().all(|d| match d {
+                Untagged::MyRights { rights, .. } => rights.contains('l'),
+                _ => true,
+            })
+        }))
+    }
+
+    /// The remote name of a local folder name.
+    pub fn remote_name(&mut self, local: &str) -> StorageResult<String> {
+        let layout = self.layout()?;
+        layout
+            .to_remote(local)
+            .map_err(|e| StorageError::new(ErrorKind::NotFound, e))
+    }
+
+    /// `STATUS` without selecting the folder.
+    pub fn status(&mut self, local: &str) -> StorageResult<FolderStatus> {
+        let remote = self.remote_name(local)?;
+        let done = self.with_session(|s| {
+            let condstore = s.connection()?.has_capability("CONDSTORE");
+            let items = if condstore {
+                "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ)"
+            } else {
+                "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)"
+            };
+            let command = Command::new("STATUS")
+                .mailbox(&remote, false)?
+                .syntax(items);
+            s.execute(&command, true)
+        })?;
+        let mut status = FolderStatus::default();
+        for data in &done.data {
+            if let Untagged::MailboxStatus { items, .. } = data {
+                for (name, value) in items {
+                    let small = u32::try_from(*value).unwrap_or(u32::MAX);
+                    match name.to_ascii_uppercase().as_str() {
+                        "MESSAGES" => status.messages = small,
+                        "RECENT" => status.recent = small,
+                        "UIDNEXT" => status.uidnext = small,
+                        "UIDVALIDITY" => status.uidvalidity = small,
+                        "UNSEEN" => status.unseen = small,
+                        "HIGHESTMODSEQ" => status.highest_modseq = *value,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(status)
+    }
+}

@@ -1,0 +1,236 @@
+//! What a local FETCH needs from the remote, as IMAP fetch items, and the
+//! remote's answers kept per message. ENVELOPE, BODY and BODYSTRUCTURE are
+//! passed on as the remote wrote them, so they equal what the owner sees.
+
+use crate::imap::framer::Literal;
+use crate::imap::value::Value;
+
+/// Items wanted, as bits shared with the C shim (`SIC_WANT_*`).
+pub mod want {
+    pub const INTERNALDATE: u32 = 1 << 0;
+    pub const SIZE: u32 = 1 << 1;
+    pub const ENVELOPE: u32 = 1 << 2;
+    pub const BODYSTRUCTURE: u32 = 1 << 3;
+    pub const BODY: u32 = 1 << 4;
+    /// The whole message (`BODY.PEEK[]`).
+    pub const MESSAGE: u32 = 1 << 5;
+}
+
+/// Fetch item names for the wanted bits, in a fixed order.
+pub fn fetch_items(wanted: u32) -> Vec<&'static str> {
+    let mut items = vec!["UID"];
+    let table = [
+        (want::INTERNALDATE, "INTERNALDATE"),
+        (want::SIZE, "RFC822.SIZE"),
+        (want::ENVELOPE, "ENVELOPE"),
+        (want::BODYSTRUCTURE, "BODYSTRUCTURE"),
+        (want::BODY, "BODY"),
+        (want::MESSAGE, "BODY.PEEK[]"),
+    ];
+    items.extend(
+        table
+            .iter()
+            .filter(|(bit, _)| wanted & bit != 0)
+            .map(|(_, name)| *name),
+    );
+    items
+}
+
+/// What the remote sent about one message.
+#[derive(Debug, Default)]
+pub struct MessageData {
+    /// Seconds since the epoch and the zone offset in minutes.
+    pub internaldate: Option<(i64, i32)>,
+    pub size: Option<u64>,
+    pub envelope: Option<String>,
+    pub bodystructure: Option<String>,
+    pub body: Option<String>,
+    pub message: Option<Literal>,
+}
+
+impl MessageData {
+    /// The wanted bits this holds already.
+    pub fn present(&self) -> u32 {
+        let mut bits = 0;
+        let mut mark = |present: bool, bit: u32| {
+            if present {
+                bits |= bit
+            }
+        };
+        mark(self.internaldate.is_some(), want::INTERNALDATE);
+        mark(self.size.is_some(), want::SIZE);
+        mark(self.envelope.is_some(), want::ENVELOPE);
+        mark(self.bodystructure.is_some(), want::BODYSTRUCTURE);
+        mark(self.body.is_some(), want::BODY);
+        mark(self.message.is_some(), want::MESSAGE);
+        bits
+    }
+
+    /// Takes in one FETCH response's items.
+    pub fn absorb(&mut self, items: Vec<(String, Value)>) {
+        for (name, value) in items {
+            match name.as_str() {
+                "INTERNALDATE" => {
+                    self.internaldate = value.as_text().and_then(|t| parse_internaldate(&t))
+                }
+                "RFC822.SIZE" => self.size = value.as_number(),
+                "ENVELOPE" => self.envelope = Some(imap_text_inner(&value)),
+                "BODYSTRUCTURE" => self.bodystructure = Some(imap_text_inner(&value)),
+                "BODY" => self.body = Some(imap_text_inner(&value)),
+                "BODY[]" => {
+                    self.message = match value {
+                        Value::Literal(literal) => Some(literal),
+                        Value::Str(bytes) => Some(Literal::Memory(bytes)),
+                        _ => Some(Literal::Memory(Vec::new())),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Bytes held in memory (for the cache bound).
+    pub fn memory_size(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        text(&self.envelope)
+            + text(&self.bodystructure)
+            + text(&self.body)
+            + match &self.message {
+                Some(Literal::Memory(v)) => v.len(),
+                _ => 0,
+            }
+    }
+}
+
+/// A parenthesized value written back as IMAP, without the outer
+/// parentheses (Dovecot adds them): strings as quoted strings where IMAP
+/// allows, else literals, as Dovecot writes them.
+pub fn imap_text_inner(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::List(items) => write_items(items, &mut out),
+        other => write_value(other, &mut out),
+    }
+    out
+}
+
+fn write_items(items: &[Value], out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_value(item, out);
+    }
+}
+
+fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Atom(a) => out.push_str(a),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Nil => out.push_str("NIL"),
+        Value::Str(bytes) => write_string(bytes, out),
+        Value::Literal(literal) => write_string(literal.as_bytes().unwrap_or_default(), out),
+        Value::List(items) => {
+            out.push('(');
+            write_items(items, out);
+            out.push(')');
+        }
+    }
+}
+
+fn write_string(bytes: &[u8], out: &mut String) {
+    let quotable = bytes.iter().all(|b| (0x20..0x80).contains(b));
+    let text = String::from_utf8_lossy(bytes);
+    if quotable {
+        out.push('"');
+        for c in text.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    } else {
+        out.push_str(&format!("{{{}}}\r\n", text.len()));
+        out.push_str(&text);
+    }
+}
+
+/// `"17-Jul-1996 02:44:25 -0700"` as (epoch seconds, offset minutes).
+pub fn parse_internaldate(text: &str) -> Option<(i64, i32)> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let (date, rest) = text.trim().split_once(' ')?;
+    let (time, zone) = rest.trim().split_once(' ')?;
+    let mut d = date.split('-');
+    let day: i64 = d.next()?.trim().parse().ok()?;
+    let month_name = d.next()?.to_ascii_lowercase();
+    let month = MONTHS.iter().position(|m| *m == month_name)? as i64 + 1;
+    let year: i64 = d.next()?.parse().ok()?;
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (t.next()??, t.next()??, t.next()??);
+    let sign = match zone.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let zone_digits: i64 = zone.get(1..5)?.parse().ok()?;
+    let offset = sign * ((zone_digits / 100) * 60 + zone_digits % 100);
+    let local = days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s;
+    Some((local - offset * 60, i32::try_from(offset).ok()?))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internaldate_is_read_with_its_zone() {
+        assert_eq!(
+            parse_internaldate("17-Jul-1996 02:44:25 -0700"),
+            Some((837_596_665, -420))
+        );
+        assert_eq!(
+            parse_internaldate(" 1-Jan-1970 00:00:00 +0000"),
+            Some((0, 0))
+        );
+        assert_eq!(parse_internaldate("1-Foo-1970 00:00:00 +0000"), None);
+        assert_eq!(parse_internaldate("garbage"), None);
+    }
+
+    #[test]
+    fn values_are_written_back_as_dovecot_writes_them() {
+        let v = Value::List(vec![
+            Value::Str(b"Mon, 1 Jan 2024".to_vec()),
+            Value::Str(b"a \"quoted\" \\ word".to_vec()),
+            Value::Nil,
+            Value::List(vec![Value::Number(7), Value::Atom("X".into())]),
+            Value::Str("caf\u{e9}".as_bytes().to_vec()),
+        ]);
+        assert_eq!(
+            imap_text_inner(&v),
+            "\"Mon, 1 Jan 2024\" \"a \\\"quoted\\\" \\\\ word\" NIL (7 X) {5}\r\ncaf\u{e9}"
+        );
+    }
+
+    #[test]
+    fn items_follow_the_wanted_bits() {
+        assert_eq!(
+            fetch_items(want::ENVELOPE | want::SIZE),
+            vec!["UID", "RFC822.SIZE", "ENVELOPE"]
+        );
+        assert_eq!(fetch_items(want::MESSAGE), vec!["UID", "BODY.PEEK[]"]);
+    }
+}

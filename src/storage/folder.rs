@@ -1,0 +1,366 @@
+//! One open shared folder: selected on the owner's session, kept in step
+//! with the remote (QRESYNC when offered: cost by what changed), and the
+//! messages' remote data fetched in bulk and cached for the folder's life.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::account::Owner;
+use super::error::StorageResult;
+use super::fetch_items::{fetch_items, want, MessageData};
+use super::remote::MailboxState;
+use super::sync_plan::{plan, Change, Delta, Flags, Local};
+use crate::client::connection::Completion;
+use crate::imap::command::Command;
+use crate::imap::response::{Code, Untagged};
+use crate::imap::sequence::{SequenceSet, STAR};
+use crate::imap::value::Value;
+
+/// Remote message data kept in memory at most (whole messages are dropped
+/// first; ENVELOPE and the like are small).
+const CACHE_LIMIT: usize = 64 << 20;
+/// Whole messages fetched per command, so memory stays bounded.
+const MESSAGE_BATCH: usize = 200;
+
+/// What the last sync decided, for the index.
+#[derive(Debug, Default)]
+pub struct SyncResult {
+    pub changes: Vec<Change>,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+}
+
+/// Changes the remote reported that the index has not seen yet.
+#[derive(Debug, Default)]
+struct Pending {
+    full: bool,
+    vanished: SequenceSet,
+    changed: BTreeMap<u32, Flags>,
+    exists_grew: bool,
+}
+
+/// An open shared folder.
+pub struct Folder {
+    owner: Owner,
+    remote_name: String,
+    state: MailboxState,
+    qresync: bool,
+    /// The session's login count when this folder was selected on it.
+    selected_on: u32,
+    pending: Pending,
+    highest_modseq: u64,
+    /// Whether the index has been synced once in this process.
+    synced: bool,
+    cache: HashMap<u32, MessageData>,
+    cache_bytes: usize,
+    /// UIDs a FETCH is about to read whole, fetched in batches.
+    message_plan: Vec<u32>,
+}
+
+impl Folder {
+    /// Selects `local_name` of `owner` read-only. `known` is the local
+    /// index's UIDVALIDITY and HIGHESTMODSEQ (0 when empty), for QRESYNC.
+    pub fn open(mut owner: Owner, local_name: &str, known: (u32, u64)) -> StorageResult<Folder> {
+        let remote_name = owner.remote_name(local_name)?;
+        let qresync = owner.qresync()?;
+        let mut folder = Folder {
+            owner,
+            remote_name,
+            state: MailboxState::default(),
+            qresync,
+            selected_on: 0,
+            pending: Pending::default(),
+            highest_modseq: 0,
+            synced: false,
+            cache: HashMap::new(),
+            cache_bytes: 0,
+            message_plan: Vec::new(),
+        };
+        folder.select(known)?;
+        Ok(folder)
+    }
+
+    pub fn state(&self) -> &MailboxState {
+        &self.state
+    }
+
+    pub fn owner(&mut self) -> &mut Owner {
+        &mut self.owner
+    }
+
+    fn select(&mut self, known: (u32, u64)) -> StorageResult<()> {
+        let name = self.remote_name.clone();
+        let resync_from = (self.qresync && known.0 != 0 && known.1 != 0).then_some(known);
+        let (done, logins) = self.owner.with_session(|s| {
+            let mut command = Command::new("EXAMINE").mailbox(&name, false)?;
+            if let Some((uidvalidity, modseq)) = resync_from {
+                command = command.qresync(uidvalidity, modseq);
+            }
+            let done = s.execute(&command, true)?;
+            Ok((done, s.logins()))
+        })?;
+        self.state = MailboxState::from_select(&done);
+        self.selected_on = logins;
+        self.highest_modseq = self.state.highest_modseq;
+        self.pending = Pending {
+            full: resync_from.is_none() || known.0 != self.state.uidvalidity,
+            ..Pending::default()
+        };
+        self.note(done.data);
+        Ok(())
+    }
+
+    /// Whether the owner's session still has this folder selected.
+    fn still_selected(&mut self) -> StorageResult<bool> {
+        let (on, selected) = self
+            .owner
+            .with_session(|s| Ok((s.logins(), s.selected_mailbox().map(str::to_string))))?;
+        Ok(on == self.selected_on && selected.as_deref() == Some(self.remote_name.as_str()))
+    }
+
+    /// Takes note of what the remote reported alongside any command.
+    fn note(&mut self, data: Vec<Untagged>) {
+        for item in data {
+            match item {
+                Untagged::Exists(n) if n != self.state.exists => {
+                    self.pending.exists_grew |= n > self.state.exists;
+                    self.state.exists = n;
+                }
+                Untagged::Expunge(_) => {
+                    // Without QRESYNC expunges come by sequence number.
+                    self.pending.full = true;
+                    self.state.exists = self.state.exists.saturating_sub(1);
+                }
+                Untagged::Vanished { earlier, uids } => {
+                    self.pending.vanished.0.extend(uids.0);
+                    if !earlier {
+                        self.state.exists = self.state.exists.saturating_sub(1);
+                    }
+                }
+                Untagged::Fetch { items, .. } => self.note_fetch(items),
+                Untagged::Status(line) => {
+                    if let Some(Code::HighestModseq(m)) = line.code {
+                        self.highest_modseq = self.highest_modseq.max(m);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn note_fetch(&mut self, items: Vec<(String, Value)>) {
+        let uid = items
+            .iter()
+            .find(|(n, _)| n == "UID")
+            .and_then(|(_, v)| v.as_number())
+            .and_then(|u| u32::try_from(u).ok());
+        let mut flags = None;
+        let mut data = Vec::new();
+        for (name, value) in items {
+            match name.as_str() {
+                "FLAGS" => {
+                    let names: Vec<String> = value
+                        .as_list()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|v| v.as_text().map(|t| t.into_owned()))
+                        .collect();
+                    flags = Some(Flags::from_names(names.iter().map(String::as_str)));
+                }
+                "MODSEQ" => {
+                    let modseq = value.as_list().and_then(|l| l.first()?.as_number());
+                    self.highest_modseq = self.highest_modseq.max(modseq.unwrap_or(0));
+                }
+                "UID" => {}
+                _ => data.push((name, value)),
+            }
+        }
+        match (uid, flags) {
+            (Some(uid), Some(flags)) => {
+                self.pending.changed.insert(uid, flags);
+            }
+            (None, Some(_)) => self.pending.full = true,
+            _ => {}
+        }
+        if let (Some(uid), false) = (uid, data.is_empty()) {
+            self.remember(uid, data);
+        }
+    }
+
+    fn remember(&mut self, uid: u32, items: Vec<(String, Value)>) {
+        let entry = self.cache.entry(uid).or_default();
+        let before = entry.memory_size();
+        entry.absorb(items);
+        self.cache_bytes = self.cache_bytes - before + entry.memory_size();
+    }
+
+    /// Brings the index in step with the remote: NOOP (or a new SELECT if
+    /// the session moved on), then only what changed when QRESYNC is on.
+    pub fn sync(&mut self, local: &Local) -> StorageResult<SyncResult> {
+        if self.still_selected()? {
+            let done = self.run(Command::new("NOOP"))?;
+            self.note(done.data);
+        } else {
+            self.select((
+                local.uidvalidity,
+                if self.synced { 0 } else { self.highest_modseq },
+            ))?;
+        }
+        if local.uidvalidity == 0 || !self.synced && !self.qresync {
+            self.pending.full = true;
+        }
+        let delta = if self.pending.full || !self.qresync {
+            self.fetch_all_flags()?
+        } else {
+            if self.pending.exists_grew {
+                let after = local.uids.last().copied().unwrap_or(0);
+                self.fetch_flags_after(after)?;
+            }
+            let pending = std::mem::take(&mut self.pending);
+            Delta::Changes {
+                vanished: pending.vanished,
+                changed: pending.changed,
+            }
+        };
+        self.pending = Pending::default();
+        self.synced = true;
+        let changes = plan(local, self.state.uidvalidity, &delta);
+        for change in &changes {
+            if let Change::Expunge(uid) = change {
+                self.forget(*uid);
+            }
+        }
+        Ok(SyncResult {
+            changes,
+            uidvalidity: self.state.uidvalidity,
+            uidnext: self.state.uidnext,
+            highest_modseq: self.highest_modseq,
+        })
+    }
+
+    fn run(&mut self, command: Command) -> StorageResult<Completion> {
+        self.owner.with_session(|s| s.execute(&command, true))
+    }
+
+    fn flag_items(&self) -> &'static str {
+        if self.qresync {
+            "(UID FLAGS MODSEQ)"
+        } else {
+            "(UID FLAGS)"
+        }
+    }
+
+    fn fetch_all_flags(&mut self) -> StorageResult<Delta> {
+        let items = self.flag_items();
+        let done = self.run(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
+        self.pending = Pending::default();
+        self.note(done.data);
+        let all = std::mem::take(&mut self.pending.changed);
+        if let Some(&last) = all.keys().next_back() {
+            self.state.uidnext = self.state.uidnext.max(last + 1);
+        }
+        Ok(Delta::Full(all))
+    }
+
+    fn fetch_flags_after(&mut self, after: u32) -> StorageResult<()> {
+        let set = SequenceSet(vec![(after + 1, STAR)]);
+        let items = self.flag_items();
+        let done = self.run(Command::new("UID FETCH").sequence(&set).syntax(items))?;
+        // `n:*` also answers with the last message when none is above n.
+        let mut data = done.data;
+        data.retain(|d| !matches!(d, Untagged::Fetch { items, .. } if fetch_uid(items).is_some_and(|u| u <= after)));
+        self.note(data);
+        Ok(())
+    }
+
+    fn forget(&mut self, uid: u32) {
+        if let Some(data) = self.cache.remove(&uid) {
+            self.cache_bytes -= data.memory_size();
+        }
+    }
+
+    /// Fetches `wanted` for every UID in `uids` that lacks some of it, in
+    /// one command (whole messages: in batches, read as the FETCH goes).
+    pub fn prefetch(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
+        if wanted & want::MESSAGE != 0 {
+            self.message_plan = uids.to_vec();
+        }
+        let small = wanted & !want::MESSAGE;
+        let missing: Vec<u32> = uids
+            .iter()
+            .copied()
+            .filter(|uid| self.lacks(*uid, small))
+            .collect();
+        if small != 0 && !missing.is_empty() {
+            self.fetch(&missing, small)?;
+        }
+        Ok(())
+    }
+
+    fn lacks(&self, uid: u32, wanted: u32) -> bool {
+        let present = self.cache.get(&uid).map_or(0, MessageData::present);
+        wanted & !present != 0
+    }
+
+    fn fetch(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
+        let set = SequenceSet::from_numbers(uids.iter().copied());
+        let command = Command::new("UID FETCH")
+            .sequence(&set)
+            .list(&fetch_items(wanted));
+        let done = self.run(command)?;
+        self.note(done.data);
+        self.trim_cache(uids);
+        Ok(())
+    }
+
+    fn trim_cache(&mut self, keep: &[u32]) {
+        if self.cache_bytes <= CACHE_LIMIT {
+            return;
+        }
+        let keep: BTreeSet<u32> = keep.iter().copied().collect();
+        for (uid, data) in self.cache.iter_mut() {
+            if !keep.contains(uid) {
+                if let Some(message) = data.message.take() {
+                    self.cache_bytes -= message.as_bytes().map_or(0, <[u8]>::len);
+                }
+            }
+        }
+    }
+
+    /// The remote data of `uid` with at least `wanted`; `None` when the
+    /// remote no longer has the message.
+    pub fn message(&mut self, uid: u32, wanted: u32) -> StorageResult<Option<&mut MessageData>> {
+        if self.lacks(uid, wanted) {
+            let batch = self.batch_for(uid, wanted);
+            self.fetch(&batch, wanted)?;
+        }
+        if self.lacks(uid, wanted) {
+            return Ok(None);
+        }
+        Ok(self.cache.get_mut(&uid))
+    }
+
+    /// `uid`, and for whole messages the next ones a FETCH will read.
+    fn batch_for(&self, uid: u32, wanted: u32) -> Vec<u32> {
+        if wanted & want::MESSAGE == 0 {
+            return vec![uid];
+        }
+        match self.message_plan.iter().position(|&u| u == uid) {
+            Some(at) => self.message_plan[at..]
+                .iter()
+                .copied()
+                .filter(|&u| u == uid || self.lacks(u, want::MESSAGE))
+                .take(MESSAGE_BATCH)
+                .collect(),
+            None => vec![uid],
+        }
+    }
+}
+
+fn fetch_uid(items: &[(String, Value)]) -> Option<u32> {
+    items
+        .iter()
+        .find(|(n, _)| n == "UID")
+        .and_then(|(_, v)| v.as_number())
+        .and_then(|u| u32::try_from(u).ok())
+}

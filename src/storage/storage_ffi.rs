@@ -1,0 +1,569 @@
+//! The C ABI of the storage core (see `include/shared_imapc.h`): accounts,
+//! owners, folder lists, folders, sync plans and message data. Every entry
+//! point runs in `ffi_guard`; handles are boxes owned by the C side.
+
+use std::ffi::{c_char, c_int, c_uint, CString};
+use std::os::fd::AsRawFd;
+
+use super::account::{Account, Owner};
+use super::error::{ErrorKind, StorageError};
+use super::fetch_items::MessageData;
+use super::folder::{Folder, SyncResult};
+use super::names::ListedFolder;
+use super::settings_ffi::SicSettings;
+use super::sync_plan::{Change, Local};
+use crate::imap::framer::Literal;
+use crate::sys::guard::ffi_guard;
+use crate::sys::strings::{borrow, to_c};
+
+/// `struct sic_error`: filled on failure; free with `sic_error_clear`.
+#[repr(C)]
+pub struct SicError {
+    pub kind: c_int,
+    pub message: *mut c_char,
+    pub detail: *mut c_char,
+}
+
+fn report(error_r: *mut SicError, error: &StorageError) {
+    // SAFETY: every function documents `error_r` as null or writable.
+    if let Some(out) = unsafe { error_r.as_mut() } {
+        out.kind = error.kind as c_int;
+        out.message = to_c(&error.message);
+        out.detail = error.detail.as_deref().map_or(std::ptr::null_mut(), to_c);
+    }
+}
+
+fn internal() -> StorageError {
+    StorageError::new(ErrorKind::Temp, "shared_imapc: internal error")
+}
+
+/// Runs `body` guarded; on error fills `error_r` and returns `failed`.
+fn guarded<T>(
+    name: &'static str,
+    error_r: *mut SicError,
+    failed: T,
+    body: impl FnOnce() -> Result<T, StorageError>,
+) -> T {
+    match ffi_guard(name, Err(internal()), body) {
+        Ok(value) => value,
+        Err(error) => {
+            report(error_r, &error);
+            failed
+        }
+    }
+}
+
+/// See `sic_error_clear`.
+///
+/// # Safety
+/// `error` is null or was filled by this library.
+#[no_mangle]
+pub unsafe extern "C" fn sic_error_clear(error: *mut SicError) {
+    ffi_guard("sic_error_clear", (), || {
+        // SAFETY: guaranteed by the caller.
+        if let Some(e) = unsafe { error.as_mut() } {
+            for s in [&mut e.message, &mut e.detail] {
+                if !s.is_null() {
+                    // SAFETY: made by `to_c` (CString::into_raw).
+                    drop(unsafe { CString::from_raw(*s) });
+                    *s = std::ptr::null_mut();
+                }
+            }
+        }
+    })
+}
+
+fn free_box<T>(name: &'static str, handle: *mut T) {
+    ffi_guard(name, (), || {
+        if !handle.is_null() {
+            // SAFETY: every handle is made by `Box::into_raw` here and freed
+            // once by its `_free` function.
+            drop(unsafe { Box::from_raw(handle) });
+        }
+    })
+}
+
+/// # Safety
+/// `set` came from `sic_settings_parse` (or is null: then null is returned).
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_new(set: *const SicSettings) -> *mut Account {
+    ffi_guard("sic_account_new", std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        match unsafe { set.as_ref() } {
+            Some(set) => Box::into_raw(Box::new(Account::new(set.settings().clone()))),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// # Safety
+/// `account` is null or came from `sic_account_new`, freed once, after
+/// every owner and folder made from it... or before: they hold their own
+/// references to the sessions.
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_free(account: *mut Account) {
+    free_box("sic_account_free", account)
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_connect_pending(account: *mut Account) {
+    ffi_guard("sic_account_connect_pending", (), || {
+        // SAFETY: guaranteed by the caller.
+        if let Some(account) = unsafe { account.as_mut() } {
+            account.connect_pending();
+        }
+    })
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_connections(account: *const Account) -> c_uint {
+    ffi_guard("sic_account_connections", 0, || {
+        // SAFETY: guaranteed by the caller.
+        unsafe { account.as_ref() }.map_or(0, |a| a.connections() as c_uint)
+    })
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`; strings are NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_new(
+    account: *mut Account,
+    namespace_prefix: *const c_char,
+    owner: *const c_char,
+    error_r: *mut SicError,
+) -> *mut Owner {
+    guarded("sic_owner_new", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let (account, prefix, owner) =
+            unsafe { (account.as_mut(), borrow(namespace_prefix), borrow(owner)) };
+        let (Some(account), Some(prefix), Some(owner)) = (account, prefix, owner) else {
+            return Err(internal());
+        };
+        Ok(Box::into_raw(Box::new(account.owner(&prefix, &owner)?)))
+    })
+}
+
+/// # Safety
+/// `owner` is null or came from `sic_owner_new`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_free(owner: *mut Owner) {
+    free_box("sic_owner_free", owner)
+}
+
+/// Opaque to C: `struct sic_folder_list`.
+pub struct SicFolderList(Vec<(CString, u32)>);
+
+/// # Safety
+/// `owner` came from `sic_owner_new`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_list(
+    owner: *mut Owner,
+    error_r: *mut SicError,
+) -> *mut SicFolderList {
+    guarded("sic_owner_list", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let owner = unsafe { owner.as_mut() }.ok_or_else(internal)?;
+        let folders = owner.list()?;
+        let entries = folders
+            .into_iter()
+            .filter_map(|ListedFolder { name, flags }| Some((CString::new(name).ok()?, flags)))
+            .collect();
+        Ok(Box::into_raw(Box::new(SicFolderList(entries))))
+    })
+}
+
+/// # Safety
+/// `list` came from `sic_owner_list`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_list_count(list: *const SicFolderList) -> c_uint {
+    ffi_guard("sic_folder_list_count", 0, || {
+        // SAFETY: guaranteed by the caller.
+        unsafe { list.as_ref() }.map_or(0, |l| l.0.len() as c_uint)
+    })
+}
+
+/// # Safety
+/// `list` came from `sic_owner_list`; `flags_r` is writable. The name
+/// lives as long as the list.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_list_get(
+    list: *const SicFolderList,
+    index: c_uint,
+    flags_r: *mut c_uint,
+) -> *const c_char {
+    ffi_guard("sic_folder_list_get", std::ptr::null(), || {
+        // SAFETY: guaranteed by the caller.
+        let Some((name, flags)) = unsafe { list.as_ref() }.and_then(|l| l.0.get(index as usize))
+        else {
+            return std::ptr::null();
+        };
+        // SAFETY: guaranteed by the caller.
+        if let Some(out) = unsafe { flags_r.as_mut() } {
+            *out = *flags;
+        }
+        name.as_ptr()
+    })
+}
+
+/// # Safety
+/// `list` is null or came from `sic_owner_list`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_list_free(list: *mut SicFolderList) {
+    free_box("sic_folder_list_free", list)
+}
+
+/// `struct sic_status`.
+#[repr(C)]
+pub struct SicStatus {
+    pub messages: u32,
+    pub recent: u32,
+    pub uidnext: u32,
+    pub uidvalidity: u32,
+    pub unseen: u32,
+    pub highest_modseq: u64,
+}
+
+/// # Safety
+/// `owner` came from `sic_owner_new`; `name` is NUL-terminated;
+/// `status_r` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_status(
+    owner: *mut Owner,
+    name: *const c_char,
+    status_r: *mut SicStatus,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_owner_status", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let (owner, name, out) = unsafe { (owner.as_mut(), borrow(name), status_r.as_mut()) };
+        let (Some(owner), Some(name), Some(out)) = (owner, name, out) else {
+            return Err(internal());
+        };
+        let s = owner.status(&name)?;
+        *out = SicStatus {
+            messages: s.messages,
+            recent: s.recent,
+            uidnext: s.uidnext,
+            uidvalidity: s.uidvalidity,
+            unseen: s.unseen,
+            highest_modseq: s.highest_modseq,
+        };
+        Ok(0)
+    })
+}
+
+/// Opaque to C: `struct sic_folder`, with the texts last handed out.
+pub struct SicFolder {
+    folder: Folder,
+    texts: [Option<CString>; 3],
+}
+
+/// `struct sic_folder_state`.
+#[repr(C)]
+pub struct SicFolderState {
+    pub exists: u32,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+}
+
+/// # Safety
+/// `owner` came from `sic_owner_new`; `name` is NUL-terminated;
+/// `state_r` is writable or null.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_open(
+    owner: *mut Owner,
+    name: *const c_char,
+    known_uidvalidity: u32,
+    known_modseq: u64,
+    state_r: *mut SicFolderState,
+    error_r: *mut SicError,
+) -> *mut SicFolder {
+    guarded("sic_folder_open", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let (owner, name) = unsafe { (owner.as_ref(), borrow(name)) };
+        let (Some(owner), Some(name)) = (owner, name) else {
+            return Err(internal());
+        };
+        let folder = Folder::open(owner.clone(), &name, (known_uidvalidity, known_modseq))?;
+        let s = folder.state();
+        // SAFETY: guaranteed by the caller.
+        if let Some(out) = unsafe { state_r.as_mut() } {
+            *out = SicFolderState {
+                exists: s.exists,
+                uidvalidity: s.uidvalidity,
+                uidnext: s.uidnext,
+                highest_modseq: s.highest_modseq,
+            };
+        }
+        Ok(Box::into_raw(Box::new(SicFolder {
+            folder,
+            texts: Default::default(),
+        })))
+    })
+}
+
+/// # Safety
+/// `folder` is null or came from `sic_folder_open`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_free(folder: *mut SicFolder) {
+    free_box("sic_folder_free", folder)
+}
+
+/// Opaque to C: `struct sic_sync`, a sync plan with C views of its changes.
+pub struct SicSync {
+    result: SyncResult,
+    keywords: Vec<Vec<CString>>,
+    keyword_ptrs: Vec<Vec<*const c_char>>,
+}
+
+/// `struct sic_change`.
+#[repr(C)]
+pub struct SicChange {
+    pub kind: c_int,
+    pub uid: u32,
+    pub flags: u8,
+    /// NULL-terminated; lives as long as the plan.
+    pub keywords: *const *const c_char,
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; `uids` holds `count` ascending UIDs.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_sync(
+    folder: *mut SicFolder,
+    local_uidvalidity: u32,
+    uids: *const u32,
+    count: c_uint,
+    error_r: *mut SicError,
+) -> *mut SicSync {
+    guarded("sic_folder_sync", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        let uids = if uids.is_null() || count == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: the caller passes `count` readable UIDs.
+            unsafe { std::slice::from_raw_parts(uids, count as usize) }.to_vec()
+        };
+        let local = Local {
+            uidvalidity: local_uidvalidity,
+            uids,
+        };
+        let result = folder.folder.sync(&local)?;
+        let keywords: Vec<Vec<CString>> = result
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::SetFlags(_, f) | Change::Append(_, f) => f
+                    .keywords
+                    .iter()
+                    .filter_map(|k| CString::new(k.as_str()).ok())
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let keyword_ptrs = keywords
+            .iter()
+            .map(|list| {
+                let mut ptrs: Vec<*const c_char> = list.iter().map(|k| k.as_ptr()).collect();
+                ptrs.push(std::ptr::null());
+                ptrs
+            })
+            .collect();
+        Ok(Box::into_raw(Box::new(SicSync {
+            result,
+            keywords,
+            keyword_ptrs,
+        })))
+    })
+}
+
+/// # Safety
+/// `sync` came from `sic_folder_sync`; the out pointers are writable.
+#[no_mangle]
+pub unsafe extern "C" fn sic_sync_info(
+    sync: *const SicSync,
+    uidvalidity_r: *mut u32,
+    uidnext_r: *mut u32,
+    highest_modseq_r: *mut u64,
+) -> c_uint {
+    ffi_guard("sic_sync_info", 0, || {
+        // SAFETY: guaranteed by the caller.
+        let Some(sync) = (unsafe { sync.as_ref() }) else {
+            return 0;
+        };
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            uidvalidity_r.write(sync.result.uidvalidity);
+            uidnext_r.write(sync.result.uidnext);
+            highest_modseq_r.write(sync.result.highest_modseq);
+        }
+        sync.result.changes.len() as c_uint
+    })
+}
+
+/// Change kinds (`SIC_CHANGE_*`).
+const CHANGE_RESET: c_int = 0;
+const CHANGE_EXPUNGE: c_int = 1;
+const CHANGE_FLAGS: c_int = 2;
+const CHANGE_APPEND: c_int = 3;
+
+/// # Safety
+/// `sync` came from `sic_folder_sync`; `change_r` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn sic_sync_get(
+    sync: *const SicSync,
+    index: c_uint,
+    change_r: *mut SicChange,
+) -> c_int {
+    ffi_guard("sic_sync_get", -1, || {
+        // SAFETY: guaranteed by the caller.
+        let (Some(sync), Some(out)) = (unsafe { sync.as_ref() }, unsafe { change_r.as_mut() })
+        else {
+            return -1;
+        };
+        let i = index as usize;
+        let Some(change) = sync.result.changes.get(i) else {
+            return -1;
+        };
+        let keywords = sync.keyword_ptrs[i].as_ptr();
+        *out = match change {
+            Change::Reset => SicChange {
+                kind: CHANGE_RESET,
+                uid: 0,
+                flags: 0,
+                keywords,
+            },
+            Change::Expunge(uid) => SicChange {
+                kind: CHANGE_EXPUNGE,
+                uid: *uid,
+                flags: 0,
+                keywords,
+            },
+            Change::SetFlags(uid, f) => SicChange {
+                kind: CHANGE_FLAGS,
+                uid: *uid,
+                flags: f.system,
+                keywords,
+            },
+            Change::Append(uid, f) => SicChange {
+                kind: CHANGE_APPEND,
+                uid: *uid,
+                flags: f.system,
+                keywords,
+            },
+        };
+        debug_assert_eq!(sync.keywords.len(), sync.keyword_ptrs.len());
+        0
+    })
+}
+
+/// # Safety
+/// `sync` is null or came from `sic_folder_sync`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sic_sync_free(sync: *mut SicSync) {
+    free_box("sic_sync_free", sync)
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; `uids` holds `count` UIDs.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_prefetch(
+    folder: *mut SicFolder,
+    uids: *const u32,
+    count: c_uint,
+    wanted: u32,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_prefetch", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        if uids.is_null() || count == 0 {
+            return Ok(0);
+        }
+        // SAFETY: the caller passes `count` readable UIDs.
+        let uids = unsafe { std::slice::from_raw_parts(uids, count as usize) };
+        folder.folder.prefetch(uids, wanted)?;
+        Ok(0)
+    })
+}
+
+/// `struct sic_message`.
+#[repr(C)]
+pub struct SicMessage {
+    pub has_internaldate: c_int,
+    pub internaldate: i64,
+    pub timezone_minutes: c_int,
+    pub has_size: c_int,
+    pub size: u64,
+    pub envelope: *const c_char,
+    pub bodystructure: *const c_char,
+    pub body: *const c_char,
+    /// The whole message: in memory (`data`, `data_size`) or in a file
+    /// (`fd` >= 0, the caller's to close); `fd` is -1 otherwise.
+    pub data: *const u8,
+    pub data_size: usize,
+    pub fd: c_int,
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; `message_r` is writable. Strings
+/// and data live until the next call on the folder.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_message(
+    folder: *mut SicFolder,
+    uid: u32,
+    wanted: u32,
+    message_r: *mut SicMessage,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_message", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let (Some(handle), Some(out)) = (unsafe { folder.as_mut() }, unsafe { message_r.as_mut() })
+        else {
+            return Err(internal());
+        };
+        let Some(data) = handle.folder.message(uid, wanted)? else {
+            return Ok(0);
+        };
+        handle.texts = [&data.envelope, &data.bodystructure, &data.body]
+            .map(|t| t.as_deref().and_then(|s| CString::new(s).ok()));
+        *out = describe(data, &handle.texts);
+        Ok(1)
+    })
+}
+
+fn describe(data: &MessageData, texts: &[Option<CString>; 3]) -> SicMessage {
+    let text = |i: usize| texts[i].as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    let (date, zone) = data.internaldate.unwrap_or((0, 0));
+    let mut message = SicMessage {
+        has_internaldate: c_int::from(data.internaldate.is_some()),
+        internaldate: date,
+        timezone_minutes: zone,
+        has_size: c_int::from(data.size.is_some()),
+        size: data.size.unwrap_or(0),
+        envelope: text(0),
+        bodystructure: text(1),
+        body: text(2),
+        data: std::ptr::null(),
+        data_size: 0,
+        fd: -1,
+    };
+    match &data.message {
+        Some(Literal::Memory(bytes)) => {
+            message.data = bytes.as_ptr();
+            message.data_size = bytes.len();
+        }
+        Some(Literal::File { file, .. }) => {
+            // SAFETY: dup() of an fd this process owns; the copy is the caller's.
+            message.fd = unsafe { libc::dup(file.as_raw_fd()) };
+        }
+        None => {}
+    }
+    message
+}

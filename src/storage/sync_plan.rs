@@ -1,0 +1,192 @@
+//! Sync decisions: what the local index must change to mirror what the
+//! remote reported. Pure: the C shim applies the plan to Dovecot's index.
+
+use std::collections::BTreeMap;
+
+use crate::imap::sequence::SequenceSet;
+
+/// System flags, with the bit values of Dovecot's `enum mail_flags`.
+pub mod system_flags {
+    pub const ANSWERED: u8 = 0x01;
+    pub const FLAGGED: u8 = 0x02;
+    pub const DELETED: u8 = 0x04;
+    pub const SEEN: u8 = 0x08;
+    pub const DRAFT: u8 = 0x10;
+}
+
+/// A message's flags as the remote has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub system: u8,
+    pub keywords: Vec<String>,
+}
+
+impl Flags {
+    /// From a `FLAGS (…)` list. `\Recent` is the local server's business.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Flags {
+        use system_flags::*;
+        let mut flags = Flags::default();
+        for name in names {
+            match name.to_ascii_lowercase().as_str() {
+                "\\answered" => flags.system |= ANSWERED,
+                "\\flagged" => flags.system |= FLAGGED,
+                "\\deleted" => flags.system |= DELETED,
+                "\\seen" => flags.system |= SEEN,
+                "\\draft" => flags.system |= DRAFT,
+                n if n.starts_with('\\') => {}
+                _ => flags.keywords.push(name.to_string()),
+            }
+        }
+        flags
+    }
+}
+
+/// What the remote told since the last sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delta {
+    /// Every message there is (after `UID FETCH 1:* (FLAGS)`).
+    Full(BTreeMap<u32, Flags>),
+    /// Only what changed (QRESYNC): vanished UIDs and new or changed messages.
+    Changes {
+        vanished: SequenceSet,
+        changed: BTreeMap<u32, Flags>,
+    },
+}
+
+/// The local index as it stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Local {
+    pub uidvalidity: u32,
+    /// UIDs in ascending order.
+    pub uids: Vec<u32>,
+}
+
+/// One change to the local index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Drop every record: the remote's UIDVALIDITY changed.
+    Reset,
+    Expunge(u32),
+    SetFlags(u32, Flags),
+    Append(u32, Flags),
+}
+
+/// The changes, in the order they must be applied.
+pub fn plan(local: &Local, remote_uidvalidity: u32, delta: &Delta) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let reset = local.uidvalidity != 0 && local.uidvalidity != remote_uidvalidity;
+    let uids: &[u32] = if reset { &[] } else { &local.uids };
+    if reset {
+        changes.push(Change::Reset);
+    }
+    let last_local = uids.last().copied().unwrap_or(0);
+    let (vanished, upserts): (Vec<u32>, &BTreeMap<u32, Flags>) = match delta {
+        Delta::Full(all) => (
+            uids.iter()
+                .copied()
+                .filter(|u| !all.contains_key(u))
+                .collect(),
+            all,
+        ),
+        Delta::Changes { vanished, changed } => (
+            uids.iter()
+                .copied()
+                .filter(|&u| vanished.contains(u))
+                .collect(),
+            changed,
+        ),
+    };
+    changes.extend(vanished.into_iter().map(Change::Expunge));
+    for (&uid, flags) in upserts {
+        if uid > last_local {
+            changes.push(Change::Append(uid, flags.clone()));
+        } else if uids.binary_search(&uid).is_ok() {
+            changes.push(Change::SetFlags(uid, flags.clone()));
+        }
+        // Below the last local UID and not local: expunged here already,
+        // so it cannot be on the remote either (UIDs are never reused).
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen() -> Flags {
+        Flags::from_names(["\\Seen"])
+    }
+
+    fn all(uids: &[u32]) -> Delta {
+        Delta::Full(uids.iter().map(|&u| (u, seen())).collect())
+    }
+
+    #[test]
+    fn first_sync_appends_everything() {
+        let local = Local::default();
+        let changes = plan(&local, 7, &all(&[1, 2, 5]));
+        assert_eq!(
+            changes,
+            vec![
+                Change::Append(1, seen()),
+                Change::Append(2, seen()),
+                Change::Append(5, seen())
+            ]
+        );
+    }
+
+    #[test]
+    fn full_sync_expunges_what_is_gone_and_updates_the_rest() {
+        let local = Local {
+            uidvalidity: 7,
+            uids: vec![1, 2, 3],
+        };
+        let changes = plan(&local, 7, &all(&[1, 3, 4]));
+        assert_eq!(
+            changes,
+            vec![
+                Change::Expunge(2),
+                Change::SetFlags(1, seen()),
+                Change::SetFlags(3, seen()),
+                Change::Append(4, seen())
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_uidvalidity_resets_the_index() {
+        let local = Local {
+            uidvalidity: 7,
+            uids: vec![1, 2],
+        };
+        let changes = plan(&local, 8, &all(&[1]));
+        assert_eq!(changes, vec![Change::Reset, Change::Append(1, seen())]);
+    }
+
+    #[test]
+    fn qresync_changes_touch_only_what_changed() {
+        let local = Local {
+            uidvalidity: 7,
+            uids: vec![1, 2, 3],
+        };
+        let delta = Delta::Changes {
+            vanished: SequenceSet(vec![(2, 2), (9, 12)]),
+            changed: [(3, seen()), (4, Flags::default())].into_iter().collect(),
+        };
+        assert_eq!(
+            plan(&local, 7, &delta),
+            vec![
+                Change::Expunge(2),
+                Change::SetFlags(3, seen()),
+                Change::Append(4, Flags::default())
+            ]
+        );
+    }
+
+    #[test]
+    fn flags_are_read_case_insensitively_and_recent_is_ignored() {
+        let flags = Flags::from_names(["\\SEEN", "\\Recent", "$Label1", "\\Draft"]);
+        assert_eq!(flags.system, system_flags::SEEN | system_flags::DRAFT);
+        assert_eq!(flags.keywords, vec!["$Label1"]);
+    }
+}
