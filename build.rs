@@ -19,6 +19,7 @@ const SHIM_SOURCES: &[&str] = &[
     "c-shim/list.c",
     "c-shim/sync.c",
     "c-shim/mail.c",
+    "c-shim/search.c",
 ];
 
 fn main() {

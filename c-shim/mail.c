@@ -1,94 +1,10 @@
 /* Messages of a shared folder: Dovecot's index mail, with what only the
    owner's server knows (INTERNALDATE, size, ENVELOPE, BODYSTRUCTURE, the
    message itself) taken from the Rust core, which fetches it for a whole
-   FETCH at once. */
+   FETCH at once (see search.c). */
 #include "shim.h"
 #include "istream.h"
-#include "mail-search.h"
 #include "storage.h"
-
-static uint32_t sic_wanted(enum mail_fetch_field fields,
-			   struct mailbox_header_lookup_ctx *headers)
-{
-	uint32_t wanted = 0;
-
-	if ((fields & (MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_SAVE_DATE)) != 0)
-		wanted |= SIC_WANT_INTERNALDATE;
-	if ((fields & (MAIL_FETCH_PHYSICAL_SIZE | MAIL_FETCH_VIRTUAL_SIZE)) != 0)
-		wanted |= SIC_WANT_SIZE;
-	if ((fields & MAIL_FETCH_IMAP_ENVELOPE) != 0)
-		wanted |= SIC_WANT_ENVELOPE;
-	if ((fields & MAIL_FETCH_IMAP_BODYSTRUCTURE) != 0)
-		wanted |= SIC_WANT_BODYSTRUCTURE;
-	if ((fields & MAIL_FETCH_IMAP_BODY) != 0)
-		wanted |= SIC_WANT_BODY;
-	if ((fields & (MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY)) != 0 ||
-	    headers != NULL)
-		wanted |= SIC_WANT_MESSAGE;
-	return wanted;
-}
-
-/* The UIDs of a FETCH-style search (one sequence set or ALL), or FALSE. */
-static bool sic_search_uids(struct mailbox *box, const struct mail_search_args *args,
-			    ARRAY_TYPE(uint32_t) *uids)
-{
-	const struct mail_search_arg *arg = args->args;
-	const struct seq_range *range;
-	uint32_t seq, uid, last, count;
-
-	if (arg == NULL || arg->next != NULL || arg->match_not)
-		return FALSE;
-	count = mail_index_view_get_messages_count(box->view);
-	if (arg->type == SEARCH_ALL) {
-		for (seq = 1; seq <= count; seq++) {
-			mail_index_lookup_uid(box->view, seq, &uid);
-			array_push_back(uids, &uid);
-		}
-		return TRUE;
-	}
-	if (arg->type != SEARCH_SEQSET)
-		return FALSE;
-	array_foreach(&arg->value.seqset, range) {
-		last = I_MIN(range->seq2, count);
-		for (seq = range->seq1; seq <= last; seq++) {
-			mail_index_lookup_uid(box->view, seq, &uid);
-			array_push_back(uids, &uid);
-		}
-	}
-	return TRUE;
-}
-
-struct mail_search_context *
-sic_search_init(struct mailbox_transaction_context *t,
-		struct mail_search_args *args,
-		const enum mail_sort_type *sort_program,
-		enum mail_fetch_field wanted_fields,
-		struct mailbox_header_lookup_ctx *wanted_headers)
-{
-	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
-	struct mail_search_context *ctx;
-	struct sic_error error;
-	ARRAY_TYPE(uint32_t) uids;
-	uint32_t wanted = sic_wanted(wanted_fields, wanted_headers);
-
-	/* Sequence sets are resolved here (UID sets become sequences). */
-	ctx = index_storage_search_init(t, args, sort_program, wanted_fields,
-					wanted_headers);
-	if (wanted == 0 || mbox->folder == NULL)
-		return ctx;
-	T_BEGIN {
-		t_array_init(&uids, 128);
-		i_zero(&error);
-		if (sic_search_uids(t->box, args, &uids) &&
-		    !array_is_empty(&uids) &&
-		    sic_folder_prefetch(mbox->folder, array_front(&uids),
-					array_count(&uids), wanted, &error) < 0) {
-			/* Each message will be fetched (and fail) on its own. */
-			sic_storage_report(t->box->storage, &error);
-		}
-	} T_END;
-	return ctx;
-}
 
 /* The remote's data for the mail with at least wanted; -1 with the
    storage error set, or the mail marked expunged. */

@@ -64,11 +64,15 @@ void sic_mailbox_notify_changes(struct mailbox *box);
 struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,
 			    enum mail_fetch_field wanted_fields,
 			    struct mailbox_header_lookup_ctx *wanted_headers);
+
+/* search.c */
 struct mail_search_context *
 sic_search_init(struct mailbox_transaction_context *t,
 		struct mail_search_args *args,
 		const enum mail_sort_type *sort_program,
 		enum mail_fetch_field wanted_fields,
 		struct mailbox_header_lookup_ctx *wanted_headers);
+bool sic_search_next_update_seq(struct mail_search_context *ctx);
+int sic_search_deinit(struct mail_search_context *ctx);
 
 #endif

@@ -4,6 +4,7 @@
    FETCH FLAGS). */
 #include "shim.h"
 #include "ioloop.h"
+#include "str.h"
 #include "storage.h"
 
 static void sic_sync_apply_flags(struct mail_index_transaction *trans,
@@ -69,16 +70,62 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 	mail_index_update_header_ext(trans, mbox->ext_id, 0, &ext, sizeof(ext));
 }
 
-static int sic_sync_index(struct sic_mailbox *mbox)
+/* The local messages, as the core compares them with the remote's. */
+struct sic_local_messages {
+	ARRAY(uint32_t) uids;
+	ARRAY(uint8_t) flags;
+	ARRAY_TYPE(const_string) keywords;
+};
+
+static void sic_local_messages_read(struct mail_index_view *view,
+				    struct sic_local_messages *local_r)
+{
+	const struct mail_index_record *rec;
+	ARRAY_TYPE(keyword_indexes) keyword_idx;
+	const char *const *names;
+	unsigned int count = mail_index_view_get_messages_count(view);
+	unsigned int names_count;
+	const unsigned int *idx;
+	string_t *str;
+	uint32_t seq;
+	uint8_t flags;
+	const char *keywords;
+
+	t_array_init(&local_r->uids, count + 1);
+	t_array_init(&local_r->flags, count + 1);
+	t_array_init(&local_r->keywords, count + 1);
+	t_array_init(&keyword_idx, 8);
+	names = array_get(mail_index_get_keywords(mail_index_view_get_index(view)),
+			  &names_count);
+	for (seq = 1; seq <= count; seq++) {
+		rec = mail_index_lookup(view, seq);
+		flags = rec->flags & MAIL_FLAGS_NONRECENT;
+		array_push_back(&local_r->uids, &rec->uid);
+		array_push_back(&local_r->flags, &flags);
+		mail_index_lookup_keywords(view, seq, &keyword_idx);
+		keywords = NULL;
+		if (!array_is_empty(&keyword_idx)) {
+			str = t_str_new(64);
+			array_foreach(&keyword_idx, idx) {
+				if (*idx < names_count)
+					str_printfa(str, "%s ", names[*idx]);
+			}
+			keywords = str_c(str);
+		}
+		array_push_back(&local_r->keywords, &keywords);
+	}
+}
+
+static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 {
 	struct mail_index_view *view;
 	struct mail_index_transaction *trans;
 	const struct mail_index_header *hdr;
+	struct sic_local_messages local;
 	struct sic_sync *plan;
 	struct sic_change change;
 	struct sic_error error;
-	ARRAY(uint32_t) uids;
-	uint32_t seq, uid, uidvalidity, uidnext;
+	uint32_t uidvalidity, uidnext;
 	uint64_t highest_modseq;
 	unsigned int i, count;
 	int ret = 0;
@@ -86,15 +133,14 @@ static int sic_sync_index(struct sic_mailbox *mbox)
 	(void)mail_index_refresh(mbox->box.index);
 	view = mail_index_view_open(mbox->box.index);
 	hdr = mail_index_get_header(view);
-	t_array_init(&uids, hdr->messages_count + 1);
-	for (seq = 1; seq <= hdr->messages_count; seq++) {
-		mail_index_lookup_uid(view, seq, &uid);
-		array_push_back(&uids, &uid);
-	}
+	sic_local_messages_read(view, &local);
 	i_zero(&error);
+	count = array_count(&local.uids);
 	plan = sic_folder_sync(mbox->folder, hdr->uid_validity,
-			       array_is_empty(&uids) ? NULL : array_front(&uids),
-			       array_count(&uids), &error);
+			       count == 0 ? NULL : array_front(&local.uids),
+			       count == 0 ? NULL : array_front(&local.flags),
+			       count == 0 ? NULL : array_front(&local.keywords),
+			       count, quick ? 1 : 0, &error);
 	if (plan == NULL) {
 		sic_storage_report(mbox->box.storage, &error);
 		mail_index_view_close(&view);
@@ -125,8 +171,9 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 
 	if (!box->opened && mailbox_open(box) < 0)
 		ret = -1;
-	if (ret == 0 && mbox->folder != NULL)
-		ret = sic_sync_index(mbox);
+	if (ret == 0 && mbox->folder != NULL) T_BEGIN {
+		ret = sic_sync_index(mbox, (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
+	} T_END;
 	return index_mailbox_sync_init(box, flags, ret < 0);
 }
 

@@ -81,7 +81,11 @@ struct sic_error {
 };
 void sic_error_clear(struct sic_error *error);
 
-struct sic_account *sic_account_new(const struct sic_settings *set);
+struct event;
+/* debug_event: the user's event for mail_debug lines (each remote command,
+   secrets hidden), or NULL. */
+struct sic_account *sic_account_new(const struct sic_settings *set,
+				    struct event *debug_event);
 void sic_account_free(struct sic_account *account);
 /* Logs in, in parallel (bounded by shared_imapc_max_connections), to every
    owner opened so far that has no session yet. */
@@ -148,13 +152,17 @@ struct sic_change {
 	/* NULL-terminated keyword names. */
 	const char *const *keywords;
 };
-/* Asks the remote what changed and compares with the local UIDs
-   (ascending). Returns the plan; sic_sync_info() gives the remote's
-   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the number of changes. */
+/* Asks the remote what changed and compares with the local messages:
+   count UIDs (ascending), their enum mail_flags and keywords (space-
+   separated, or NULL). quick: only take in what the remote reported
+   alongside earlier commands (MAILBOX_SYNC_FLAG_FAST), no NOOP. Returns
+   the plan; sic_sync_info() gives the remote's UIDVALIDITY, UIDNEXT,
+   HIGHESTMODSEQ and the number of changes. */
 struct sic_sync *sic_folder_sync(struct sic_folder *folder,
 				 uint32_t local_uidvalidity,
-				 const uint32_t *uids, unsigned int count,
-				 struct sic_error *error_r);
+				 const uint32_t *uids, const uint8_t *flags,
+				 const char *const *keywords, unsigned int count,
+				 int quick, struct sic_error *error_r);
 unsigned int sic_sync_info(const struct sic_sync *sync, uint32_t *uidvalidity_r,
 			   uint32_t *uidnext_r, uint64_t *highest_modseq_r);
 int sic_sync_get(const struct sic_sync *sync, unsigned int index,
@@ -191,6 +199,27 @@ struct sic_message {
 int sic_folder_message(struct sic_folder *folder, uint32_t uid,
 		       uint32_t wanted, struct sic_message *message_r,
 		       struct sic_error *error_r);
+
+/* A SEARCH or SORT: keys[i] is top-level key i as IMAP (NULL: only the
+   local side can evaluate it); sort the SORT criteria (NULL-terminated) or
+   NULL. The core decides what the remote evaluates and asks it in one
+   command. NULL with *error_r on failure. */
+struct sic_search;
+struct sic_search *sic_folder_search(struct sic_folder *folder,
+				     const char *const *keys,
+				     unsigned int key_count,
+				     const char *const *sort,
+				     struct sic_error *error_r);
+/* Whether anything was asked of the remote; whether it sorted; whether it
+   evaluated keys[index]. */
+int sic_search_is_remote(const struct sic_search *search);
+int sic_search_is_sorted(const struct sic_search *search);
+int sic_search_key_is_remote(const struct sic_search *search,
+			     unsigned int index);
+/* The matching UIDs: ascending, or in the remote's order if it sorted. */
+const uint32_t *sic_search_uids(const struct sic_search *search,
+				unsigned int *count_r);
+void sic_search_free(struct sic_search *search);
 
 /* shared_dict engine. uri is what follows "shared_dict:". */
 struct sic_dict;

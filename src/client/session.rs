@@ -112,8 +112,18 @@ impl Session {
 
     /// `SELECT` (or `EXAMINE`) `mailbox`, remembered for reconnects.
     pub fn select(&mut self, mailbox: &str, read_only: bool) -> ClientResult<Completion> {
-        let done =
-            self.run_on_connection(|c| c.execute(&select_command(mailbox, read_only)?), true)?;
+        self.select_with(&select_command(mailbox, read_only)?, mailbox, read_only)
+    }
+
+    /// Selects with a command of the caller's (`SELECT x (QRESYNC …)`),
+    /// remembered as a plain select of `mailbox` for reconnects.
+    pub fn select_with(
+        &mut self,
+        command: &Command,
+        mailbox: &str,
+        read_only: bool,
+    ) -> ClientResult<Completion> {
+        let done = self.run_on_connection(|c| c.execute(command), true)?;
         self.selected = Some(Selected {
             mailbox: mailbox.to_string(),
             read_only,

@@ -24,6 +24,8 @@ pub enum EncodeError {
     Nul,
     /// Mailbox names cannot carry CR or LF.
     BadMailboxName(String),
+    /// Text given as an atom that is not one.
+    NotAnAtom(String),
 }
 
 impl std::fmt::Display for EncodeError {
@@ -31,6 +33,7 @@ impl std::fmt::Display for EncodeError {
         match self {
             EncodeError::Nul => f.write_str("string contains a NUL byte"),
             EncodeError::BadMailboxName(name) => write!(f, "invalid mailbox name {name:?}"),
+            EncodeError::NotAnAtom(text) => write!(f, "{text:?} is not an atom"),
         }
     }
 }
@@ -44,6 +47,8 @@ pub struct Command {
     parts: Vec<Part>,
     /// Set when an argument is a secret: the command is never logged whole.
     secret: bool,
+    /// Set right after `(`: the next argument follows without a space.
+    group_opened: bool,
 }
 
 impl Command {
@@ -53,6 +58,7 @@ impl Command {
             name,
             parts: vec![Part::Text(name.as_bytes().to_vec())],
             secret: false,
+            group_opened: false,
         }
     }
 
@@ -65,6 +71,13 @@ impl Command {
         &self.parts
     }
 
+    /// The space before an argument (none right after `(`).
+    fn separator(&mut self) {
+        if !std::mem::take(&mut self.group_opened) {
+            self.text(b" ");
+        }
+    }
+
     fn text(&mut self, bytes: &[u8]) {
         match self.parts.last_mut() {
             Some(Part::Text(t)) => t.extend_from_slice(bytes),
@@ -74,43 +87,47 @@ impl Command {
 
     /// Appends fixed syntax written by this crate (never data): `(FLAGS UID)`.
     pub fn syntax(mut self, syntax: &'static str) -> Command {
-        self.text(b" ");
+        self.separator();
         self.text(syntax.as_bytes());
         self
     }
 
     /// A parenthesized list of fixed items: `(UID FLAGS)`.
     pub fn list(mut self, items: &[&'static str]) -> Command {
-        self.text(format!(" ({})", items.join(" ")).as_bytes());
+        self.separator();
+        self.text(format!("({})", items.join(" ")).as_bytes());
         self
     }
 
     /// SELECT/EXAMINE parameters to resynchronize (RFC 7162 QRESYNC).
     pub fn qresync(mut self, uidvalidity: u32, modseq: u64) -> Command {
-        self.text(format!(" (QRESYNC ({uidvalidity} {modseq}))").as_bytes());
+        self.separator();
+        self.text(format!("(QRESYNC ({uidvalidity} {modseq}))").as_bytes());
         self
     }
 
     pub fn number(mut self, n: u64) -> Command {
-        self.text(format!(" {n}").as_bytes());
+        self.separator();
+        self.text(n.to_string().as_bytes());
         self
     }
 
     pub fn sequence(mut self, set: &SequenceSet) -> Command {
-        self.text(format!(" {set}").as_bytes());
+        self.separator();
+        self.text(set.to_string().as_bytes());
         self
     }
 
     /// An `astring` argument (user names, identifiers).
     pub fn astring(mut self, data: &[u8]) -> Result<Command, EncodeError> {
-        self.text(b" ");
+        self.separator();
         self.push_string(data, true)?;
         Ok(self)
     }
 
     /// A `string` argument (search keys): quoted or literal, never an atom.
     pub fn string(mut self, data: &[u8]) -> Result<Command, EncodeError> {
-        self.text(b" ");
+        self.separator();
         self.push_string(data, false)?;
         Ok(self)
     }
@@ -158,6 +175,37 @@ impl Command {
             self.text(&quoted);
         }
         Ok(())
+    }
+
+    /// Opens a parenthesized group of arguments: `(`.
+    pub fn open_group(mut self) -> Command {
+        self.separator();
+        self.text(b"(");
+        self.group_opened = true;
+        self
+    }
+
+    /// Closes the group opened last: `)`.
+    pub fn close_group(mut self) -> Command {
+        self.group_opened = false;
+        self.text(b")");
+        self
+    }
+
+    /// An atom taken from data (a search key name, a flag, a sequence set):
+    /// refused unless it is one, so it can never change the syntax.
+    pub fn atom(mut self, atom: &str) -> Result<Command, EncodeError> {
+        let body = atom.strip_prefix('\\').unwrap_or(atom);
+        let valid = !body.is_empty()
+            && body
+                .bytes()
+                .all(|b| b > 0x20 && b < 0x7f && !b"(){%\"\\]".contains(&b));
+        if !valid {
+            return Err(EncodeError::NotAnAtom(atom.to_string()));
+        }
+        self.separator();
+        self.text(atom.as_bytes());
+        Ok(self)
     }
 
     /// The command as a log line: literals as `{N}`, and nothing but the

@@ -10,25 +10,30 @@ use super::error::{ErrorKind, StorageError, StorageResult};
 use super::names::{ListedFolder, RemoteLayout};
 use super::remote::session_spec;
 use super::settings::Settings;
-use crate::client::error::{ClientError, ClientResult};
+use crate::client::connection::Completion;
+use crate::client::error::ClientResult;
 use crate::client::pool::Pool;
 use crate::client::session::{RetryPolicy, Session, SessionSpec};
 use crate::imap::command::Command;
+use crate::imap::command::EncodeError;
 use crate::imap::response::Untagged;
+use crate::sys::log::DebugLog;
 
 /// The remote sessions of one Dovecot user.
 pub struct Account {
     settings: Settings,
+    debug: DebugLog,
     pool: Rc<RefCell<Pool>>,
     /// Every owner opened so far, to log in to them together.
     specs: Vec<SessionSpec>,
 }
 
 impl Account {
-    pub fn new(settings: Settings) -> Account {
+    pub fn new(settings: Settings, debug: DebugLog) -> Account {
         let parallel = settings.endpoint_for("").max_connections as usize;
         Account {
             settings,
+            debug,
             pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
             specs: Vec::new(),
         }
@@ -53,6 +58,7 @@ impl Account {
         }
         Ok(Owner {
             pool: Rc::clone(&self.pool),
+            debug: self.debug.clone(),
             spec,
             layout: None,
             qresync_enabled_at: None,
@@ -80,6 +86,7 @@ fn same_session(a: &SessionSpec, b: &SessionSpec) -> bool {
 #[derive(Clone)]
 pub struct Owner {
     pool: Rc<RefCell<Pool>>,
+    debug: DebugLog,
     spec: SessionSpec,
     /// The remote's layout, and the login it was read on.
     layout: Option<(u32, RemoteLayout)>,
@@ -112,22 +119,35 @@ impl Owner {
         f(pool.session(&self.spec)).map_err(|e| StorageError::from_client(&self.spec.owner, e))
     }
 
+    /// Runs `command` on the owner's session (repeated after a reconnect
+    /// when `repeatable`), logged with `mail_debug`; secrets never are.
+    pub fn execute(&mut self, command: &Command, repeatable: bool) -> StorageResult<Completion> {
+        self.debug
+            .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
+        self.with_session(|s| s.execute(command, repeatable))
+    }
+
+    /// Whether the remote offers `capability` (logging in if needed).
+    pub fn has_capability(&mut self, capability: &str) -> StorageResult<bool> {
+        self.with_session(|s| Ok(s.connection()?.has_capability(capability)))
+    }
+
     /// The remote's layout, asked for once per login.
     pub fn layout(&mut self) -> StorageResult<RemoteLayout> {
-        let (logins, namespace) = self.with_session(|s| {
-            let has_namespace = s.connection()?.has_capability("NAMESPACE");
-            let done = if has_namespace {
-                Some(s.execute(&Command::new("NAMESPACE"), true)?)
-            } else {
-                None
-            };
-            Ok((s.logins(), done))
+        let logins = self.with_session(|s| {
+            s.connection()?;
+            Ok(s.logins())
         })?;
         if let Some((at, layout)) = &self.layout {
             if *at == logins {
                 return Ok(layout.clone());
             }
         }
+        let namespace = if self.has_capability("NAMESPACE")? {
+            Some(self.execute(&Command::new("NAMESPACE"), true)?)
+        } else {
+            None
+        };
         let layout = namespace
             .and_then(|done| {
                 done.data.into_iter().find_map(|d| match d {
@@ -193,20 +213,20 @@ impl Owner {
 
     /// Whether this user has the lookup right on the owner's INBOX.
     fn may_look_up_inbox(&mut self) -> StorageResult<bool> {
-        let answer = self.with_session(|s| {
-            let command = if s.connection()?.has_capability("ACL") {
-                Command::new("MYRIGHTS").mailbox("INBOX", false)?
-            } else {
-                Command::new("STATUS")
-                    .mailbox("INBOX", false)?
-                    .syntax("(MESSAGES)")
-            };
-            match s.execute(&command, true) {
-                Ok(done) => Ok(Some(done)),
-                Err(ClientError::Rejected { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        })?;
+        let command = if self.has_capability("ACL")? {
+            Command::new("MYRIGHTS").mailbox("INBOX", false)
+        } else {
+            Command::new("STATUS")
+                .mailbox("INBOX", false)
+                .map(|c| c.syntax("(MESSAGES)"))
+        }
+        .map_err(encode_error)?;
+        let answer = match self.execute(&command, true) {
+            Ok(done) => Some(done),
+            Err(e) if e.kind == ErrorKind::NotFound || e.kind == ErrorKind::Perm => None,
+            Err(e) if e.kind == ErrorKind::Temp => None,
+            Err(e) => return Err(e),
+        };
         Ok(answer.is_some_and(|done| {
             done.data.iter().all(|d| match d {
                 Untagged::MyRights { rights, .. } => rights.contains('l'),
@@ -257,4 +277,9 @@ impl Owner {
         }
         Ok(status)
     }
+}
+
+/// A command that cannot be encoded (a folder name with CR or LF).
+pub fn encode_error(e: EncodeError) -> StorageError {
+    StorageError::new(ErrorKind::Params, format!("shared_imapc: {e}"))
 }

@@ -74,9 +74,9 @@ impl MessageData {
                     self.internaldate = value.as_text().and_then(|t| parse_internaldate(&t))
                 }
                 "RFC822.SIZE" => self.size = value.as_number(),
-                "ENVELOPE" => self.envelope = Some(imap_text_inner(&value)),
-                "BODYSTRUCTURE" => self.bodystructure = Some(imap_text_inner(&value)),
-                "BODY" => self.body = Some(imap_text_inner(&value)),
+                "ENVELOPE" => self.envelope = Some(envelope_text(&value)),
+                "BODYSTRUCTURE" => self.bodystructure = Some(body_text(&value)),
+                "BODY" => self.body = Some(body_text(&value)),
                 "BODY[]" => {
                     self.message = match value {
                         Value::Literal(literal) => Some(literal),
@@ -102,24 +102,86 @@ impl MessageData {
     }
 }
 
-/// A parenthesized value written back as IMAP, without the outer
-/// parentheses (Dovecot adds them): strings as quoted strings where IMAP
-/// allows, else literals, as Dovecot writes them.
-pub fn imap_text_inner(value: &Value) -> String {
+/// ENVELOPE written back as Dovecot writes it, without the outer
+/// parentheses (Dovecot adds them): address lists have no space between
+/// addresses.
+pub fn envelope_text(value: &Value) -> String {
     let mut out = String::new();
-    match value {
-        Value::List(items) => write_items(items, &mut out),
-        other => write_value(other, &mut out),
+    if let Value::List(fields) = value {
+        write_envelope(fields, &mut out);
     }
     out
 }
 
-fn write_items(items: &[Value], out: &mut String) {
-    for (i, item) in items.iter().enumerate() {
+/// BODY or BODYSTRUCTURE written back likewise: the parts of a multipart
+/// follow each other without a space.
+pub fn body_text(value: &Value) -> String {
+    let mut out = String::new();
+    if let Value::List(fields) = value {
+        write_body(fields, &mut out);
+    }
+    out
+}
+
+fn write_envelope(fields: &[Value], out: &mut String) {
+    for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        write_value(item, out);
+        match field {
+            // from, sender, reply-to, to, cc, bcc
+            Value::List(addresses) if (2..=7).contains(&i) => {
+                out.push('(');
+                addresses.iter().for_each(|a| write_value(a, out));
+                out.push(')');
+            }
+            other => write_value(other, out),
+        }
+    }
+}
+
+fn write_body(fields: &[Value], out: &mut String) {
+    let parts = fields
+        .iter()
+        .take_while(|f| matches!(f, Value::List(_)))
+        .count();
+    if parts > 0 {
+        for part in &fields[..parts] {
+            write_nested(part, out, write_body);
+        }
+        for field in &fields[parts..] {
+            out.push(' ');
+            write_value(field, out);
+        }
+        return;
+    }
+    let is_message = |i: usize, expected: &str| {
+        fields
+            .get(i)
+            .and_then(Value::as_text)
+            .is_some_and(|t| t.eq_ignore_ascii_case(expected))
+    };
+    let rfc822 = is_message(0, "message") && (is_message(1, "rfc822") || is_message(1, "global"));
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match i {
+            7 if rfc822 => write_nested(field, out, write_envelope),
+            8 if rfc822 => write_nested(field, out, write_body),
+            _ => write_value(field, out),
+        }
+    }
+}
+
+fn write_nested(value: &Value, out: &mut String, inner: fn(&[Value], &mut String)) {
+    match value {
+        Value::List(fields) => {
+            out.push('(');
+            inner(fields, out);
+            out.push(')');
+        }
+        other => write_value(other, out),
     }
 }
 
@@ -132,7 +194,12 @@ fn write_value(value: &Value, out: &mut String) {
         Value::Literal(literal) => write_string(literal.as_bytes().unwrap_or_default(), out),
         Value::List(items) => {
             out.push('(');
-            write_items(items, out);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_value(item, out);
+            }
             out.push(')');
         }
     }
@@ -210,19 +277,24 @@ mod tests {
         assert_eq!(parse_internaldate("garbage"), None);
     }
 
+    fn parse(text: &str) -> Value {
+        crate::storage::search_plan::parse_key(text)
+            .and_then(|mut v| v.pop())
+            .expect("a value")
+    }
+
     #[test]
-    fn values_are_written_back_as_dovecot_writes_them() {
-        let v = Value::List(vec![
-            Value::Str(b"Mon, 1 Jan 2024".to_vec()),
-            Value::Str(b"a \"quoted\" \\ word".to_vec()),
-            Value::Nil,
-            Value::List(vec![Value::Number(7), Value::Atom("X".into())]),
-            Value::Str("caf\u{e9}".as_bytes().to_vec()),
-        ]);
-        assert_eq!(
-            imap_text_inner(&v),
-            "\"Mon, 1 Jan 2024\" \"a \\\"quoted\\\" \\\\ word\" NIL (7 X) {5}\r\ncaf\u{e9}"
-        );
+    fn envelopes_are_written_back_as_dovecot_writes_them() {
+        let text = "(\"Mon, 1 Jan 2024\" \"a \\\"quoted\\\" word\" ((\"A\" NIL \"a\" \"x.net\")(NIL NIL \"b\" \"x.net\")) NIL NIL NIL NIL NIL NIL \"<id@x>\")";
+        assert_eq!(format!("({})", envelope_text(&parse(text))), text);
+        let utf8 = Value::List(vec![Value::Str("caf\u{e9}".as_bytes().to_vec())]);
+        assert_eq!(envelope_text(&utf8), "{5}\r\ncaf\u{e9}");
+    }
+
+    #[test]
+    fn multipart_bodies_are_written_without_spaces_between_parts() {
+        let text = "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 27 0)(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 300 (NIL \"s\" ((NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")) NIL NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) 9) \"mixed\")";
+        assert_eq!(format!("({})", body_text(&parse(text))), text);
     }
 
     #[test]

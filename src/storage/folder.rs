@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::account::Owner;
+use super::account::{encode_error, Owner};
 use super::error::StorageResult;
 use super::fetch_items::{fetch_items, want, MessageData};
 use super::remote::MailboxState;
+use super::search_plan::{self, Key, Plan};
 use super::sync_plan::{plan, Change, Delta, Flags, Local};
 use crate::client::connection::Completion;
 use crate::imap::command::Command;
@@ -96,7 +97,7 @@ impl Folder {
             if let Some((uidvalidity, modseq)) = resync_from {
                 command = command.qresync(uidvalidity, modseq);
             }
-            let done = s.execute(&command, true)?;
+            let done = s.select_with(&command, &name, true)?;
             Ok((done, s.logins()))
         })?;
         self.state = MailboxState::from_select(&done);
@@ -196,10 +197,14 @@ impl Folder {
 
     /// Brings the index in step with the remote: NOOP (or a new SELECT if
     /// the session moved on), then only what changed when QRESYNC is on.
-    pub fn sync(&mut self, local: &Local) -> StorageResult<SyncResult> {
+    /// A `quick` sync (after FETCH, SEARCH…) asks nothing new and takes in
+    /// what the remote reported alongside the last commands.
+    pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
         if self.still_selected()? {
-            let done = self.run(Command::new("NOOP"))?;
-            self.note(done.data);
+            if !quick || !self.synced {
+                let done = self.run(Command::new("NOOP"))?;
+                self.note(done.data);
+            }
         } else {
             self.select((
                 local.uidvalidity,
@@ -239,7 +244,7 @@ impl Folder {
     }
 
     fn run(&mut self, command: Command) -> StorageResult<Completion> {
-        self.owner.with_session(|s| s.execute(&command, true))
+        self.owner.execute(&command, true)
     }
 
     fn flag_items(&self) -> &'static str {
@@ -354,6 +359,57 @@ impl Folder {
                 .collect(),
             None => vec![uid],
         }
+    }
+}
+
+impl Folder {
+    /// Plans a search: which keys the remote evaluates, and whether it
+    /// sorts (`sort`: the SORT criteria, when all are IMAP's).
+    pub fn plan_search(
+        &mut self,
+        keys: &[Option<Key>],
+        sort: Option<Vec<String>>,
+    ) -> StorageResult<Plan> {
+        let display = sort
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|c| c.starts_with("DISPLAY")));
+        let sorts = sort.is_some()
+            && self.owner.has_capability("SORT")?
+            && (!display || self.owner.has_capability("SORT=DISPLAY")?);
+        Ok(search_plan::plan(keys, sort, sorts))
+    }
+
+    /// Runs the planned search on the remote in one command: the matching
+    /// UIDs, ascending, or in the remote's order when it sorted.
+    pub fn search(&mut self, plan: &Plan, keys: &[Option<Key>]) -> StorageResult<Vec<u32>> {
+        let chosen: Vec<&Key> = plan
+            .remote_keys
+            .iter()
+            .filter_map(|&i| keys.get(i)?.as_ref())
+            .collect();
+        let esearch = self.owner.has_capability("ESEARCH")?;
+        let command =
+            search_plan::command(&chosen, plan.sort.as_deref(), esearch).map_err(encode_error)?;
+        let done = self.run(command)?;
+        let mut uids = Vec::new();
+        let mut rest = Vec::new();
+        for data in done.data {
+            match data {
+                Untagged::Search { ids, .. } | Untagged::Sort(ids) => uids.extend(ids),
+                Untagged::Esearch(result) => {
+                    if let Some(all) = result.all {
+                        uids.extend(all.numbers(u32::MAX));
+                    }
+                }
+                other => rest.push(other),
+            }
+        }
+        self.note(rest);
+        if plan.sort.is_none() {
+            uids.sort_unstable();
+            uids.dedup();
+        }
+        Ok(uids)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod fetch_items;
 pub mod folder;
 pub mod names;
 pub mod remote;
+pub mod search_plan;
 mod session_ffi;
 pub mod settings;
 mod settings_ffi;

@@ -10,10 +10,13 @@ use super::error::{ErrorKind, StorageError};
 use super::fetch_items::MessageData;
 use super::folder::{Folder, SyncResult};
 use super::names::ListedFolder;
+use super::search_plan::{parse_key, Key, Plan};
 use super::settings_ffi::SicSettings;
-use super::sync_plan::{Change, Local};
+use super::sync_plan::{Change, Flags, Local};
 use crate::imap::framer::Literal;
+use crate::sys::bindings::event;
 use crate::sys::guard::ffi_guard;
+use crate::sys::log::DebugLog;
 use crate::sys::strings::{borrow, to_c};
 
 /// `struct sic_error`: filled on failure; free with `sic_error_clear`.
@@ -84,13 +87,21 @@ fn free_box<T>(name: &'static str, handle: *mut T) {
 }
 
 /// # Safety
-/// `set` came from `sic_settings_parse` (or is null: then null is returned).
+/// `set` came from `sic_settings_parse` (or is null: then null is
+/// returned); `debug_event` is null or the user's event, which outlives
+/// the account.
 #[no_mangle]
-pub unsafe extern "C" fn sic_account_new(set: *const SicSettings) -> *mut Account {
+pub unsafe extern "C" fn sic_account_new(
+    set: *const SicSettings,
+    debug_event: *mut event,
+) -> *mut Account {
     ffi_guard("sic_account_new", std::ptr::null_mut(), || {
         // SAFETY: guaranteed by the caller.
         match unsafe { set.as_ref() } {
-            Some(set) => Box::into_raw(Box::new(Account::new(set.settings().clone()))),
+            Some(set) => Box::into_raw(Box::new(Account::new(
+                set.settings().clone(),
+                DebugLog::new(debug_event),
+            ))),
             None => std::ptr::null_mut(),
         }
     })
@@ -332,29 +343,53 @@ pub struct SicChange {
 }
 
 /// # Safety
-/// `folder` came from `sic_folder_open`; `uids` holds `count` ascending UIDs.
+/// `folder` came from `sic_folder_open`; `uids`, `flags` and `keywords`
+/// hold `count` entries (ascending UIDs; keywords space-separated or null);
+/// `quick`: ask the remote nothing new (see `Folder::sync`).
 #[no_mangle]
 pub unsafe extern "C" fn sic_folder_sync(
     folder: *mut SicFolder,
     local_uidvalidity: u32,
     uids: *const u32,
+    flags: *const u8,
+    keywords: *const *const c_char,
     count: c_uint,
+    quick: c_int,
     error_r: *mut SicError,
 ) -> *mut SicSync {
     guarded("sic_folder_sync", error_r, std::ptr::null_mut(), || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        let uids = if uids.is_null() || count == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the caller passes `count` readable UIDs.
-            unsafe { std::slice::from_raw_parts(uids, count as usize) }.to_vec()
-        };
-        let local = Local {
+        let n = count as usize;
+        let mut local = Local {
             uidvalidity: local_uidvalidity,
-            uids,
+            ..Local::default()
         };
-        let result = folder.folder.sync(&local)?;
+        if n > 0 && !uids.is_null() && !flags.is_null() {
+            // SAFETY: the caller passes `count` readable entries each.
+            let (uids, flags) = unsafe {
+                (
+                    std::slice::from_raw_parts(uids, n),
+                    std::slice::from_raw_parts(flags, n),
+                )
+            };
+            // SAFETY: as above.
+            let keywords = unsafe { string_array(keywords, Some(n)) };
+            local.uids = uids.to_vec();
+            local.flags = flags
+                .iter()
+                .enumerate()
+                .map(|(i, &system)| Flags {
+                    system,
+                    keywords: keywords
+                        .get(i)
+                        .and_then(Option::as_deref)
+                        .map(|k| k.split_whitespace().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
+                .collect();
+        }
+        let result = folder.folder.sync(&local, quick != 0)?;
         let keywords: Vec<Vec<CString>> = result
             .changes
             .iter()
@@ -566,4 +601,128 @@ fn describe(data: &MessageData, texts: &[Option<CString>; 3]) -> SicMessage {
         None => {}
     }
     message
+}
+
+/// Opaque to C: `struct sic_search`.
+pub struct SicSearch {
+    plan: Plan,
+    uids: Vec<u32>,
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; `keys` holds `key_count` strings
+/// (each NUL-terminated or null); `sort` is null or NULL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_search(
+    folder: *mut SicFolder,
+    keys: *const *const c_char,
+    key_count: c_uint,
+    sort: *const *const c_char,
+    error_r: *mut SicError,
+) -> *mut SicSearch {
+    guarded("sic_folder_search", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        // SAFETY: guaranteed by the caller.
+        let texts = unsafe { string_array(keys, Some(key_count as usize)) };
+        // SAFETY: guaranteed by the caller.
+        let sort = (!sort.is_null()).then(|| unsafe { string_array(sort, None) });
+        let keys: Vec<Option<Key>> = texts
+            .iter()
+            .map(|t| t.as_deref().and_then(parse_key))
+            .collect();
+        let sort = sort.map(|s| s.into_iter().flatten().collect::<Vec<String>>());
+        let plan = folder.folder.plan_search(&keys, sort)?;
+        let uids = if plan.is_remote() {
+            folder.folder.search(&plan, &keys)?
+        } else {
+            Vec::new()
+        };
+        Ok(Box::into_raw(Box::new(SicSearch { plan, uids })))
+    })
+}
+
+/// Reads `count` C strings, or up to a NULL when `count` is `None`.
+///
+/// # Safety
+/// `array` is null or holds that many readable pointers, each null or
+/// NUL-terminated.
+unsafe fn string_array(array: *const *const c_char, count: Option<usize>) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    if array.is_null() {
+        return out;
+    }
+    for i in 0.. {
+        if count.is_some_and(|n| i >= n) {
+            break;
+        }
+        // SAFETY: within the bounds the caller guarantees.
+        let item = unsafe { *array.add(i) };
+        if item.is_null() && count.is_none() {
+            break;
+        }
+        // SAFETY: null or NUL-terminated, as guaranteed.
+        out.push(unsafe { borrow(item) }.map(|s| s.into_owned()));
+    }
+    out
+}
+
+fn with_search<T>(search: *const SicSearch, fallback: T, f: impl FnOnce(&SicSearch) -> T) -> T {
+    ffi_guard("sic_search", fallback, || {
+        // SAFETY: every caller documents `search` as from `sic_folder_search`.
+        match unsafe { search.as_ref() } {
+            Some(s) => f(s),
+            None => std::panic::panic_any("null search"),
+        }
+    })
+}
+
+/// # Safety
+/// `search` came from `sic_folder_search`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_search_is_remote(search: *const SicSearch) -> c_int {
+    with_search(search, 0, |s| c_int::from(s.plan.is_remote()))
+}
+
+/// # Safety
+/// `search` came from `sic_folder_search`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_search_is_sorted(search: *const SicSearch) -> c_int {
+    with_search(search, 0, |s| c_int::from(s.plan.sort.is_some()))
+}
+
+/// # Safety
+/// `search` came from `sic_folder_search`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_search_key_is_remote(
+    search: *const SicSearch,
+    index: c_uint,
+) -> c_int {
+    with_search(search, 0, |s| {
+        c_int::from(s.plan.remote_keys.contains(&(index as usize)))
+    })
+}
+
+/// # Safety
+/// `search` came from `sic_folder_search`; `count_r` is writable. The
+/// UIDs live as long as the search.
+#[no_mangle]
+pub unsafe extern "C" fn sic_search_uids(
+    search: *const SicSearch,
+    count_r: *mut c_uint,
+) -> *const u32 {
+    with_search(search, std::ptr::null(), |s| {
+        // SAFETY: guaranteed by the caller.
+        if let Some(out) = unsafe { count_r.as_mut() } {
+            *out = s.uids.len() as c_uint;
+        }
+        s.uids.as_ptr()
+    })
+}
+
+/// # Safety
+/// `search` is null or came from `sic_folder_search`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn sic_search_free(search: *mut SicSearch) {
+    free_box("sic_search_free", search)
 }

@@ -59,6 +59,27 @@ pub struct Local {
     pub uidvalidity: u32,
     /// UIDs in ascending order.
     pub uids: Vec<u32>,
+    /// Each UID's flags, in the same order.
+    pub flags: Vec<Flags>,
+}
+
+impl Local {
+    fn flags_of(&self, uid: u32) -> Option<&Flags> {
+        let at = self.uids.binary_search(&uid).ok()?;
+        self.flags.get(at)
+    }
+}
+
+impl Flags {
+    /// The same flags, whatever the keywords' order and case.
+    pub fn same_as(&self, other: &Flags) -> bool {
+        let sorted = |f: &Flags| {
+            let mut k: Vec<String> = f.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+            k.sort();
+            k
+        };
+        self.system == other.system && sorted(self) == sorted(other)
+    }
 }
 
 /// One change to the local index.
@@ -101,7 +122,10 @@ pub fn plan(local: &Local, remote_uidvalidity: u32, delta: &Delta) -> Vec<Change
         if uid > last_local {
             changes.push(Change::Append(uid, flags.clone()));
         } else if uids.binary_search(&uid).is_ok() {
-            changes.push(Change::SetFlags(uid, flags.clone()));
+            let known = if reset { None } else { local.flags_of(uid) };
+            if !known.is_some_and(|k| k.same_as(flags)) {
+                changes.push(Change::SetFlags(uid, flags.clone()));
+            }
         }
         // Below the last local UID and not local: expunged here already,
         // so it cannot be on the remote either (UIDs are never reused).
@@ -136,10 +160,11 @@ mod tests {
     }
 
     #[test]
-    fn full_sync_expunges_what_is_gone_and_updates_the_rest() {
+    fn full_sync_expunges_what_is_gone_and_updates_what_changed() {
         let local = Local {
             uidvalidity: 7,
             uids: vec![1, 2, 3],
+            flags: vec![Flags::default(), seen(), seen()],
         };
         let changes = plan(&local, 7, &all(&[1, 3, 4]));
         assert_eq!(
@@ -147,10 +172,17 @@ mod tests {
             vec![
                 Change::Expunge(2),
                 Change::SetFlags(1, seen()),
-                Change::SetFlags(3, seen()),
                 Change::Append(4, seen())
             ]
         );
+    }
+
+    #[test]
+    fn keywords_compare_as_sets() {
+        let a = Flags::from_names(["$Work", "\\Seen", "Later"]);
+        let b = Flags::from_names(["later", "$work", "\\Seen"]);
+        assert!(a.same_as(&b));
+        assert!(!a.same_as(&seen()));
     }
 
     #[test]
@@ -158,6 +190,7 @@ mod tests {
         let local = Local {
             uidvalidity: 7,
             uids: vec![1, 2],
+            flags: vec![seen(), seen()],
         };
         let changes = plan(&local, 8, &all(&[1]));
         assert_eq!(changes, vec![Change::Reset, Change::Append(1, seen())]);
@@ -168,6 +201,7 @@ mod tests {
         let local = Local {
             uidvalidity: 7,
             uids: vec![1, 2, 3],
+            flags: vec![Flags::default(); 3],
         };
         let delta = Delta::Changes {
             vanished: SequenceSet(vec![(2, 2), (9, 12)]),

@@ -47,3 +47,26 @@ pub fn set_in_dovecot(value: bool) {
 fn in_dovecot() -> bool {
     IN_DOVECOT.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// `mail_debug` lines of one Dovecot user. Holds Dovecot's event, so it is
+/// neither `Send` nor `Sync`: it cannot leave Dovecot's thread.
+#[derive(Clone, Debug, Default)]
+pub struct DebugLog {
+    event: Option<*mut event>,
+}
+
+impl DebugLog {
+    /// Logs on `event` (null: logging is off).
+    pub fn new(event: *mut event) -> DebugLog {
+        DebugLog {
+            event: (!event.is_null()).then_some(event),
+        }
+    }
+
+    /// Writes the line `message()` makes, if debugging is on.
+    pub fn line(&self, message: impl FnOnce() -> String) {
+        if let Some(event) = self.event {
+            log(Some(event), Level::Debug, &message());
+        }
+    }
+}

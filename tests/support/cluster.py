@@ -268,6 +268,7 @@ class Cluster:
         tls: bool = False,
         shared_filesystem: bool = False,
         shared_imapc: bool = False,
+        rawlog: bool = False,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
         self.root.mkdir(parents=True, exist_ok=True)
@@ -289,6 +290,10 @@ class Cluster:
         if shared_imapc:
             self.plugins = ("acl", "shared_imapc")
             backend_config = self._shared_imapc_config() + backend_config
+        # Every IMAP session's input and output in ~/rawlog (rawlog_dir).
+        self.rawlog = rawlog
+        if rawlog:
+            backend_config += "\nrawlog_dir = %h/rawlog\n"
         for backend in self.backends:
             backend.config = self._backend_config(backend, backend_config, mail_debug)
         self.proxy.config = self._proxy_config()
@@ -381,6 +386,18 @@ plugin {{
 }}
 """
 
+    def remote_commands(self, user: str) -> list[str]:
+        """Every command the user's backend received in `user`'s sessions
+        (rawlog=True), as `NAME args`, without tags."""
+        commands = []
+        for path in sorted((self.home(user) / "rawlog").glob("*.in")):
+            for line in path.read_bytes().split(b"\n"):
+                # "<timestamp> <tag> <command …>"
+                parts = line.decode(errors="replace").rstrip("\r").split(" ", 2)
+                if len(parts) == 3 and parts[2]:
+                    commands.append(parts[2])
+        return commands
+
     def share(self, owner: str, folder: str, viewer: str, rights: str) -> None:
         """Gives `viewer` `rights` on `owner`'s folder, on the owner's backend."""
         self.backend_of(owner).doveadm("acl", "set", "-u", owner, folder, f"user={viewer}", *rights.split())
@@ -430,6 +447,9 @@ userdb {{
                 home = home_root / u.name
                 home.mkdir(exist_ok=True)
                 os.chown(home, uid, gid)
+                if self.rawlog:
+                    (home / "rawlog").mkdir(exist_ok=True)
+                    os.chown(home / "rawlog", uid, gid)
 
     # -- life cycle -------------------------------------------------------
 
@@ -522,6 +542,55 @@ def seed_team_folder(cluster: Cluster, owner: str = "alice", folder: str = "Team
             f"Date: Mon, {n:02d} Jun 2025 10:00:00 +0000\r\nMessage-ID: <m{n}@example.net>\r\n\r\nBody {n}\r\n"
         )
         imap.append(folder, None, None, body.encode())
+    imap.logout()
+
+
+def rich_messages() -> list[bytes]:
+    """Messages that exercise FETCH and SEARCH: plain, multipart with an
+    attachment, 8-bit UTF-8 with an encoded subject, a reply in a thread,
+    HTML alternative, and one of about 200 kB."""
+    def msg(n: int, subject: str, extra: str = "", body: str = "", ctype: str = "text/plain; charset=us-ascii") -> bytes:
+        return (
+            f"From: Sender {n} <s{n}@example.net>\r\nTo: team@example.net\r\n"
+            f"Cc: cc{n % 3}@example.org\r\nSubject: {subject}\r\n"
+            f"Date: Tue, {n:02d} Jul 2025 {8 + n % 9:02d}:30:00 +0200\r\n"
+            f"Message-ID: <r{n}@example.net>\r\n{extra}MIME-Version: 1.0\r\n"
+            f"Content-Type: {ctype}\r\n\r\n{body or f'Body of message {n}, word{n}.'}\r\n"
+        ).encode()
+    mixed = (
+        "--b1\r\nContent-Type: text/plain\r\n\r\nSee the attachment, budget.\r\n"
+        "--b1\r\nContent-Type: application/octet-stream; name=data.bin\r\n"
+        "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=data.bin\r\n\r\n"
+        "AAECAwQFBgcICQ==\r\n--b1--"
+    )
+    alternative = (
+        "--b2\r\nContent-Type: text/plain\r\n\r\nplain part\r\n"
+        "--b2\r\nContent-Type: text/html\r\n\r\n<p>html part</p>\r\n--b2--"
+    )
+    big = "\r\n".join(f"line {i} of the big report, quarterly numbers" for i in range(4000))
+    return [
+        msg(1, "Quarterly report"),
+        msg(2, "Re: Quarterly report", "In-Reply-To: <r1@example.net>\r\nReferences: <r1@example.net>\r\n"),
+        msg(3, "Attachment", body=mixed, ctype='multipart/mixed; boundary="b1"'),
+        msg(4, "=?UTF-8?Q?Caf=C3=A9_meeting?=", body="Caf\u00e9 au lait, tr\u00e8s bien.", ctype="text/plain; charset=utf-8"),
+        msg(5, "Alternative", body=alternative, ctype='multipart/alternative; boundary="b2"'),
+        msg(6, "Re: Re: Quarterly report", "In-Reply-To: <r2@example.net>\r\nReferences: <r1@example.net> <r2@example.net>\r\n"),
+        msg(7, "Big report", body=big),
+        msg(8, "Zebra lunch"),
+    ]
+
+
+def seed_rich_folder(cluster: "Cluster", owner: str = "alice", folder: str = "Rich") -> None:
+    """Gives `owner` a folder of rich_messages() with some flags set."""
+    imap = cluster.login(owner)
+    imap.create(folder)
+    for n, body in enumerate(rich_messages(), 1):
+        date = imaplib.Time2Internaldate(1751300000 + n * 86400)
+        imap.append(folder, None, date, body)
+    imap.select(folder)
+    imap.store("1,3", "+FLAGS", "(\\Seen)")
+    imap.store("2", "+FLAGS", "(\\Flagged $Work)")
+    imap.store("5:6", "+FLAGS", "(\\Answered)")
     imap.logout()
 
 

@@ -1,0 +1,354 @@
+/* Searches in shared folders. Dovecot's imap runs FETCH, SEARCH and SORT as
+   mailbox searches; here the Rust core is told what they need:
+   - FETCH: the items, fetched for every message of the set in one command;
+   - SEARCH: the keys, each written as IMAP by Dovecot. The core decides
+     which the remote evaluates and asks it in one command; each of those
+     keys is then replaced by the set of UIDs the remote matched, so Dovecot
+     evaluates the rest (flags, sets, its own keys) from the local index;
+   - SORT: when the remote sorts, it gets every key, and the matches are
+     returned in its order. */
+#include "shim.h"
+#include "str.h"
+#include "mail-search.h"
+#include "imap-util.h"
+#include "module-context.h"
+#include "storage.h"
+
+#define SIC_SEARCH_CONTEXT(obj) MODULE_CONTEXT(obj, sic_search_module)
+
+/* A search the remote sorted (or that failed). */
+struct sic_search_context {
+	union mail_search_module_context module_ctx;
+	/* The local sequences of the remote's matches, in its order. */
+	ARRAY(uint32_t) seqs;
+	unsigned int next;
+	bool failed;
+};
+
+static MODULE_CONTEXT_DEFINE_INIT(sic_search_module,
+				  &mail_storage_module_register);
+
+static uint32_t sic_wanted(enum mail_fetch_field fields,
+			   struct mailbox_header_lookup_ctx *headers)
+{
+	uint32_t wanted = 0;
+
+	if ((fields & (MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_SAVE_DATE)) != 0)
+		wanted |= SIC_WANT_INTERNALDATE;
+	if ((fields & (MAIL_FETCH_PHYSICAL_SIZE | MAIL_FETCH_VIRTUAL_SIZE)) != 0)
+		wanted |= SIC_WANT_SIZE;
+	if ((fields & MAIL_FETCH_IMAP_ENVELOPE) != 0)
+		wanted |= SIC_WANT_ENVELOPE;
+	if ((fields & MAIL_FETCH_IMAP_BODYSTRUCTURE) != 0)
+		wanted |= SIC_WANT_BODYSTRUCTURE;
+	if ((fields & MAIL_FETCH_IMAP_BODY) != 0)
+		wanted |= SIC_WANT_BODY;
+	if ((fields & (MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY)) != 0 ||
+	    headers != NULL)
+		wanted |= SIC_WANT_MESSAGE;
+	return wanted;
+}
+
+static void sic_search_add_uids(struct mailbox *box, uint32_t first,
+				uint32_t last, ARRAY_TYPE(uint32_t) *uids)
+{
+	uint32_t seq, uid;
+
+	for (seq = first; seq <= last; seq++) {
+		mail_index_lookup_uid(box->view, seq, &uid);
+		array_push_back(uids, &uid);
+	}
+}
+
+/* The UIDs of a FETCH-style search (one sequence set or ALL), or FALSE. */
+static bool sic_search_fetch_uids(struct mailbox *box,
+				  const struct mail_search_args *args,
+				  ARRAY_TYPE(uint32_t) *uids)
+{
+	const struct mail_search_arg *arg = args->args;
+	const struct seq_range *range;
+	uint32_t count = mail_index_view_get_messages_count(box->view);
+
+	if (arg == NULL || arg->next != NULL || arg->match_not)
+		return FALSE;
+	if (arg->type == SEARCH_ALL) {
+		sic_search_add_uids(box, 1, count, uids);
+		return TRUE;
+	}
+	if (arg->type != SEARCH_SEQSET)
+		return FALSE;
+	array_foreach(&arg->value.seqset, range)
+		sic_search_add_uids(box, range->seq1, I_MIN(range->seq2, count), uids);
+	return TRUE;
+}
+
+static void sic_search_prefetch(struct mailbox *box,
+				struct mail_search_args *args, uint32_t wanted)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	ARRAY_TYPE(uint32_t) uids;
+	struct sic_error error;
+
+	t_array_init(&uids, 128);
+	i_zero(&error);
+	if (!sic_search_fetch_uids(box, args, &uids) || array_is_empty(&uids))
+		return;
+	if (sic_folder_prefetch(mbox->folder, array_front(&uids),
+				array_count(&uids), wanted, &error) < 0) {
+		/* Each message is fetched (and fails) on its own then. */
+		sic_storage_report(box->storage, &error);
+	}
+}
+
+static bool sic_arg_has_seqset(const struct mail_search_arg *arg)
+{
+	for (; arg != NULL; arg = arg->next) {
+		if (arg->type == SEARCH_SEQSET)
+			return TRUE;
+		if ((arg->type == SEARCH_OR || arg->type == SEARCH_SUB) &&
+		    sic_arg_has_seqset(arg->value.subargs))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* "UID <set>" for a set of local sequence numbers. */
+static const char *sic_seqset_to_uids(struct mailbox *box,
+				      const ARRAY_TYPE(seq_range) *seqset)
+{
+	ARRAY_TYPE(seq_range) uids;
+	const struct seq_range *range;
+	uint32_t count = mail_index_view_get_messages_count(box->view);
+	uint32_t uid1, uid2;
+	string_t *str = t_str_new(64);
+
+	t_array_init(&uids, 8);
+	array_foreach(seqset, range) {
+		if (range->seq1 > count)
+			continue;
+		mail_index_lookup_uid(box->view, range->seq1, &uid1);
+		mail_index_lookup_uid(box->view, I_MIN(range->seq2, count), &uid2);
+		seq_range_array_add_range(&uids, uid1, uid2);
+	}
+	if (array_is_empty(&uids))
+		return "NOT ALL";
+	str_append(str, "UID ");
+	imap_write_seq_range(str, &uids);
+	return str_c(str);
+}
+
+/* One top-level key as IMAP, or NULL when only the local side knows it
+   (Dovecot's own keys, or sequence numbers inside it). */
+static const char *sic_arg_to_imap(struct mailbox *box,
+				   const struct mail_search_arg *arg)
+{
+	struct mail_search_arg single = *arg;
+	string_t *str = t_str_new(128);
+	const char *error;
+
+	single.next = NULL;
+	if (arg->type == SEARCH_SEQSET && !arg->match_not)
+		return sic_seqset_to_uids(box, &arg->value.seqset);
+	if (arg->type == SEARCH_SEQSET ||
+	    ((arg->type == SEARCH_OR || arg->type == SEARCH_SUB) &&
+	     sic_arg_has_seqset(arg->value.subargs)))
+		return NULL;
+	if (!mail_search_arg_to_imap(str, &single, &error))
+		return NULL;
+	return str_c(str);
+}
+
+/* The remote's SORT criteria for Dovecot's sort program; NULL when some
+   criterion is Dovecot's own. */
+static const char *const *sic_sort_criteria(const enum mail_sort_type *program)
+{
+	static const struct {
+		enum mail_sort_type type;
+		const char *name;
+	} names[] = {
+		{ MAIL_SORT_ARRIVAL, "ARRIVAL" },
+		{ MAIL_SORT_CC, "CC" },
+		{ MAIL_SORT_DATE, "DATE" },
+		{ MAIL_SORT_FROM, "FROM" },
+		{ MAIL_SORT_SIZE, "SIZE" },
+		{ MAIL_SORT_SUBJECT, "SUBJECT" },
+		{ MAIL_SORT_TO, "TO" },
+		{ MAIL_SORT_DISPLAYFROM, "DISPLAYFROM" },
+		{ MAIL_SORT_DISPLAYTO, "DISPLAYTO" },
+	};
+	ARRAY_TYPE(const_string) criteria;
+	const char *name;
+	unsigned int i, j;
+
+	if (program == NULL)
+		return NULL;
+	t_array_init(&criteria, 8);
+	for (i = 0; program[i] != MAIL_SORT_END; i++) {
+		if ((program[i] & MAIL_SORT_FLAG_REVERSE) != 0) {
+			name = "REVERSE";
+			array_push_back(&criteria, &name);
+		}
+		for (j = 0; j < N_ELEMENTS(names); j++) {
+			if (names[j].type == (program[i] & MAIL_SORT_MASK))
+				break;
+		}
+		if (j == N_ELEMENTS(names))
+			return NULL;
+		array_push_back(&criteria, &names[j].name);
+	}
+	array_append_zero(&criteria);
+	return array_front(&criteria);
+}
+
+/* Asks the remote; NULL when nothing goes there (or on failure, with
+   *failed_r set and the storage error set). */
+static struct sic_search *
+sic_search_remote(struct mailbox *box, const struct mail_search_args *args,
+		  const enum mail_sort_type *sort_program, bool *failed_r)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	const struct mail_search_arg *arg;
+	ARRAY_TYPE(const_string) keys;
+	struct sic_search *result;
+	struct sic_error error;
+	const char *key;
+
+	*failed_r = FALSE;
+	t_array_init(&keys, 8);
+	for (arg = args->args; arg != NULL; arg = arg->next) {
+		key = sic_arg_to_imap(box, arg);
+		array_push_back(&keys, &key);
+	}
+	i_zero(&error);
+	result = sic_folder_search(mbox->folder,
+		array_is_empty(&keys) ? NULL : array_front(&keys),
+		array_count(&keys), sic_sort_criteria(sort_program), &error);
+	if (result == NULL) {
+		sic_storage_report(box->storage, &error);
+		*failed_r = TRUE;
+		return NULL;
+	}
+	if (!sic_search_is_remote(result)) {
+		sic_search_free(result);
+		return NULL;
+	}
+	return result;
+}
+
+/* Each key the remote evaluated becomes the set of UIDs it matched. */
+static void sic_search_replace_remote_keys(struct mail_search_args *args,
+					   struct sic_search *result)
+{
+	struct mail_search_arg *arg;
+	const uint32_t *uids;
+	unsigned int i, count, index = 0;
+
+	uids = sic_search_uids(result, &count);
+	for (arg = args->args; arg != NULL; arg = arg->next) {
+		if (sic_search_key_is_remote(result, index++) == 0)
+			continue;
+		arg->type = SEARCH_UIDSET;
+		arg->match_not = FALSE;
+		p_array_init(&arg->value.seqset, args->pool, count / 4 + 1);
+		for (i = 0; i < count; i++)
+			seq_range_array_add(&arg->value.seqset, uids[i]);
+		if (count == 0) {
+			/* Nothing matched: a UID no message has. */
+			seq_range_array_add(&arg->value.seqset, (uint32_t)-1);
+		}
+	}
+}
+
+static void sic_search_take_order(struct mail_search_context *ctx,
+				  struct sic_search_context *sctx,
+				  struct sic_search *result)
+{
+	const uint32_t *uids;
+	unsigned int i, count;
+	uint32_t seq;
+
+	uids = sic_search_uids(result, &count);
+	for (i = 0; i < count; i++) {
+		if (mail_index_lookup_seq(ctx->transaction->box->view, uids[i], &seq))
+			array_push_back(&sctx->seqs, &seq);
+	}
+}
+
+struct mail_search_context *
+sic_search_init(struct mailbox_transaction_context *t,
+		struct mail_search_args *args,
+		const enum mail_sort_type *sort_program,
+		enum mail_fetch_field wanted_fields,
+		struct mailbox_header_lookup_ctx *wanted_headers)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
+	struct mail_search_context *ctx;
+	struct sic_search_context *sctx;
+	struct sic_search *result = NULL;
+	uint32_t wanted = sic_wanted(wanted_fields, wanted_headers);
+	bool failed = FALSE, sorted;
+
+	if (mbox->folder != NULL) T_BEGIN {
+		result = sic_search_remote(t->box, args, sort_program, &failed);
+	} T_END;
+	sorted = result != NULL && sic_search_is_sorted(result) != 0;
+	if (result != NULL && !sorted)
+		sic_search_replace_remote_keys(args, result);
+	/* Sequence sets are resolved here (UID sets become sequences). A
+	   remote sort replaces Dovecot's. */
+	ctx = index_storage_search_init(t, args, sorted ? NULL : sort_program,
+					wanted_fields, wanted_headers);
+	if (sorted || failed) {
+		sctx = i_new(struct sic_search_context, 1);
+		i_array_init(&sctx->seqs, 64);
+		sctx->failed = failed;
+		if (sorted)
+			sic_search_take_order(ctx, sctx, result);
+		MODULE_CONTEXT_SET(ctx, sic_search_module, sctx);
+	}
+	sic_search_free(result);
+	if (wanted != 0 && mbox->folder != NULL) T_BEGIN {
+		sic_search_prefetch(t->box, args, wanted);
+	} T_END;
+	return ctx;
+}
+
+/* The remote sorted with every key: each matches what it returned. */
+static void sic_search_set_matched(struct mail_search_arg *arg)
+{
+	for (; arg != NULL; arg = arg->next) {
+		if (arg->type == SEARCH_OR || arg->type == SEARCH_SUB)
+			sic_search_set_matched(arg->value.subargs);
+		arg->match_always = TRUE;
+		arg->result = 1;
+	}
+}
+
+bool sic_search_next_update_seq(struct mail_search_context *ctx)
+{
+	struct sic_search_context *sctx = SIC_SEARCH_CONTEXT(ctx);
+
+	if (sctx == NULL)
+		return index_storage_search_next_update_seq(ctx);
+	if (sctx->failed || sctx->next >= array_count(&sctx->seqs))
+		return FALSE;
+	ctx->seq = *array_idx(&sctx->seqs, sctx->next++);
+	ctx->progress_cur = sctx->next;
+	sic_search_set_matched(ctx->args->args);
+	return TRUE;
+}
+
+int sic_search_deinit(struct mail_search_context *ctx)
+{
+	struct sic_search_context *sctx = SIC_SEARCH_CONTEXT(ctx);
+	bool failed = FALSE;
+
+	if (sctx != NULL) {
+		failed = sctx->failed;
+		array_free(&sctx->seqs);
+		i_free(sctx);
+	}
+	if (index_storage_search_deinit(ctx) < 0)
+		return -1;
+	return failed ? -1 : 0;
+}

@@ -1,0 +1,267 @@
+//! Search decisions: which keys of a SEARCH (or SORT) the remote evaluates,
+//! and the one `UID SEARCH` / `UID SORT` command that sends them.
+//!
+//! Dovecot writes each top-level key of the search as IMAP (its own
+//! canonical syntax); here it is parsed back into values and re-encoded,
+//! so strings always go quoted or as literals and nothing in them can
+//! change the command. Keys the local index answers as well as the remote
+//! (flags, sequence and UID sets) stay local unless they are all there is
+//! to a SORT; everything else goes to the remote in one command.
+
+use std::io::Cursor;
+
+use crate::imap::command::{Command, EncodeError};
+use crate::imap::framer::{read_frame, Limits};
+use crate::imap::value::{Tokens, Value};
+
+/// One top-level search key, as values.
+pub type Key = Vec<Value>;
+
+/// Parses Dovecot's IMAP text of one search key; `None` if it is not IMAP.
+pub fn parse_key(text: &str) -> Option<Key> {
+    let mut input = Cursor::new(format!("{text}\r\n").into_bytes());
+    let frame = read_frame(&mut input, &Limits::default()).ok()?;
+    let mut tokens = Tokens::new(frame);
+    let mut values = Vec::new();
+    loop {
+        tokens.skip_spaces();
+        if tokens.at_end() || tokens.rest_is_empty() {
+            break;
+        }
+        values.push(tokens.value(0).ok()?);
+    }
+    (!values.is_empty()).then_some(values)
+}
+
+/// Keys answered from the local index: flags, keywords, sets, ALL.
+fn is_local(values: &[Value]) -> bool {
+    const FLAG_KEYS: &[&str] = &[
+        "ALL",
+        "ANSWERED",
+        "DELETED",
+        "DRAFT",
+        "FLAGGED",
+        "SEEN",
+        "RECENT",
+        "NEW",
+        "OLD",
+        "UNANSWERED",
+        "UNDELETED",
+        "UNDRAFT",
+        "UNFLAGGED",
+        "UNSEEN",
+    ];
+    let mut rest = values;
+    while let Some((first, tail)) = rest.split_first() {
+        rest = tail;
+        match first {
+            Value::List(inner) if is_local(inner) => {}
+            Value::Atom(a) => {
+                let a = a.to_ascii_uppercase();
+                if a == "NOT" || FLAG_KEYS.contains(&a.as_str()) || is_sequence_set(&a) {
+                    continue;
+                }
+                if matches!(a.as_str(), "KEYWORD" | "UNKEYWORD" | "UID") && !rest.is_empty() {
+                    rest = &rest[1..];
+                    continue;
+                }
+                return false;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn is_sequence_set(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b":,*".contains(&b))
+}
+
+/// What to ask the remote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Indexes of the keys the remote evaluates.
+    pub remote_keys: Vec<usize>,
+    /// The remote's SORT criteria, when it sorts.
+    pub sort: Option<Vec<String>>,
+}
+
+impl Plan {
+    /// Whether anything goes to the remote.
+    pub fn is_remote(&self) -> bool {
+        !self.remote_keys.is_empty() || self.sort.is_some()
+    }
+}
+
+/// Decides, given the keys (`None`: not expressible in IMAP), the SORT
+/// criteria Dovecot asked for (`None`: none, or some the remote cannot
+/// sort by) and whether the remote has SORT. A remote sort takes every
+/// key (it must return exactly the matches, in order); a remote search
+/// takes the keys the local index cannot answer from flags alone.
+pub fn plan(keys: &[Option<Key>], sort: Option<Vec<String>>, remote_sorts: bool) -> Plan {
+    let all_imap = keys.iter().all(Option::is_some);
+    if let Some(criteria) = sort.filter(|_| remote_sorts && all_imap) {
+        return Plan {
+            remote_keys: (0..keys.len()).collect(),
+            sort: Some(criteria),
+        };
+    }
+    Plan {
+        remote_keys: keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.as_deref().is_some_and(|k| !is_local(k)))
+            .map(|(i, _)| i)
+            .collect(),
+        sort: None,
+    }
+}
+
+/// The command for `keys` (already chosen by `plan`).
+pub fn command(
+    keys: &[&Key],
+    sort: Option<&[String]>,
+    esearch: bool,
+) -> Result<Command, EncodeError> {
+    let non_ascii = keys.iter().any(|k| k.iter().any(has_non_ascii));
+    let mut command = match sort {
+        Some(criteria) => {
+            let mut c = Command::new("UID SORT").open_group();
+            for criterion in criteria {
+                c = c.atom(criterion)?;
+            }
+            c.close_group().syntax("UTF-8")
+        }
+        None if esearch => Command::new("UID SEARCH").syntax("RETURN (ALL)"),
+        None => Command::new("UID SEARCH"),
+    };
+    if sort.is_none() && non_ascii {
+        command = command.syntax("CHARSET UTF-8");
+    }
+    if keys.is_empty() {
+        return Ok(command.syntax("ALL"));
+    }
+    for key in keys {
+        command = encode_values(command, key)?;
+    }
+    Ok(command)
+}
+
+/// How many string arguments a search key takes (Dovecot writes them as
+/// atoms where it can; they are sent as strings here).
+fn string_arguments(key: &str) -> usize {
+    match key.to_ascii_uppercase().as_str() {
+        "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => 1,
+        "HEADER" => 2,
+        _ => 0,
+    }
+}
+
+fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, EncodeError> {
+    let mut strings_due = 0;
+    for value in values {
+        let as_string = strings_due > 0;
+        if as_string {
+            strings_due -= 1;
+        }
+        command = match value {
+            Value::Atom(a) if as_string => command.string(a.as_bytes())?,
+            Value::Atom(a) => {
+                strings_due = string_arguments(a);
+                command.atom(a)?
+            }
+            Value::Number(n) if as_string => command.string(n.to_string().as_bytes())?,
+            Value::Number(n) => command.number(*n),
+            Value::Str(bytes) => command.string(bytes)?,
+            Value::Literal(l) => command.string(l.as_bytes().unwrap_or_default())?,
+            Value::Nil => command.atom("NIL")?,
+            Value::List(inner) => encode_values(command.open_group(), inner)?.close_group(),
+        };
+    }
+    Ok(command)
+}
+
+fn has_non_ascii(value: &Value) -> bool {
+    match value {
+        Value::Str(b) => !b.is_ascii(),
+        Value::Literal(l) => !l.as_bytes().unwrap_or_default().is_ascii(),
+        Value::List(inner) => inner.iter().any(has_non_ascii),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(texts: &[&str]) -> Vec<Option<Key>> {
+        texts.iter().map(|t| parse_key(t)).collect()
+    }
+
+    fn wire(command: &Command) -> String {
+        command.log_text()
+    }
+
+    #[test]
+    fn content_keys_go_remote_flags_stay_local() {
+        let k = keys(&[
+            "SEEN",
+            "SUBJECT \"report\"",
+            "NOT (FLAGGED KEYWORD $Work)",
+            "UID 1:5",
+            "OR (BODY \"x\") (SEEN)",
+        ]);
+        let p = plan(&k, None, true);
+        assert_eq!(p.remote_keys, vec![1, 4]);
+        assert!(p.is_remote());
+        assert!(!plan(&keys(&["UNSEEN", "1:3"]), None, true).is_remote());
+    }
+
+    #[test]
+    fn sort_goes_remote_with_every_key_when_offered() {
+        let sort = Some(vec!["REVERSE".to_string(), "DATE".to_string()]);
+        let p = plan(&keys(&["SEEN", "SUBJECT x"]), sort.clone(), true);
+        assert_eq!(p.remote_keys, vec![0, 1]);
+        assert!(p.sort.is_some());
+        assert_eq!(plan(&keys(&["ALL"]), sort.clone(), false).sort, None);
+        // A key only Dovecot knows: Dovecot sorts, the remote still searches.
+        let mut k = keys(&["SUBJECT x"]);
+        k.push(None);
+        let p = plan(&k, sort, true);
+        assert_eq!((p.remote_keys, p.sort), (vec![0], None));
+    }
+
+    #[test]
+    fn commands_quote_strings_and_never_pass_syntax_through() {
+        let k = keys(&["SUBJECT \"a) UID 1:* (\"", "LARGER 100", "NOT (FROM \"x\")"]);
+        let refs: Vec<&Key> = k.iter().flatten().collect();
+        let c = command(&refs, None, true).unwrap();
+        assert_eq!(
+            wire(&c),
+            "UID SEARCH RETURN (ALL) SUBJECT \"a) UID 1:* (\" LARGER 100 NOT (FROM x)"
+                .replace("FROM x", "FROM \"x\"")
+        );
+        let sort = vec!["REVERSE".to_string(), "SUBJECT".to_string()];
+        let c = command(&[], Some(&sort), false).unwrap();
+        assert_eq!(wire(&c), "UID SORT (REVERSE SUBJECT) UTF-8 ALL");
+    }
+
+    #[test]
+    fn non_ascii_strings_go_as_literals_with_a_charset() {
+        let k = keys(&["SUBJECT {5}\r\ncaf\u{e9}"]);
+        let refs: Vec<&Key> = k.iter().flatten().collect();
+        let c = command(&refs, None, false).unwrap();
+        assert_eq!(wire(&c), "UID SEARCH CHARSET UTF-8 SUBJECT {5}");
+    }
+
+    #[test]
+    fn text_that_is_not_imap_is_not_a_key() {
+        assert!(parse_key("").is_none());
+        assert!(parse_key("SUBJECT \"unterminated").is_none());
+        assert!(Command::new("X").atom("A B").is_err());
+        assert!(Command::new("X").atom("\\Seen").is_ok());
+    }
+}

@@ -1,0 +1,194 @@
+"""What bob reads in alice's shared folder equals what alice reads herself:
+FETCH of every item, SEARCH of every key, SORT by every criterion; and each
+of them costs a bounded number of commands on alice's backend (counted
+from her backend's raw log), not one per message."""
+
+import re
+
+import pytest
+
+from support.cluster import seed_rich_folder
+
+FOLDER = "Rich"
+SHARED = f'"shared/alice/{FOLDER}"'
+
+FETCH_ITEMS = [
+    "FLAGS",
+    "UID",
+    "INTERNALDATE",
+    "RFC822.SIZE",
+    "ENVELOPE",
+    "BODYSTRUCTURE",
+    "BODY",
+    "BODY.PEEK[]",
+    "BODY.PEEK[HEADER]",
+    "BODY.PEEK[TEXT]",
+    "BODY.PEEK[1]",
+    "BODY.PEEK[1.MIME]",
+    "BODY.PEEK[2]",
+    "BODY.PEEK[]<10.50>",
+    "BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]",
+    "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)]",
+    "RFC822.HEADER",
+    "BINARY.PEEK[1]",
+    "BINARY.SIZE[1]",
+    "(ENVELOPE INTERNALDATE RFC822.SIZE FLAGS)",
+]
+
+SEARCH_KEYS = [
+    "ALL",
+    "ANSWERED",
+    "UNANSWERED",
+    "FLAGGED",
+    "UNFLAGGED",
+    "SEEN",
+    "UNSEEN",
+    "DELETED",
+    "UNDELETED",
+    "DRAFT",
+    "UNDRAFT",
+    "KEYWORD $Work",
+    "UNKEYWORD $Work",
+    "SUBJECT report",
+    "SUBJECT caf\u00e9",
+    "FROM s3@example.net",
+    "TO team",
+    "CC cc1@example.org",
+    "BCC nobody",
+    "BODY budget",
+    "BODY tr\u00e8s",
+    "TEXT html",
+    "TEXT word5",
+    'HEADER Message-ID "<r2@example.net>"',
+    "HEADER In-Reply-To r1",
+    "LARGER 10000",
+    "SMALLER 700",
+    "BEFORE 4-Jul-2025",
+    "ON 5-Jul-2025",
+    "SINCE 6-Jul-2025",
+    "SENTBEFORE 4-Jul-2025",
+    "SENTON 5-Jul-2025",
+    "SENTSINCE 6-Jul-2025",
+    "UID 2:4",
+    "2:5",
+    "NOT SUBJECT report",
+    "OR SUBJECT zebra FLAGGED",
+    "OR (SUBJECT zebra) (BODY budget)",
+    "SEEN SUBJECT report",
+    "UNSEEN NOT LARGER 1000",
+    "YOUNGER 3153600000",
+    "OLDER 60",
+]
+
+SORT_CRITERIA = [
+    "(DATE)",
+    "(ARRIVAL)",
+    "(SUBJECT)",
+    "(REVERSE SIZE)",
+    "(FROM)",
+    "(TO)",
+    "(CC)",
+    "(DISPLAYFROM)",
+    "(REVERSE DATE SUBJECT)",
+]
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    from support.cluster import Cluster
+
+    cluster = Cluster(shared_imapc=True, rawlog=True, mail_debug=True).start()
+    try:
+        seed_rich_folder(cluster, folder=FOLDER)
+        cluster.share("alice", FOLDER, "bob", "lookup read")
+        alice = cluster.login("alice")
+        alice.select(FOLDER, readonly=True)
+        bob = cluster.login("bob")
+        status, _ = bob.select(SHARED, readonly=True)
+        assert status == "OK"
+        yield cluster, alice, bob
+        bob.logout()
+        alice.logout()
+    finally:
+        cluster.remove()
+
+
+def without_recent(data):
+    """\\Recent belongs to the session that saw a message first."""
+    return [
+        tuple(re.sub(rb" ?\\Recent", b"", p) for p in part) if isinstance(part, tuple) else re.sub(rb" ?\\Recent", b"", part)
+        for part in data
+    ]
+
+
+def new_remote_commands(cluster, before):
+    return cluster.remote_commands("alice")[before:]
+
+
+@pytest.mark.parametrize("item", FETCH_ITEMS)
+def test_fetch_equals_the_owners(sessions, item):
+    cluster, alice, bob = sessions
+    mine = alice.fetch("1:*", item)
+    before = len(cluster.remote_commands("alice"))
+    theirs = bob.fetch("1:*", item)
+    assert theirs[0] == "OK"
+    assert without_recent(theirs[1]) == without_recent(mine[1])
+    fetches = [c for c in new_remote_commands(cluster, before) if c.startswith("UID FETCH")]
+    # Whole messages go in batches; everything else in at most one command.
+    assert len(fetches) <= 1, fetches
+
+
+def test_a_second_fetch_is_answered_locally(sessions):
+    cluster, _, bob = sessions
+    bob.fetch("1:*", "(ENVELOPE BODYSTRUCTURE)")
+    before = len(cluster.remote_commands("alice"))
+    bob.fetch("1:*", "(ENVELOPE BODYSTRUCTURE)")
+    assert [c for c in new_remote_commands(cluster, before) if "FETCH" in c] == []
+
+
+@pytest.mark.parametrize("key", SEARCH_KEYS)
+def test_search_equals_the_owners(sessions, key):
+    cluster, alice, bob = sessions
+    def search(imap):
+        if key.isascii():
+            return imap.uid("SEARCH", key)
+        # 8-bit strings go as a literal (imaplib sends it last).
+        name, value = key.split(" ", 1)
+        imap.literal = value.encode()
+        return imap.uid("SEARCH", "CHARSET", "UTF-8", name)
+
+    mine = search(alice)
+    before = len(cluster.remote_commands("alice"))
+    theirs = search(bob)
+    assert theirs == mine
+    searches = [c for c in new_remote_commands(cluster, before) if "SEARCH" in c]
+    assert len(searches) <= 1, searches
+
+
+def test_content_search_is_one_remote_command(sessions):
+    cluster, _, bob = sessions
+    before = len(cluster.remote_commands("alice"))
+    assert bob.search(None, "BODY", "budget")[0] == "OK"
+    assert [c for c in new_remote_commands(cluster, before) if "SEARCH" in c] == ["UID SEARCH RETURN (ALL) BODY \"budget\""]
+
+
+def test_flag_search_needs_no_remote_command(sessions):
+    cluster, _, bob = sessions
+    before = len(cluster.remote_commands("alice"))
+    assert bob.search(None, "UNSEEN")[0] == "OK"
+    assert [c for c in new_remote_commands(cluster, before) if "SEARCH" in c] == []
+
+
+@pytest.mark.parametrize("criteria", SORT_CRITERIA)
+def test_sort_equals_the_owners(sessions, criteria):
+    cluster, alice, bob = sessions
+    mine = alice.uid("SORT", criteria, "UTF-8", "ALL")
+    before = len(cluster.remote_commands("alice"))
+    theirs = bob.uid("SORT", criteria, "UTF-8", "ALL")
+    assert theirs == mine
+    assert [c.split(" ", 2)[:2] for c in new_remote_commands(cluster, before) if "SORT" in c] == [["UID", "SORT"]]
+
+
+def test_sort_with_a_search_key(sessions):
+    _, alice, bob = sessions
+    assert bob.sort("(SUBJECT)", "UTF-8", "UNSEEN", "LARGER", "500") == alice.sort("(SUBJECT)", "UTF-8", "UNSEEN", "LARGER", "500")
