@@ -82,7 +82,10 @@ static bool sic_search_fetch_uids(struct mailbox *box,
 	return TRUE;
 }
 
-static void sic_search_prefetch(struct mailbox *box,
+/* FALSE with the storage error set when the remote failed: the FETCH then
+   answers NO before sending anything (a failure halfway would cost the
+   client its connection). */
+static bool sic_search_prefetch(struct mailbox *box,
 				struct mail_search_args *args, uint32_t wanted)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
@@ -92,12 +95,13 @@ static void sic_search_prefetch(struct mailbox *box,
 	t_array_init(&uids, 128);
 	i_zero(&error);
 	if (!sic_search_fetch_uids(box, args, &uids) || array_is_empty(&uids))
-		return;
+		return TRUE;
 	if (sic_folder_prefetch(mbox->folder, array_front(&uids),
 				array_count(&uids), wanted, &error) < 0) {
-		/* Each message is fetched (and fails) on its own then. */
 		sic_storage_report(box->storage, &error);
+		return FALSE;
 	}
+	return TRUE;
 }
 
 static bool sic_arg_has_seqset(const struct mail_search_arg *arg)
@@ -290,6 +294,8 @@ sic_search_init(struct mailbox_transaction_context *t,
 
 	if (mbox->folder != NULL) T_BEGIN {
 		result = sic_search_remote(t->box, args, sort_program, &failed);
+		if (!failed && wanted != 0)
+			failed = !sic_search_prefetch(t->box, args, wanted);
 	} T_END;
 	sorted = result != NULL && sic_search_is_sorted(result) != 0;
 	if (result != NULL && !sorted)
@@ -307,9 +313,6 @@ sic_search_init(struct mailbox_transaction_context *t,
 		MODULE_CONTEXT_SET(ctx, sic_search_module, sctx);
 	}
 	sic_search_free(result);
-	if (wanted != 0 && mbox->folder != NULL) T_BEGIN {
-		sic_search_prefetch(t->box, args, wanted);
-	} T_END;
 	return ctx;
 }
 

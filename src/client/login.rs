@@ -7,7 +7,7 @@
 //! configured, `LOGIN owner<sep>master password`, Dovecot's
 //! `auth_master_user_separator` form. The password appears in no log or error.
 
-use super::connection::{Completion, Connection};
+use super::connection::{rejected, Completion, Connection};
 use super::error::{ClientError, ClientResult};
 use crate::imap::command::Command;
 use crate::imap::response::{Code, Status};
@@ -53,6 +53,10 @@ pub fn login_as_master(connection: &mut Connection, login: &MasterLogin<'_>) -> 
                 .into(),
         )),
     };
+    if matches!(&done.line.code, Some(Code::Named(c)) if c == "UNAVAILABLE") {
+        // The owner's backend is down behind the proxy: not a refusal.
+        return Err(rejected("LOGIN", done.line));
+    }
     if done.line.status != Status::Ok {
         return Err(refused(done.line.text));
     }

@@ -96,7 +96,9 @@ impl Session {
         self.last_used = Instant::now();
         match &self.connection {
             Some(c) if c.is_usable() => {}
+            // Broken, or lost while a folder was selected: reopen it too.
             Some(_) => self.reconnect()?,
+            None if self.selected.is_some() => self.reconnect()?,
             None => {
                 self.connection = Some(open(&self.spec)?);
                 self.logins += 1;

@@ -1,19 +1,30 @@
 """The shared_imapc storage end to end: alice (backend A) shares a folder
 with bob (backend B); bob reads it through the proxy as alice with himself
-as master user, so alice's backend applies bob's rights."""
+as master user, so alice's backend applies bob's rights. Carol has no
+rights and learns nothing; changes others make show up in bob's session;
+a backend that goes away gives a NO, and the folder works again after."""
+
+import re
+import socket
 
 import pytest
 
 from support.cluster import seed_team_folder
 
+TEAM = '"shared/alice/Team"'
 
-@pytest.fixture
-def cluster(make_cluster):
-    cluster = make_cluster(shared_imapc=True)
+
+def make_team_cluster(make_cluster, extra=""):
+    cluster = make_cluster(shared_imapc=True, backend_config=extra)
     assert cluster.backend_of("alice") is not cluster.backend_of("bob")
     seed_team_folder(cluster)
     cluster.share("alice", "Team", "bob", "lookup read")
     return cluster
+
+
+@pytest.fixture
+def cluster(make_cluster):
+    return make_team_cluster(make_cluster, "mailbox_idle_check_interval = 1s\n")
 
 
 def listed(imap, pattern):
@@ -22,13 +33,116 @@ def listed(imap, pattern):
     return sorted(line.decode().rsplit(" ", 1)[-1].strip('"') for line in lines if line)
 
 
+def untagged(imap, name):
+    return imap.untagged_responses.pop(name, [])
+
+
 def test_bob_lists_selects_and_fetches_alices_folder(cluster):
     bob = cluster.login("bob")
     assert listed(bob, "shared/*") == ["shared/alice", "shared/alice/Team"]
-    status, data = bob.select('"shared/alice/Team"', readonly=True)
+    status, data = bob.select(TEAM, readonly=True)
     assert status == "OK" and data == [b"5"]
     status, data = bob.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert status == "OK"
     subjects = [part[1].decode().strip() for part in data if isinstance(part, tuple)]
     assert subjects == [f"Subject: Message {n}" for n in range(1, 6)]
+    assert bob.status(TEAM, "(MESSAGES UIDNEXT)") == ("OK", [b"shared/alice/Team (MESSAGES 5 UIDNEXT 6)"])
+    bob.logout()
+
+
+@pytest.mark.parametrize("list_index", ["no", "yes"])
+def test_a_user_without_rights_learns_nothing(make_cluster, list_index):
+    cluster = make_team_cluster(make_cluster, f"mailbox_list_index = {list_index}\n")
+    # Bob reads once so that his backend has a local cache of the folder.
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    bob.logout()
+    carol = cluster.login("carol")
+    assert listed(carol, "shared/*") == []
+    assert listed(carol, "shared/alice/*") == []
+    for command in (lambda: carol.select(TEAM, readonly=True), lambda: carol.select(TEAM),
+                    lambda: carol.status(TEAM, "(MESSAGES UIDNEXT UNSEEN)")):
+        status, data = command()
+        assert status == "NO"
+        assert data == [re.sub(rb" \(.*secs\)\.$", b"", data[0])] or b"doesn't exist" in data[0]
+        assert b"Mailbox doesn't exist: shared/alice/Team" in data[0]
+    for command in ("GETACL", "MYRIGHTS"):
+        status, data = carol._simple_command(command, TEAM)
+        assert status == "NO", (command, data)
+        assert not untagged(carol, command.replace("GET", ""))
+    carol.logout()
+
+
+def test_changes_by_others_show_up_at_noop(cluster):
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    alice = cluster.login("alice")
+    alice.select("Team")
+    alice.append("Team", None, None, b"Subject: Message 6\r\n\r\nBody 6\r\n")
+    alice.store("2", "+FLAGS", "(\\Flagged)")
+    alice.store("1", "+FLAGS", "(\\Deleted)")
+    alice.expunge()
+    untagged(bob, "EXISTS"), untagged(bob, "EXPUNGE"), untagged(bob, "FETCH")
+    assert bob.noop()[0] == "OK"
+    assert untagged(bob, "EXPUNGE") == [b"1"]
+    assert b"5" in untagged(bob, "EXISTS")
+    assert any(b"\\Flagged" in f for f in untagged(bob, "FETCH"))
+    status, data = bob.fetch("1:*", "(UID FLAGS)")
+    assert [re.sub(rb" ?\\Recent", b"", d) for d in data] == [
+        b"1 (UID 2 FLAGS (\\Flagged))", b"2 (UID 3 FLAGS ())", b"3 (UID 4 FLAGS ())",
+        b"4 (UID 5 FLAGS ())", b"5 (UID 6 FLAGS ())"]
+    alice.logout()
+    bob.logout()
+
+
+def test_an_append_shows_up_during_idle(cluster):
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    tag = bob._new_tag()
+    bob.send(tag + b" IDLE\r\n")
+    assert bob.readline().startswith(b"+")
+    alice = cluster.login("alice")
+    alice.append("Team", None, None, b"Subject: during idle\r\n\r\nhi\r\n")
+    alice.logout()
+    bob.sock.settimeout(15)
+    line = bob.readline()
+    bob.send(b"DONE\r\n")
+    assert line == b"* 6 EXISTS\r\n"
+    while not bob.readline().startswith(tag):
+        pass
+    bob.logout()
+
+
+def test_a_backend_that_stops_gives_no_and_the_folder_comes_back(make_cluster):
+    # FETCH answers a failure as Dovecot's imap_fetch_failure says: BYE by
+    # default, a tagged NO with no-after.
+    cluster = make_team_cluster(make_cluster, "imap_fetch_failure = no-after\n")
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    backend = cluster.backend_of("alice")
+    backend.crash()
+    for command in (lambda: bob.search(None, "BODY", "Body"), lambda: bob.fetch("1:*", "(ENVELOPE)"),
+                    lambda: bob.status('"shared/alice/Other"', "(MESSAGES)")):
+        status, data = command()
+        assert status == "NO", data
+        assert b"alice" in data[0] and b"127.0.0.1" not in data[0]
+    assert b"[UNAVAILABLE]" in bob.search(None, "BODY", "Body")[1][0]
+    backend.start()
+    assert bob.noop()[0] == "OK"
+    status, data = bob.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert status == "OK" and len([d for d in data if isinstance(d, tuple)]) == 5
+    assert bob.search(None, "BODY", "Body")[1] == [b"1 2 3 4 5"]
+    bob.logout()
+    assert not cluster.backend_of("bob").problems(), cluster.backend_of("bob").problems()
+
+
+def test_an_unreachable_server_gives_no_not_a_hang(make_cluster):
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    unused = port.getsockname()[1]
+    port.close()
+    cluster = make_team_cluster(make_cluster, f"plugin {{\n  shared_imapc_port = {unused}\n  shared_imapc_connect_timeout = 2s\n}}\n")
+    bob = cluster.login("bob")
+    status, data = bob.select(TEAM, readonly=True)
+    assert status == "NO" and b"[UNAVAILABLE]" in data[0]
     bob.logout()

@@ -186,6 +186,12 @@ service imap-login {{
             os.killpg(os.getpgid(self.pid), signal.SIGKILL)
         self.pid = None
 
+    def crash(self) -> None:
+        """Stops the instance and kills what outlives its master (the imap
+        processes of open sessions): the server is gone, as after a crash."""
+        self.stop()
+        subprocess.run(["pkill", "-KILL", "-f", f"dovecot-sic-{self.name}/"], check=False)
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -411,6 +417,8 @@ plugin {{
 
         self._write_users(users_file, line)
         return f"""
+# A backend that is down is reported at once (tests stop backends).
+login_proxy_max_reconnects = 0
 {self._master_passdb()}
 passdb {{
   driver = passwd-file
