@@ -167,6 +167,7 @@ fn login_rows() {
         master: "bob".into(),
         password: Secret::new(cluster.master_password.clone()),
         separator: None,
+        client_ip: None,
     };
     let ours = median(
         (0..ROUNDS)

@@ -147,7 +147,9 @@ static void sic_mail_user_created(struct mail_user *user)
 
 	suser = p_new(user->pool, struct sic_user, 1);
 	suser->set = set;
-	suser->account = sic_account_new(set, user->mail_debug ? user->event : NULL);
+	suser->account = sic_account_new(set,
+		user->mail_debug ? user->event : NULL,
+		user->conn.remote_ip == NULL ? NULL : net_ip2addr(user->conn.remote_ip));
 	sic_user_exempt_from_local_acls(user);
 	suser->module_ctx.super = *v;
 	user->vlast = &suser->module_ctx.super;

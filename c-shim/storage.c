@@ -72,6 +72,16 @@ static struct mail_storage *sic_storage_alloc(void)
 	return &storage->storage;
 }
 
+/* Whether a master user opened this session as the user: shared_imapc on
+   another backend does so. */
+static bool sic_is_master_session(struct mail_user *user)
+{
+	const char *master = mail_user_plugin_getenv(user, "master_user");
+
+	return master != NULL && *master != '\0' &&
+		strcmp(master, user->username) != 0;
+}
+
 static int sic_storage_create(struct mail_storage *_storage,
 			      struct mail_namespace *ns, const char **error_r)
 {
@@ -92,6 +102,14 @@ static int sic_storage_create(struct mail_storage *_storage,
 	if (ns->type != MAIL_NAMESPACE_TYPE_SHARED || ns->owner == NULL ||
 	    ns->owner == ns->user)
 		return 0;
+	/* Folders shared with the user are never reachable through a master
+	   user's session as the user: bob, reading alice's folders, must not
+	   reach what dave shared with alice (nor cause logins as dave). */
+	if (sic_is_master_session(ns->user)) {
+		e_debug(_storage->event, "shared_imapc: %s: not offered in "
+			"sessions opened by a master user", ns->prefix);
+		return 0;
+	}
 
 	i_zero(&error);
 	storage->owner = sic_owner_new(storage->account, ns->prefix,

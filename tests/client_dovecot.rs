@@ -22,6 +22,7 @@ fn master_session(cluster: &TestCluster, owner: &str, master: &str) -> Connectio
         master,
         password: &cluster.master_password,
         separator: None,
+        client_ip: None,
     };
     login_as_master(&mut c, &login).expect("master login");
     c
@@ -203,6 +204,7 @@ fn wrong_master_password_is_refused_as_authentication() {
         master: "bob",
         password: "not-the-secret",
         separator: None,
+        client_ip: None,
     };
     let err = login_as_master(&mut c, &login).unwrap_err();
     assert!(matches!(err, ClientError::AuthFailed { .. }), "{err}");
@@ -215,6 +217,7 @@ fn wrong_master_password_is_refused_as_authentication() {
         master: "bob",
         password: &cluster.master_password,
         separator: Some("*"),
+        client_ip: None,
     };
     login_as_master(&mut c, &login).expect("LOGIN alice*bob");
     c.execute(&Command::new("SELECT").mailbox("Team", false).unwrap())

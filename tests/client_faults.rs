@@ -221,6 +221,7 @@ fn master_login_sends_plain_with_authzid_and_never_logs_the_password() {
         master: "bob",
         password: "s3cret",
         separator: None,
+        client_ip: None,
     };
     let err = login_as_master(&mut c, &login).unwrap_err();
     assert!(matches!(err, ClientError::AuthFailed { .. }), "{err}");
@@ -245,6 +246,7 @@ fn without_sasl_ir_the_plain_response_follows_the_continuation() {
         master: "bob",
         password: "s3cret",
         separator: None,
+        client_ip: None,
     };
     login_as_master(&mut c, &login).unwrap();
     assert!(c.has_capability("IDLE"), "capabilities from the login's OK");
@@ -260,6 +262,7 @@ fn login_as_oneself_with_oneself_as_master_is_never_attempted() {
         master: "alice",
         password: "x",
         separator: None,
+        client_ip: None,
     };
     assert!(matches!(
         login_as_master(&mut c, &login),

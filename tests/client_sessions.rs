@@ -27,6 +27,7 @@ fn spec(port: u16, owner: &str, master: &str, password: &str) -> SessionSpec {
         master: master.into(),
         password: Secret::new(password),
         separator: None,
+        client_ip: None,
     }
 }
 

@@ -35,6 +35,7 @@ fn assert_master_login_works(cluster: &TestCluster, target: &Target) {
         master: "bob",
         password: &cluster.master_password,
         separator: None,
+        client_ip: None,
     };
     login_as_master(&mut c, &login).unwrap();
     c.execute(&Command::new("EXAMINE").mailbox("Team", false).unwrap())

@@ -21,6 +21,10 @@ pub struct MasterLogin<'a> {
     pub password: &'a str,
     /// `Some("*")` to use `LOGIN owner*master` instead of SASL PLAIN.
     pub separator: Option<&'a str>,
+    /// The address of the user's own IMAP client, sent in `ID` before the
+    /// login so the owner's servers log and limit by it, not by ours (they
+    /// accept it from `login_trusted_networks`).
+    pub client_ip: Option<&'a str>,
 }
 
 /// Logs in on a fresh connection and updates its capabilities.
@@ -32,6 +36,9 @@ pub fn login_as_master(connection: &mut Connection, login: &MasterLogin<'_>) -> 
     }
     if connection.capabilities().is_empty() {
         connection.refresh_capabilities()?;
+    }
+    if let (Some(ip), true) = (login.client_ip, connection.has_capability("ID")) {
+        send_client_id(connection, ip)?;
     }
     let refused = |reason: String| ClientError::AuthFailed {
         owner: login.owner.to_string(),
@@ -65,6 +72,20 @@ pub fn login_as_master(connection: &mut Connection, login: &MasterLogin<'_>) -> 
         _ => connection.refresh_capabilities()?,
     }
     Ok(())
+}
+
+/// `ID ("name" "shared_imapc" "x-originating-ip" ip)`; a refusal is not
+/// fatal (the login then shows our own address).
+fn send_client_id(connection: &mut Connection, ip: &str) -> ClientResult<()> {
+    let command = Command::new("ID")
+        .open_group()
+        .string(b"name")?
+        .string(b"shared_imapc")?
+        .string(b"x-originating-ip")?
+        .string(ip.as_bytes())?
+        .close_group();
+    let tag = connection.send(&command)?;
+    connection.wait(&tag).map(|_| ())
 }
 
 fn authenticate_plain(

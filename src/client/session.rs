@@ -19,6 +19,8 @@ pub struct SessionSpec {
     pub master: String,
     pub password: Secret,
     pub separator: Option<String>,
+    /// The user's own client address (see `MasterLogin::client_ip`).
+    pub client_ip: Option<String>,
 }
 
 /// How hard to try after a dropped connection.
@@ -201,6 +203,7 @@ pub fn open(spec: &SessionSpec) -> ClientResult<Connection> {
         master: &spec.master,
         password: spec.password.expose(),
         separator: spec.separator.as_deref(),
+        client_ip: spec.client_ip.as_deref(),
     };
     login_as_master(&mut connection, &login)?;
     Ok(connection)

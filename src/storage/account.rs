@@ -23,17 +23,20 @@ use crate::sys::log::DebugLog;
 pub struct Account {
     settings: Settings,
     debug: DebugLog,
+    /// The user's own client address, passed on in `ID`.
+    client_ip: Option<String>,
     pool: Rc<RefCell<Pool>>,
     /// Every owner opened so far, to log in to them together.
     specs: Vec<SessionSpec>,
 }
 
 impl Account {
-    pub fn new(settings: Settings, debug: DebugLog) -> Account {
+    pub fn new(settings: Settings, debug: DebugLog, client_ip: Option<String>) -> Account {
         let parallel = settings.endpoint_for("").max_connections as usize;
         Account {
             settings,
             debug,
+            client_ip,
             pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
             specs: Vec::new(),
         }
@@ -43,7 +46,7 @@ impl Account {
     /// happens on first use, or with the others in `connect_pending`.
     pub fn owner(&mut self, prefix: &str, owner: &str) -> StorageResult<Owner> {
         let endpoint = self.settings.endpoint_for(prefix);
-        let spec = session_spec(endpoint, owner)
+        let spec = session_spec(endpoint, owner, self.client_ip.as_deref())
             .map_err(|e| StorageError::new(ErrorKind::Temp, format!("shared_imapc: {e}")))?;
         if spec.owner == spec.master {
             // Dovecot opens the owner's own namespace for its internal

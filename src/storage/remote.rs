@@ -8,8 +8,13 @@ use crate::client::tls::TlsConfig;
 use crate::imap::framer::Limits;
 use crate::imap::response::{Code, Untagged};
 
-/// The session that opens `owner`'s folders for the endpoint's master user.
-pub fn session_spec(endpoint: &Endpoint, owner: &str) -> Result<SessionSpec, String> {
+/// The session that opens `owner`'s folders for the endpoint's master user,
+/// on behalf of a client at `client_ip`.
+pub fn session_spec(
+    endpoint: &Endpoint,
+    owner: &str,
+    client_ip: Option<&str>,
+) -> Result<SessionSpec, String> {
     let host = endpoint
         .host
         .clone()
@@ -45,6 +50,7 @@ pub fn session_spec(endpoint: &Endpoint, owner: &str) -> Result<SessionSpec, Str
         master,
         password,
         separator: endpoint.master_user_separator.clone(),
+        client_ip: client_ip.map(str::to_string),
     })
 }
 

@@ -45,7 +45,7 @@ pub unsafe extern "C" fn sic_session_open(
                 return Err("settings and owner are required".into());
             };
             let endpoint = set.settings().endpoint_for(prefix.as_deref().unwrap_or(""));
-            let spec = session_spec(endpoint, &owner)?;
+            let spec = session_spec(endpoint, &owner, None)?;
             let mut session = Session::new(spec, RetryPolicy::default());
             session.ensure_connected().map_err(|e| e.to_string())?;
             Ok(session)

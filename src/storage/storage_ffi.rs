@@ -89,18 +89,22 @@ fn free_box<T>(name: &'static str, handle: *mut T) {
 /// # Safety
 /// `set` came from `sic_settings_parse` (or is null: then null is
 /// returned); `debug_event` is null or the user's event, which outlives
-/// the account.
+/// the account; `client_ip` is null or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn sic_account_new(
     set: *const SicSettings,
     debug_event: *mut event,
+    client_ip: *const c_char,
 ) -> *mut Account {
     ffi_guard("sic_account_new", std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let client_ip = unsafe { borrow(client_ip) }.map(|ip| ip.into_owned());
         // SAFETY: guaranteed by the caller.
         match unsafe { set.as_ref() } {
             Some(set) => Box::into_raw(Box::new(Account::new(
                 set.settings().clone(),
                 DebugLog::new(debug_event),
+                client_ip,
             ))),
             None => std::ptr::null_mut(),
         }

@@ -419,6 +419,8 @@ plugin {{
         return f"""
 # A backend that is down is reported at once (tests stop backends).
 login_proxy_max_reconnects = 0
+# The backends' shared_imapc passes on its users' addresses (ID).
+login_trusted_networks = 127.0.0.0/8
 {self._master_passdb()}
 passdb {{
   driver = passwd-file

@@ -1,0 +1,114 @@
+"""Security of shared_imapc end to end: no reach into folders shared with
+the owner, no secret in any log, never a login as the owner with the owner
+as master user, and the owner's servers see (and limit by) the address of
+the user's own client."""
+
+import imaplib
+import re
+import socket
+
+from support.cluster import DEFAULT_USERS, User, seed_team_folder
+
+USERS = DEFAULT_USERS + [User("dave", "dave-pw")]
+# alice and carol on backend A, bob and dave on backend B.
+HOMES = {"alice": 0, "bob": 1, "carol": 0, "dave": 1}
+
+
+def listed(imap, pattern):
+    status, lines = imap.list('""', pattern)
+    assert status == "OK", lines
+    return sorted(line.decode().rsplit(" ", 1)[-1].strip('"') for line in lines if line)
+
+
+def test_no_reach_into_folders_shared_with_the_owner(make_cluster):
+    cluster = make_cluster(shared_imapc=True, users=USERS, homes=HOMES)
+    seed_team_folder(cluster, owner="dave", folder="Plans")
+    cluster.share("dave", "Plans", "alice", "lookup read")
+    seed_team_folder(cluster)
+    cluster.share("alice", "Team", "bob", "lookup read")
+    # alice herself reads what dave shared with her.
+    alice = cluster.login("alice")
+    assert listed(alice, "shared/*") == ["shared/dave", "shared/dave/Plans"]
+    assert alice.select('"shared/dave/Plans"', readonly=True)[0] == "OK"
+    alice.logout()
+    # bob, reading alice's folders, does not reach it.
+    bob = cluster.login("bob")
+    assert listed(bob, "shared/*") == ["shared/alice", "shared/alice/Team"]
+    assert listed(bob, "shared/alice/*") == ["shared/alice/Team"]
+    for name in ('"shared/alice/shared/dave/Plans"', '"shared/alice/shared"'):
+        assert bob.select(name, readonly=True)[0] == "NO"
+        assert bob.status(name, "(MESSAGES)")[0] == "NO"
+    bob.logout()
+    # Nobody logged in as dave on alice's behalf, for bob or otherwise.
+    proxy_log = cluster.proxy.log()
+    assert not re.search(r"proxy\(dave,[^\n]*\(master bob\)", proxy_log), proxy_log
+    # Only alice's own reading of dave's folder logged in as dave.
+    # (A chain through alice's backend would have added logins here.)
+    assert re.findall(r"proxy\(dave,[^\n]*\(master \w+\)", proxy_log) == [
+        m for m in re.findall(r"proxy\(dave,[^\n]*\(master \w+\)", proxy_log) if "(master alice)" in m
+    ]
+    assert len(re.findall(r"proxy\(dave,[^\n]*\(master alice\)", proxy_log)) == 1, proxy_log
+
+
+def test_the_master_secret_is_never_logged(make_cluster):
+    cluster = make_cluster(shared_imapc=True, mail_debug=True, backend_config="auth_debug = yes\nauth_verbose = yes\n")
+    seed_team_folder(cluster)
+    cluster.share("alice", "Team", "bob", "lookup read")
+    bob = cluster.login("bob")
+    assert listed(bob, "shared/*") == ["shared/alice", "shared/alice/Team"]
+    bob.select('"shared/alice/Team"', readonly=True)
+    bob.fetch("1:*", "(ENVELOPE BODY.PEEK[])")
+    bob.search(None, "BODY", "Body")
+    bob.logout()
+    logs = cluster.logs()
+    assert "shared_imapc: alice: UID SEARCH" in logs, "mail_debug shows remote commands"
+    assert cluster.master_password not in logs
+
+
+def test_the_owner_never_logs_in_as_herself_with_herself_as_master(make_cluster):
+    cluster = make_cluster(shared_imapc=True)
+    seed_team_folder(cluster)
+    cluster.share("alice", "Team", "anyone", "lookup read")
+    for user in ("alice", "bob"):
+        imap = cluster.login(user)
+        listed(imap, "shared/*")
+        imap.status('"shared/alice/Team"', "(MESSAGES)")
+        imap.logout()
+    log = cluster.proxy.log()
+    assert "(master bob)" in log
+    assert "(master alice)" not in log, log
+
+
+class IMAP4From(imaplib.IMAP4):
+    """An IMAP client connecting from a given loopback address."""
+
+    def __init__(self, source, port):
+        self.source = source
+        super().__init__("127.0.0.1", port)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+
+
+def test_the_owners_servers_see_and_limit_the_users_own_address(make_cluster):
+    cluster = make_cluster(shared_imapc=True, backend_config="mail_max_userip_connections = 3\n")
+    seed_team_folder(cluster)
+    cluster.share("alice", "Team", "bob", "lookup read")
+    # Three sessions of bob, each with alice's folder open: as many as the
+    # limit allows per user and address. Counted by our address, alice
+    # could not log in any more.
+    sessions = []
+    for _ in range(3):
+        bob = IMAP4From("127.0.0.3", cluster.proxy.port)
+        bob.login("bob", "bob-pw")
+        bob.select('"shared/alice/Team"', readonly=True)
+        sessions.append(bob)
+    # alice, from her own address, is not locked out by bob's sessions.
+    alice = cluster.login("alice")
+    assert alice.select("Team")[0] == "OK"
+    alice.logout()
+    # alice's backend logged bob's sessions with bob's address.
+    log = cluster.backend_of("alice").log()
+    assert re.search(r"Login: user=<alice>, method=PLAIN, rip=127\.0\.0\.3", log), log
+    for bob in sessions:
+        bob.logout()
