@@ -20,6 +20,7 @@ const SHIM_SOURCES: &[&str] = &[
     "c-shim/sync.c",
     "c-shim/mail.c",
     "c-shim/search.c",
+    "c-shim/imap.c",
 ];
 
 fn main() {

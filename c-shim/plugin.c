@@ -171,6 +171,7 @@ void sic_shim_init(struct module *module)
 	if (array_is_created(&mail_storage_classes)) {
 		mail_storage_hooks_add(module, &sic_mail_storage_hooks);
 		sic_storage_register();
+		sic_imap_commands_hook();
 		sic_storage_hooks_added = TRUE;
 	}
 	sic_dict_driver_register();
@@ -180,6 +181,7 @@ void sic_shim_deinit(void)
 {
 	sic_dict_driver_unregister();
 	if (sic_storage_hooks_added) {
+		sic_imap_commands_unhook();
 		sic_storage_unregister();
 		mail_storage_hooks_remove(&sic_mail_storage_hooks);
 	}

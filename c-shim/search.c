@@ -162,6 +162,19 @@ static const char *sic_arg_to_imap(struct mailbox *box,
 	return str_c(str);
 }
 
+void sic_search_keys(struct mailbox *box, const struct mail_search_args *args,
+		     ARRAY_TYPE(const_string) *keys_r)
+{
+	const struct mail_search_arg *arg;
+	const char *key;
+
+	t_array_init(keys_r, 8);
+	for (arg = args->args; arg != NULL; arg = arg->next) {
+		key = sic_arg_to_imap(box, arg);
+		array_push_back(keys_r, &key);
+	}
+}
+
 /* The remote's SORT criteria for Dovecot's sort program; NULL when some
    criterion is Dovecot's own. */
 static const char *const *sic_sort_criteria(const enum mail_sort_type *program)
@@ -211,18 +224,12 @@ sic_search_remote(struct mailbox *box, const struct mail_search_args *args,
 		  const enum mail_sort_type *sort_program, bool *failed_r)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
-	const struct mail_search_arg *arg;
 	ARRAY_TYPE(const_string) keys;
 	struct sic_search *result;
 	struct sic_error error;
-	const char *key;
 
 	*failed_r = FALSE;
-	t_array_init(&keys, 8);
-	for (arg = args->args; arg != NULL; arg = arg->next) {
-		key = sic_arg_to_imap(box, arg);
-		array_push_back(&keys, &key);
-	}
+	sic_search_keys(box, args, &keys);
 	i_zero(&error);
 	result = sic_folder_search(mbox->folder,
 		array_is_empty(&keys) ? NULL : array_front(&keys),

@@ -156,8 +156,7 @@ sic_mailbox_alloc(struct mail_storage *storage, struct mailbox_list *list,
 	return &mbox->box;
 }
 
-/* The folder's name below the namespace prefix: "Team/2026". */
-static const char *sic_mailbox_folder_name(struct mailbox *box)
+const char *sic_mailbox_folder_name(struct mailbox *box)
 {
 	const struct mail_namespace *ns = box->list->ns;
 

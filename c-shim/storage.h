@@ -28,8 +28,8 @@ struct sic_mailbox {
 	struct timeout *to_idle;
 };
 
-#define SIC_STORAGE(s) container_of(s, struct sic_storage, storage)
-#define SIC_MAILBOX(b) container_of(b, struct sic_mailbox, box)
+#define SIC_STORAGE(s) (container_of(s, struct sic_storage, storage))
+#define SIC_MAILBOX(b) (container_of(b, struct sic_mailbox, box))
 
 /* The index header extension: what the remote had at the last sync. */
 struct sic_index_header {
@@ -73,6 +73,16 @@ sic_search_init(struct mailbox_transaction_context *t,
 		enum mail_fetch_field wanted_fields,
 		struct mailbox_header_lookup_ctx *wanted_headers);
 bool sic_search_next_update_seq(struct mail_search_context *ctx);
+/* Each top-level key of args as IMAP (NULL: only Dovecot knows it). */
+void sic_search_keys(struct mailbox *box, const struct mail_search_args *args,
+		     ARRAY_TYPE(const_string) *keys_r);
+
+/* imap.c: THREAD and the ACL commands go to the owner's server (in the imap
+   process only). */
+void sic_imap_commands_hook(void);
+void sic_imap_commands_unhook(void);
+/* The folder's name below its namespace prefix ("Team/2026"). */
+const char *sic_mailbox_folder_name(struct mailbox *box);
 int sic_search_deinit(struct mail_search_context *ctx);
 
 #endif

@@ -223,6 +223,22 @@ const uint32_t *sic_search_uids(const struct sic_search *search,
 				unsigned int *count_r);
 void sic_search_free(struct sic_search *search);
 
+/* THREAD on the remote, with keys as for sic_folder_search(). Returns the
+   answer's text ("(1 2 (3)(4))"): local sequence numbers when local_uids
+   (the index's UIDs in sequence order) is given, else UIDs. NULL with
+   *fallback_r = 1 when the remote cannot (the caller threads locally), or
+   NULL with *error_r on failure. Free with sic_string_free(). */
+char *sic_folder_thread(struct sic_folder *folder, const char *algorithm,
+			const char *const *keys, unsigned int key_count,
+			const uint32_t *local_uids, unsigned int uid_count,
+			int *fallback_r, struct sic_error *error_r);
+
+/* MYRIGHTS, GETACL or LISTRIGHTS (identifier) on the owner's server for
+   folder name: the text following the folder name in its answer. */
+char *sic_owner_acl(struct sic_owner *owner, const char *command,
+		    const char *name, const char *identifier,
+		    struct sic_error *error_r);
+
 /* shared_dict engine. uri is what follows "shared_dict:". */
 struct sic_dict;
 struct sic_dict_iter;

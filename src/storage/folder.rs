@@ -413,6 +413,48 @@ impl Folder {
     }
 }
 
+impl Folder {
+    /// `UID THREAD algorithm UTF-8 keys` on the remote, as the THREAD
+    /// answer's text: with UIDs, or with the local sequence numbers of
+    /// `local_uids` (the index's UIDs in sequence order; messages it does
+    /// not have yet are left out). `None` when the remote cannot thread
+    /// this way or a key is Dovecot's own: Dovecot threads locally then.
+    pub fn thread(
+        &mut self,
+        algorithm: &str,
+        keys: &[Option<Key>],
+        local_uids: Option<&[u32]>,
+    ) -> StorageResult<Option<String>> {
+        let capability = format!("THREAD={}", algorithm.to_ascii_uppercase());
+        if !self.owner.has_capability(&capability)? || keys.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let keys: Vec<&Key> = keys.iter().flatten().collect();
+        let command = search_plan::thread_command(algorithm, &keys).map_err(encode_error)?;
+        let done = self.run(command)?;
+        let mut text = String::new();
+        let mut rest = Vec::new();
+        for data in done.data {
+            match data {
+                Untagged::Thread(trees) => {
+                    for tree in trees {
+                        let renumbered = match local_uids {
+                            Some(uids) => search_plan::renumber(&tree, uids),
+                            None => Some(tree),
+                        };
+                        if let Some(tree) = renumbered {
+                            search_plan::write_thread(&tree, &mut text);
+                        }
+                    }
+                }
+                other => rest.push(other),
+            }
+        }
+        self.note(rest);
+        Ok(Some(text))
+    }
+}
+
 fn fetch_uid(items: &[(String, Value)]) -> Option<u32> {
     items
         .iter()

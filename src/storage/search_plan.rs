@@ -184,6 +184,54 @@ fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, Enco
     Ok(command)
 }
 
+/// `UID THREAD algorithm UTF-8 keys…` (every key goes; `ALL` if none).
+pub fn thread_command(algorithm: &str, keys: &[&Key]) -> Result<Command, EncodeError> {
+    let mut command = Command::new("UID THREAD").atom(algorithm)?.syntax("UTF-8");
+    if keys.is_empty() {
+        return Ok(command.syntax("ALL"));
+    }
+    for key in keys {
+        command = encode_values(command, key)?;
+    }
+    Ok(command)
+}
+
+/// A thread tree with UIDs turned into sequence numbers (`uids[i]` is
+/// message i + 1); unknown UIDs are left out, and lists left empty too.
+pub fn renumber(tree: &Value, uids: &[u32]) -> Option<Value> {
+    match tree {
+        Value::Number(uid) => {
+            let uid = u32::try_from(*uid).ok()?;
+            let at = uids.binary_search(&uid).ok()?;
+            Some(Value::Number(at as u64 + 1))
+        }
+        Value::List(items) => {
+            let kept: Vec<Value> = items.iter().filter_map(|i| renumber(i, uids)).collect();
+            (!kept.is_empty()).then_some(Value::List(kept))
+        }
+        _ => None,
+    }
+}
+
+/// Writes one thread as RFC 5256 does: `(3 6 (4 23)(44 7 96))`.
+pub fn write_thread(tree: &Value, out: &mut String) {
+    match tree {
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::List(items) => {
+            out.push('(');
+            for (i, item) in items.iter().enumerate() {
+                let after_list = i > 0 && matches!(items[i - 1], Value::List(_));
+                if i > 0 && !(after_list && matches!(item, Value::List(_))) {
+                    out.push(' ');
+                }
+                write_thread(item, out);
+            }
+            out.push(')');
+        }
+        _ => {}
+    }
+}
+
 fn has_non_ascii(value: &Value) -> bool {
     match value {
         Value::Str(b) => !b.is_ascii(),
@@ -255,6 +303,28 @@ mod tests {
         let refs: Vec<&Key> = k.iter().flatten().collect();
         let c = command(&refs, None, false).unwrap();
         assert_eq!(wire(&c), "UID SEARCH CHARSET UTF-8 SUBJECT {5}");
+    }
+
+    #[test]
+    fn threads_are_renumbered_and_written_as_rfc_5256_does() {
+        use Value::{List, Number};
+        let tree = List(vec![
+            Number(30),
+            Number(60),
+            List(vec![Number(40), Number(230)]),
+            List(vec![Number(440), Number(70)]),
+        ]);
+        let mut text = String::new();
+        write_thread(&tree, &mut text);
+        assert_eq!(text, "(30 60 (40 230)(440 70))");
+        // 230 and 440 are not in the local index (yet).
+        let uids = [30, 40, 60, 70];
+        let mut text = String::new();
+        write_thread(&renumber(&tree, &uids).unwrap(), &mut text);
+        assert_eq!(text, "(1 3 (2)(4))");
+        assert!(renumber(&List(vec![Number(999)]), &uids).is_none());
+        let c = thread_command("REFERENCES", &[]).unwrap();
+        assert_eq!(c.log_text(), "UID THREAD REFERENCES UTF-8 ALL");
     }
 
     #[test]

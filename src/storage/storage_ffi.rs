@@ -730,3 +730,71 @@ pub unsafe extern "C" fn sic_search_uids(
 pub unsafe extern "C" fn sic_search_free(search: *mut SicSearch) {
     free_box("sic_search_free", search)
 }
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; strings are NUL-terminated; `keys`
+/// holds `key_count` strings (each null or NUL-terminated); `local_uids` is
+/// null or holds `uid_count` ascending UIDs; `fallback_r` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_thread(
+    folder: *mut SicFolder,
+    algorithm: *const c_char,
+    keys: *const *const c_char,
+    key_count: c_uint,
+    local_uids: *const u32,
+    uid_count: c_uint,
+    fallback_r: *mut c_int,
+    error_r: *mut SicError,
+) -> *mut c_char {
+    guarded("sic_folder_thread", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let (folder, algorithm) = unsafe { (folder.as_mut(), borrow(algorithm)) };
+        let (Some(folder), Some(algorithm)) = (folder, algorithm) else {
+            return Err(internal());
+        };
+        // SAFETY: guaranteed by the caller.
+        let texts = unsafe { string_array(keys, Some(key_count as usize)) };
+        let keys: Vec<Option<Key>> = texts
+            .iter()
+            .map(|t| t.as_deref().and_then(parse_key))
+            .collect();
+        let uids = (!local_uids.is_null()).then(|| {
+            // SAFETY: the caller passes `uid_count` readable UIDs.
+            unsafe { std::slice::from_raw_parts(local_uids, uid_count as usize) }
+        });
+        let answer = folder.folder.thread(&algorithm, &keys, uids)?;
+        // SAFETY: guaranteed by the caller.
+        if let Some(out) = unsafe { fallback_r.as_mut() } {
+            *out = c_int::from(answer.is_none());
+        }
+        Ok(answer.map_or(std::ptr::null_mut(), |text| to_c(&text)))
+    })
+}
+
+/// # Safety
+/// `owner` came from `sic_owner_new`; strings are NUL-terminated
+/// (`identifier` may be null).
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_acl(
+    owner: *mut Owner,
+    command: *const c_char,
+    name: *const c_char,
+    identifier: *const c_char,
+    error_r: *mut SicError,
+) -> *mut c_char {
+    guarded("sic_owner_acl", error_r, std::ptr::null_mut(), || {
+        // SAFETY: guaranteed by the caller.
+        let (owner, command, name, identifier) = unsafe {
+            (
+                owner.as_mut(),
+                borrow(command),
+                borrow(name),
+                borrow(identifier),
+            )
+        };
+        let (Some(owner), Some(command), Some(name)) = (owner, command, name) else {
+            return Err(internal());
+        };
+        Ok(to_c(&owner.acl(&command, &name, identifier.as_deref())?))
+    })
+}

@@ -192,3 +192,45 @@ def test_sort_equals_the_owners(sessions, criteria):
 def test_sort_with_a_search_key(sessions):
     _, alice, bob = sessions
     assert bob.sort("(SUBJECT)", "UTF-8", "UNSEEN", "LARGER", "500") == alice.sort("(SUBJECT)", "UTF-8", "UNSEEN", "LARGER", "500")
+
+
+@pytest.mark.parametrize("algorithm", ["REFERENCES", "ORDEREDSUBJECT"])
+@pytest.mark.parametrize("uid", [True, False])
+def test_thread_equals_the_owners_in_one_remote_command(sessions, algorithm, uid):
+    cluster, alice, bob = sessions
+
+    def thread(imap):
+        if uid:
+            return imap.uid("THREAD", algorithm, "UTF-8", "ALL")
+        return imap.thread(algorithm, "UTF-8", "ALL")
+
+    mine = thread(alice)
+    before = len(cluster.remote_commands("alice"))
+    theirs = thread(bob)
+    assert theirs == mine and mine[1] != [b""]
+    threads = [c for c in new_remote_commands(cluster, before) if "THREAD" in c]
+    assert threads == [f"UID THREAD {algorithm} UTF-8 ALL"]
+
+
+def test_thread_with_search_keys(sessions):
+    _, alice, bob = sessions
+    assert bob.thread("REFERENCES", "UTF-8", "SUBJECT", "report") == alice.thread("REFERENCES", "UTF-8", "SUBJECT", "report")
+
+
+def test_rights_are_what_the_owners_server_says(sessions):
+    cluster, _, bob = sessions
+    import imaplib
+
+    imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
+    direct = imaplib.IMAP4("127.0.0.1", cluster.proxy.port)
+    direct.login("alice*bob", cluster.master_password)
+    for command in ("MYRIGHTS", "GETACL"):
+        expected = direct._simple_command(command, FOLDER)
+        expected_data = direct.untagged_responses.pop(command.replace("GET", ""), None)
+        got = bob._simple_command(command, SHARED)
+        got_data = bob.untagged_responses.pop(command.replace("GET", ""), None)
+        assert got[0] == expected[0], (command, got, expected)
+        if expected_data:
+            assert got_data == [d.replace(FOLDER.encode(), b"shared/alice/" + FOLDER.encode(), 1) for d in expected_data]
+    assert bob._simple_command("LISTRIGHTS", SHARED, "carol")[0] == direct._simple_command("LISTRIGHTS", FOLDER, "carol")[0]
+    direct.logout()
