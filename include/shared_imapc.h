@@ -11,7 +11,6 @@
 
 struct module;
 struct sic_settings;
-struct sic_session;
 
 /* Dovecot module entry points (the module file is
    lib30_shared_imapc_plugin.so). */
@@ -32,27 +31,6 @@ char *sic_settings_describe(const struct sic_settings *set);
 unsigned int sic_settings_group_for(const struct sic_settings *set,
 				    const char *namespace_prefix);
 void sic_settings_free(struct sic_settings *set);
-
-/* A logged-in session with owner's folders on the remote that the settings
-   name for namespace_prefix, with the configured master user. Returns NULL
-   with *error_r set when the settings lack something or the login fails. */
-struct sic_session *
-sic_session_open(const struct sic_settings *set, const char *namespace_prefix,
-		 const char *owner, char **error_r);
-
-struct sic_mailbox_state {
-	unsigned int exists;
-	unsigned int uidvalidity;
-	unsigned int uidnext;
-	uint64_t highest_modseq;
-	int read_only;
-};
-/* SELECT (or EXAMINE when read_only) the folder; 0 on success, -1 with
-   *error_r set (e.g. the server's NO). */
-int sic_session_select(struct sic_session *session, const char *mailbox,
-		       int read_only, struct sic_mailbox_state *state_r,
-		       char **error_r);
-void sic_session_free(struct sic_session *session);
 
 /* The shared_imapc storage core. One account per logged-in user holds the
    remote sessions; an owner is one owner's folders in one namespace; a

@@ -10,7 +10,6 @@ pub mod folder;
 pub mod names;
 pub mod remote;
 pub mod search_plan;
-mod session_ffi;
 pub mod settings;
 mod settings_ffi;
 mod storage_ffi;

@@ -209,40 +209,62 @@ static struct sic_settings *proxy_settings(const char *master_user)
 	return set;
 }
 
-static void test_session_selects_owner_folder(void)
+static void test_folder_opens_through_the_proxy(void)
 {
 	struct sic_settings *set;
-	struct sic_session *session;
-	struct sic_mailbox_state state;
-	char *error = NULL;
+	struct sic_account *account;
+	struct sic_owner *owner;
+	struct sic_folder *folder;
+	struct sic_folder_list *list;
+	struct sic_folder_state state;
+	struct sic_error error;
+	unsigned int flags;
 
-	test_begin("session: master login through the proxy, SELECT");
+	test_begin("storage core: master login through the proxy, LIST, EXAMINE");
 	set = proxy_settings("bob");
-	session = sic_session_open(set, "shared/alice/", "alice", &error);
-	test_assert(session != NULL && error == NULL);
-	test_assert(sic_session_select(session, "Team", 1, &state, &error) == 0);
-	test_assert(state.exists == 5 && state.uidvalidity != 0 &&
-		    state.uidnext == 6 && state.read_only == 1);
-	test_assert(sic_session_select(session, "No Such Folder", 1,
-				       &state, &error) == -1);
-	test_assert(error != NULL && strstr(error, "EXAMINE failed") != NULL);
-	sic_string_free(error);
-	sic_session_free(session);
+	account = sic_account_new(set, NULL, NULL);
+	memset(&error, 0, sizeof(error));
+	owner = sic_owner_new(account, "shared/alice/", "alice", &error);
+	test_assert(owner != NULL);
+	list = sic_owner_list(owner, &error);
+	test_assert(list != NULL && sic_folder_list_count(list) == 2);
+	/* Sorted; no ACLs on this cluster's backends: INBOX shows too. */
+	test_assert(list != NULL &&
+		    strcmp(sic_folder_list_get(list, 0, &flags), "INBOX") == 0 &&
+		    strcmp(sic_folder_list_get(list, 1, &flags), "Team") == 0 &&
+		    (flags & SIC_LIST_NOCHILDREN) != 0);
+	sic_folder_list_free(list);
+	folder = sic_folder_open(owner, "Team", 0, 0, &state, &error);
+	test_assert(folder != NULL && state.exists == 5 &&
+		    state.uidvalidity != 0 && state.uidnext == 6);
+	test_assert(sic_account_connections(account) == 1);
+	test_assert(sic_folder_open(owner, "No Such Folder", 0, 0, &state,
+				    &error) == NULL);
+	test_assert(error.kind == SIC_ERR_NOTFOUND && error.message != NULL);
+	sic_error_clear(&error);
+	test_assert(error.message == NULL);
+	sic_folder_free(folder);
+	sic_owner_free(owner);
+	sic_account_free(account);
 	sic_settings_free(set);
 	test_end();
 }
 
-static void test_session_refuses_self_master(void)
+static void test_owner_never_logs_in_as_herself(void)
 {
 	struct sic_settings *set;
-	char *error = NULL;
+	struct sic_account *account;
+	struct sic_error error;
 
-	test_begin("session: never alice as master user of alice");
+	test_begin("storage core: never alice as master user of alice");
 	set = proxy_settings("alice");
-	test_assert(sic_session_open(set, "shared/alice/", "alice", &error) == NULL);
-	test_assert(error != NULL &&
-		    strstr(error, "refusing to log in as alice") != NULL);
-	sic_string_free(error);
+	account = sic_account_new(set, NULL, NULL);
+	memset(&error, 0, sizeof(error));
+	test_assert(sic_owner_new(account, "shared/alice/", "alice", &error) == NULL);
+	test_assert(error.kind == SIC_ERR_NOTFOUND);
+	sic_error_clear(&error);
+	test_assert(sic_account_connections(account) == 0);
+	sic_account_free(account);
 	sic_settings_free(set);
 	test_end();
 }
@@ -254,8 +276,8 @@ int main(int argc, char **argv)
 		test_settings_error_names_key,
 		test_settings_null_safety,
 		test_module_loads_with_dovecot_loader,
-		test_session_selects_owner_folder,
-		test_session_refuses_self_master,
+		test_folder_opens_through_the_proxy,
+		test_owner_never_logs_in_as_herself,
 		test_dict_through_dovecot_api,
 		NULL
 	};

@@ -275,13 +275,14 @@ class Cluster:
         shared_filesystem: bool = False,
         shared_imapc: bool = False,
         rawlog: bool = False,
+        master_password: str = MASTER_PASSWORD,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         self.users = users or list(DEFAULT_USERS)
         self.homes = homes or {u.name: i % backends for i, u in enumerate(self.users)}
-        self.master_password = MASTER_PASSWORD
+        self.master_password = master_password
         self.plugins = plugins
         # Every backend's userdb names each user's real home, as if all
         # homes were on one shared filesystem (Dovecot's non-cluster setup).
