@@ -1,5 +1,7 @@
 """The demo: a local loopback cluster (a proxy, two backends) with
-shared_imapc loaded, left running for any IMAP client.
+shared_imapc and shared_dict, where alice (backend A) shares a folder with
+bob (backend B). Prints a scripted session of bob reading it through the
+proxy, then leaves the cluster running for any IMAP client.
 
     python3 tests/support/demo.py start --dir demo-data [--module PATH]
     python3 tests/support/demo.py stop --dir demo-data
@@ -13,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.cluster import Cluster, User, stop_saved  # noqa: E402
+from support.cluster import Cluster, User, seed_rich_folder, stop_saved  # noqa: E402
 
 DEMO_USERS = [User("alice", "alice-pw"), User("bob", "bob-pw"), User("carol", "carol-pw")]
 # alice and carol live on backend A, bob on backend B.
@@ -23,34 +25,46 @@ DEMO_HOMES = {"alice": 0, "bob": 1, "carol": 0}
 def start(root: Path) -> None:
     stop_saved(root)
     shutil.rmtree(root, ignore_errors=True)
-    cluster = Cluster(root=root, users=DEMO_USERS, homes=DEMO_HOMES)
-    for backend in cluster.backends:
-        backend.config += f"""
-plugin {{
-  shared_imapc_host = 127.0.0.1
-  shared_imapc_port = {cluster.proxy.port}
-  shared_imapc_master_user = %u
-  shared_imapc_password = {cluster.master_password}
-}}
-"""
+    cluster = Cluster(root=root, users=DEMO_USERS, homes=DEMO_HOMES, shared_imapc=True)
     cluster.start()
     cluster.save_description()
+    seed_rich_folder(cluster, owner="alice", folder="Projects")
+    cluster.share("alice", "Projects", "bob", "lookup read")
     show_session(cluster)
     print_instructions(cluster, root)
 
 
+def show(command: str, result, prefix: str = "", suffix: str = "") -> None:
+    """Prints a command and imaplib's answer to it, IMAP style."""
+    status, data = result
+    print(f"  C: {command}")
+    for item in data:
+        text = item[0] if isinstance(item, tuple) else item
+        if text and status == "OK":
+            print(f"  S: * {prefix}{text.decode(errors='replace')[:100]}{suffix}")
+    tagged = "" if status == "OK" else " " + data[0].decode(errors="replace")
+    print(f"  S: {status}{tagged}")
+
+
 def show_session(cluster: Cluster) -> None:
-    """A short scripted session through the proxy, printed as it runs."""
-    print("A scripted session as alice, through the proxy:")
-    imap = cluster.login("alice")
-    imap.create("Projects")
-    imap.append("Projects", None, None, b"From: alice@example.net\r\nSubject: Plan\r\n\r\nThe plan.\r\n")
-    for line in imap.list()[1]:
-        print(f"  * LIST {line.decode()}")
-    imap.select("Projects")
-    typ, data = imap.fetch("1", "(ENVELOPE)")
-    print(f"  * FETCH {data[0].decode()}")
-    imap.logout()
+    """bob, on backend B, reads alice's folder on backend A through the
+    proxy; printed as it runs."""
+    print("alice (backend A) shares Projects with bob (backend B): doveadm acl set, written to shared_dict.")
+    print("A scripted session as bob, through the proxy:")
+    bob = cluster.login("bob")
+    show('LIST "" "shared/*"', bob.list('""', "shared/*"), "LIST ")
+    show("EXAMINE shared/alice/Projects", bob.select('"shared/alice/Projects"', readonly=True), suffix=" EXISTS")
+    show("FETCH 1:3 (FLAGS ENVELOPE)", bob.fetch("1:3", "(FLAGS ENVELOPE)"))
+    show("SEARCH BODY budget", bob.search(None, "BODY", "budget"), "SEARCH ")
+    show("SORT (SUBJECT) UTF-8 ALL", bob.sort("(SUBJECT)", "UTF-8", "ALL"), "SORT ")
+    show("THREAD REFERENCES UTF-8 ALL", bob.thread("REFERENCES", "UTF-8", "ALL"), "THREAD ")
+    status, _ = bob._simple_command("MYRIGHTS", '"shared/alice/Projects"')
+    show("MYRIGHTS shared/alice/Projects", (status, bob.untagged_responses.pop("MYRIGHTS", [])), "MYRIGHTS ")
+    bob.logout()
+    carol = cluster.login("carol")
+    show("(as carol, who has no rights) EXAMINE shared/alice/Projects",
+         carol.select('"shared/alice/Projects"', readonly=True))
+    carol.logout()
     problems = cluster.problems()
     print("  Dovecot logs: no errors" if not problems else f"  Dovecot logged errors: {problems}")
     print()
@@ -65,8 +79,8 @@ def print_instructions(cluster: Cluster, root: Path) -> None:
   users     {users}
   master    any user can be the master user with password {cluster.master_password}
 
-Connect any IMAP client to 127.0.0.1 port {port}, for example:
-  python3 -c "import imaplib; m = imaplib.IMAP4('127.0.0.1', {port}); m.login('bob', 'bob-pw'); print(m.list())"
+Connect any IMAP client to 127.0.0.1 port {port} as bob to read shared/alice/Projects, for example:
+  python3 -c "import imaplib; m = imaplib.IMAP4('127.0.0.1', {port}); m.login('bob', 'bob-pw'); print(m.list('\\"\\"', 'shared/*'))"
   nc 127.0.0.1 {port}        (then: a LOGIN bob bob-pw)
 Logs: {root}/<instance>/dovecot.log   Description: {root}/cluster.json
 Stop it with: make demo-stop""")
