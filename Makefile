@@ -8,6 +8,7 @@
 #   make deb           build a Debian package into dist/
 #   make bench-client  client core benchmark (parser, login) printed as a table
 #   make bench-dict    shared_dict against Dovecot's file and fs:posix drivers
+#   make bench-storage shared_imapc against the built-in imapc and the owner's direct reading
 #   make fuzz          fuzz the response parser (FUZZ_SECONDS, default 60)
 
 DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
@@ -25,7 +26,7 @@ RELEASE_LIB = target/release/libshared_imapc.so
 # The module to install or package; the release build unless told otherwise.
 MODULE ?= $(RELEASE_LIB)
 
-.PHONY: all build module install uninstall setup test lint bench-client bench-dict fuzz demo demo-stop deb clean
+.PHONY: all build module install uninstall setup test lint bench-client bench-dict bench-storage fuzz demo demo-stop deb clean
 
 all: build
 
@@ -60,6 +61,12 @@ bench-client: setup
 
 bench-dict: setup
 	$(CARGO) bench --bench dict
+
+# shared_imapc against the built-in imapc and the owner's direct reading,
+# on a 10,000-message folder (BENCH_ARGS="--messages 2000 --runs 3" for less).
+bench-storage: setup
+	$(CARGO) build --release
+	SHARED_IMAPC_MODULE=$(CURDIR)/target/release/libshared_imapc.so $(PYTHON) benches/storage.py $(BENCH_ARGS)
 
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz

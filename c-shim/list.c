@@ -3,6 +3,8 @@
    from the owner's remote, which shows only what the user may see. */
 #include "shim.h"
 #include "imap-match.h"
+#include "dict.h"
+#include "mail-user.h"
 #include "mailbox-list-private.h"
 #include "storage.h"
 
@@ -40,6 +42,75 @@ static enum mailbox_info_flags sic_list_info_flags(unsigned int bits)
 	return flags;
 }
 
+/* The owners who share with the user, from acl_shared_dict: the keys the
+   acl plugin reads for LIST shared/... (anyone, user/<user>, group/<g>). */
+static void sic_list_read_shared_owners(struct mail_user *user,
+					ARRAY_TYPE(const_string) *owners)
+{
+	const char *uri = mail_user_plugin_getenv(user, "acl_shared_dict");
+	const char *groups = mail_user_plugin_getenv(user, "acl_groups");
+	const char *const *group, *key, *value, *error, *owner;
+	ARRAY_TYPE(const_string) prefixes;
+	struct dict_settings set;
+	struct dict_iterate_context *iter;
+	struct dict *dict;
+	const char *prefix;
+
+	if (uri == NULL)
+		return;
+	i_zero(&set);
+	set.base_dir = user->set->base_dir;
+	set.event_parent = user->event;
+	if (dict_init(uri, &set, &dict, &error) < 0) {
+		e_debug(user->event, "shared_imapc: %s: %s", uri, error);
+		return;
+	}
+	t_array_init(&prefixes, 8);
+	prefix = "shared/shared-boxes/anyone/";
+	array_push_back(&prefixes, &prefix);
+	prefix = t_strconcat("shared/shared-boxes/user/", user->username, "/", NULL);
+	array_push_back(&prefixes, &prefix);
+	if (groups != NULL) {
+		for (group = t_strsplit(groups, ","); *group != NULL; group++) {
+			prefix = t_strconcat("shared/shared-boxes/group/", *group, "/", NULL);
+			array_push_back(&prefixes, &prefix);
+		}
+	}
+	array_foreach_elem(&prefixes, prefix) {
+		iter = dict_iterate_init(dict, mail_user_get_dict_op_settings(user),
+					 prefix, DICT_ITERATE_FLAG_RECURSE |
+					 DICT_ITERATE_FLAG_NO_VALUE);
+		while (dict_iterate(iter, &key, &value)) {
+			owner = t_strdup(key + strlen(prefix));
+			if (strchr(owner, '/') == NULL)
+				array_push_back(owners, &owner);
+		}
+		if (dict_iterate_deinit(&iter, &error) < 0)
+			e_debug(user->event, "shared_imapc: %s: %s", uri, error);
+	}
+	dict_deinit(&dict);
+}
+
+/* A LIST of the shared namespace opens the owners one after another; log
+   in to all of them at once instead. */
+static void sic_list_connect_owners(struct mailbox_list *list,
+				    struct sic_storage *storage)
+{
+	ARRAY_TYPE(const_string) owners;
+
+	if (list->ns->owner != NULL &&
+	    sic_account_should_expect_owners(storage->account) != 0) T_BEGIN {
+		t_array_init(&owners, 32);
+		sic_list_read_shared_owners(list->ns->user, &owners);
+		if (!array_is_empty(&owners)) {
+			sic_account_expect_owners(storage->account,
+				list->ns->prefix, list->ns->owner->username,
+				array_front(&owners), array_count(&owners));
+		}
+	} T_END;
+	sic_account_connect_pending(storage->account);
+}
+
 static struct mailbox_list_iterate_context *
 sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 		   enum mailbox_list_iter_flags flags)
@@ -65,9 +136,7 @@ sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 	    storage->owner == NULL)
 		return &iter->ctx;
 
-	/* Every owner this LIST will show is known by now: log in to all of
-	   them at once rather than one after another. */
-	sic_account_connect_pending(storage->account);
+	sic_list_connect_owners(list, storage);
 	i_zero(&error);
 	iter->folders = sic_owner_list(storage->owner, &error);
 	if (iter->folders == NULL) {

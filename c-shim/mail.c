@@ -149,6 +149,22 @@ static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 	return 0;
 }
 
+/* As the acl plugin does without the expunge right: skip it silently, so
+   the message stays (the owner's server would refuse). */
+static void sic_mail_expunge(struct mail *mail)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(mail->box);
+	struct sic_error error;
+	int may;
+
+	i_zero(&error);
+	may = mbox->folder == NULL ? 0 : sic_folder_may_expunge(mbox->folder, &error);
+	if (may < 0)
+		sic_storage_report(mail->box->storage, &error);
+	if (may > 0)
+		index_mail_expunge(mail);
+}
+
 struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,
 			    enum mail_fetch_field wanted_fields,
 			    struct mailbox_header_lookup_ctx *wanted_headers)
@@ -191,7 +207,7 @@ struct mail_vfuncs sic_mail_vfuncs = {
 	.update_keywords = index_mail_update_keywords,
 	.update_modseq = index_mail_update_modseq,
 	.update_pvt_modseq = index_mail_update_pvt_modseq,
-	.expunge = index_mail_expunge,
+	.expunge = sic_mail_expunge,
 	.set_cache_corrupted = index_mail_set_cache_corrupted,
 	.istream_opened = index_mail_opened,
 };

@@ -8,7 +8,8 @@
 #include "storage.h"
 
 #define SIC_READ_ONLY_ERROR \
-	"Shared folders are read-only through shared_imapc"
+	"shared_imapc: folders are created, renamed, deleted and saved to " \
+	"in the owner's own account"
 
 static struct mail_storage sic_storage_class;
 static struct mailbox sic_mailbox_class;
@@ -236,6 +237,7 @@ static int sic_mailbox_open(struct mailbox *box)
 	i_zero(&error);
 	mbox->folder = sic_folder_open(mbox->storage->owner,
 				       sic_mailbox_folder_name(box),
+				       (box->flags & MAILBOX_FLAG_READONLY) != 0,
 				       known.uidvalidity, known.highest_modseq,
 				       NULL, &error);
 	if (mbox->folder == NULL) {
@@ -256,11 +258,14 @@ static void sic_mailbox_close(struct mailbox *box)
 	index_storage_mailbox_close(box);
 }
 
-/* Writes (flags, expunges, saves) are not passed to the owner's server
-   yet: the folder says so (SELECT answers [READ-ONLY]). */
-static bool sic_mailbox_is_readonly(struct mailbox *box ATTR_UNUSED)
+/* Read-only when asked for, or when the owner's server says so (the user
+   has no rights to change anything there). */
+static bool sic_mailbox_is_readonly(struct mailbox *box)
 {
-	return TRUE;
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+
+	return (box->flags & MAILBOX_FLAG_READONLY) != 0 ||
+		(mbox->folder != NULL && sic_folder_is_read_only(mbox->folder) != 0);
 }
 
 static int sic_mailbox_read_only(struct mailbox *box)

@@ -70,6 +70,76 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 	mail_index_update_header_ext(trans, mbox->ext_id, 0, &ext, sizeof(ext));
 }
 
+/* One local change passed on to the remote. */
+static int sic_sync_push_record(struct sic_mailbox *mbox,
+				const struct mail_index_sync_rec *rec,
+				struct sic_error *error)
+{
+	const char *keywords[2] = { NULL, NULL };
+	const ARRAY_TYPE(keywords) *names;
+	struct sic_folder *folder = mbox->folder;
+
+	switch (rec->type) {
+	case MAIL_INDEX_SYNC_TYPE_FLAGS:
+		if (rec->add_flags != 0 &&
+		    sic_folder_store(folder, rec->uid1, rec->uid2, 1,
+				     rec->add_flags, NULL, error) < 0)
+			return -1;
+		if (rec->remove_flags != 0 &&
+		    sic_folder_store(folder, rec->uid1, rec->uid2, 0,
+				     rec->remove_flags, NULL, error) < 0)
+			return -1;
+		return 0;
+	case MAIL_INDEX_SYNC_TYPE_KEYWORD_ADD:
+	case MAIL_INDEX_SYNC_TYPE_KEYWORD_REMOVE:
+		names = mail_index_get_keywords(mbox->box.index);
+		if (rec->keyword_idx >= array_count(names))
+			return 0;
+		keywords[0] = array_idx_elem(names, rec->keyword_idx);
+		return sic_folder_store(folder, rec->uid1, rec->uid2,
+			rec->type == MAIL_INDEX_SYNC_TYPE_KEYWORD_ADD ? 1 : 0,
+			0, keywords, error);
+	case MAIL_INDEX_SYNC_TYPE_EXPUNGE:
+		return sic_folder_expunge(folder, rec->uid1, rec->uid2, error);
+	}
+	return 0;
+}
+
+/* The user's own changes (STORE, EXPUNGE, \Seen from FETCH) wait in the
+   index for the "backend" to apply them: here the owner's server. What it
+   really did comes back with the remote changes below. */
+static int sic_sync_push_local(struct sic_mailbox *mbox)
+{
+	struct mail_index_sync_ctx *sync_ctx;
+	struct mail_index_view *sync_view;
+	struct mail_index_transaction *trans;
+	struct mail_index_sync_rec rec;
+	struct sic_error error;
+	int ret;
+
+	ret = mail_index_sync_begin(mbox->box.index, &sync_ctx, &sync_view,
+		&trans, index_storage_get_sync_flags(&mbox->box) |
+		MAIL_INDEX_SYNC_FLAG_REQUIRE_CHANGES);
+	if (ret <= 0) {
+		if (ret < 0)
+			mailbox_set_index_error(&mbox->box);
+		return ret;
+	}
+	i_zero(&error);
+	ret = 0;
+	while (ret == 0 && mail_index_sync_next(sync_ctx, &rec))
+		ret = sic_sync_push_record(mbox, &rec, &error);
+	if (ret < 0)
+		sic_mailbox_report(&mbox->box, &error);
+	/* Committed even after a refusal: the remote's state comes back
+	   next (a refused expunge rebuilds the index). */
+	if (mail_index_sync_commit(&sync_ctx) < 0) {
+		mailbox_set_index_error(&mbox->box);
+		return -1;
+	}
+	return ret;
+}
+
 /* The local messages, as the core compares them with the remote's. */
 struct sic_local_messages {
 	ARRAY(uint32_t) uids;
@@ -172,7 +242,11 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 	if (!box->opened && mailbox_open(box) < 0)
 		ret = -1;
 	if (ret == 0 && mbox->folder != NULL) T_BEGIN {
-		ret = sic_sync_index(mbox, (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
+		bool pushed = sic_sync_push_local(mbox) > 0;
+
+		/* After passing changes on, ask what the remote made of them. */
+		ret = sic_sync_index(mbox, !pushed &&
+				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
 	} T_END;
 	return index_mailbox_sync_init(box, flags, ret < 0);
 }

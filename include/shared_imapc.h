@@ -70,6 +70,15 @@ void sic_account_free(struct sic_account *account);
 /* Logs in, in parallel (bounded by shared_imapc_max_connections), to every
    owner opened so far that has no session yet. */
 void sic_account_connect_pending(struct sic_account *account);
+/* Whether the owners of the shared dictionary should be announced
+   (sic_account_expect_owners) now: TRUE once per LIST, not per owner. */
+int sic_account_should_expect_owners(struct sic_account *account);
+/* The other owners a LIST shared/... is about to open, so that
+   sic_account_connect_pending() logs in to them together: their namespace
+   prefixes are namespace_prefix with owner replaced by each. */
+void sic_account_expect_owners(struct sic_account *account,
+			       const char *namespace_prefix, const char *owner,
+			       const char *const *owners, unsigned int count);
 /* Remote connections open now. */
 unsigned int sic_account_connections(const struct sic_account *account);
 
@@ -109,10 +118,11 @@ struct sic_folder_state {
 	uint32_t exists, uidvalidity, uidnext;
 	uint64_t highest_modseq;
 };
-/* EXAMINE name; known_* is what the local index last had (0 if nothing),
-   so the remote can report only the changes since (QRESYNC). */
+/* SELECT name (EXAMINE when read_only); known_* is what the local index
+   last had (0 if nothing), so the remote can report only the changes since
+   (QRESYNC). */
 struct sic_folder *sic_folder_open(struct sic_owner *owner, const char *name,
-				   uint32_t known_uidvalidity,
+				   int read_only, uint32_t known_uidvalidity,
 				   uint64_t known_modseq,
 				   struct sic_folder_state *state_r,
 				   struct sic_error *error_r);
@@ -148,6 +158,20 @@ unsigned int sic_sync_info(const struct sic_sync *sync, uint32_t *uidvalidity_r,
 int sic_sync_get(const struct sic_sync *sync, unsigned int index,
 		 struct sic_change *change_r);
 void sic_sync_free(struct sic_sync *sync);
+
+/* Whether the remote opened the folder read-only ([READ-ONLY]). */
+int sic_folder_is_read_only(const struct sic_folder *folder);
+/* Local changes passed on: flags (enum mail_flags) and keywords (NULL-
+   terminated, or NULL) added (add = 1) or removed for UIDs uid1..uid2, and
+   expunges. The remote's answer reaches the index at the next sync. */
+int sic_folder_store(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
+		     int add, uint8_t flags, const char *const *keywords,
+		     struct sic_error *error_r);
+int sic_folder_expunge(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
+		       struct sic_error *error_r);
+/* 1 if the user may expunge in the folder (the owner's server's MYRIGHTS
+   has 'e', asked once), 0 if not, -1 on error. */
+int sic_folder_may_expunge(struct sic_folder *folder, struct sic_error *error_r);
 
 /* What a FETCH needs from the remote. */
 #define SIC_WANT_INTERNALDATE	0x01

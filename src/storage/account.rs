@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use super::error::{ErrorKind, StorageError, StorageResult};
 use super::names::{ListedFolder, RemoteLayout};
@@ -19,9 +20,15 @@ use crate::imap::command::EncodeError;
 use crate::imap::response::Untagged;
 use crate::sys::log::DebugLog;
 
+/// How long one reading of the shared dictionary's owners serves (a LIST
+/// opens the owners one after another within it).
+const OWNERS_EXPECTED_FOR: Duration = Duration::from_secs(5);
+
 /// The remote sessions of one Dovecot user.
 pub struct Account {
     settings: Settings,
+    /// When the owners of the shared dictionary were last announced.
+    owners_expected_at: Option<Instant>,
     debug: DebugLog,
     /// The user's own client address, passed on in `ID`.
     client_ip: Option<String>,
@@ -35,6 +42,7 @@ impl Account {
         let parallel = settings.endpoint_for("").max_connections as usize;
         Account {
             settings,
+            owners_expected_at: None,
             debug,
             client_ip,
             pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
@@ -66,6 +74,31 @@ impl Account {
             layout: None,
             qresync_enabled_at: None,
         })
+    }
+
+    /// Whether it is time to announce the owners of the shared dictionary
+    /// (`expect_owners`) again: once per LIST, not once per owner.
+    pub fn should_expect_owners(&mut self) -> bool {
+        let due = self
+            .owners_expected_at
+            .map_or(true, |at| at.elapsed() > OWNERS_EXPECTED_FOR);
+        if due {
+            self.owners_expected_at = Some(Instant::now());
+        }
+        due
+    }
+
+    /// Registers the other owners a `LIST shared/*` will open, so that
+    /// `connect_pending` logs in to all of them at once. Their namespace
+    /// prefixes are `prefix` with `owner` replaced (`shared/%u/` expanded).
+    pub fn expect_owners(&mut self, prefix: &str, owner: &str, others: &[String]) {
+        if owner.is_empty() || !prefix.contains(owner) {
+            return;
+        }
+        for other in others {
+            let their_prefix = prefix.replacen(owner, other, 1);
+            let _ = self.owner(&their_prefix, other);
+        }
     }
 
     /// Logs in, at once and bounded by `shared_imapc_max_connections`, to

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::account::{encode_error, Owner};
 use super::error::StorageResult;
+use super::error::{ErrorKind, StorageError};
 use super::fetch_items::{fetch_items, want, MessageData};
 use super::remote::MailboxState;
 use super::search_plan::{self, Key, Plan};
@@ -44,6 +45,10 @@ struct Pending {
 pub struct Folder {
     owner: Owner,
     remote_name: String,
+    local_name: String,
+    read_only: bool,
+    /// Whether the user may expunge here (the owner's MYRIGHTS), once asked.
+    may_expunge: Option<bool>,
     state: MailboxState,
     qresync: bool,
     /// The session's login count when this folder was selected on it.
@@ -59,14 +64,23 @@ pub struct Folder {
 }
 
 impl Folder {
-    /// Selects `local_name` of `owner` read-only. `known` is the local
-    /// index's UIDVALIDITY and HIGHESTMODSEQ (0 when empty), for QRESYNC.
-    pub fn open(mut owner: Owner, local_name: &str, known: (u32, u64)) -> StorageResult<Folder> {
+    /// Selects `local_name` of `owner` (EXAMINE when `read_only`). `known`
+    /// is the local index's UIDVALIDITY and HIGHESTMODSEQ (0 when empty),
+    /// for QRESYNC.
+    pub fn open(
+        mut owner: Owner,
+        local_name: &str,
+        read_only: bool,
+        known: (u32, u64),
+    ) -> StorageResult<Folder> {
         let remote_name = owner.remote_name(local_name)?;
         let qresync = owner.qresync()?;
         let mut folder = Folder {
             owner,
             remote_name,
+            local_name: local_name.to_string(),
+            read_only,
+            may_expunge: None,
             state: MailboxState::default(),
             qresync,
             selected_on: 0,
@@ -91,13 +105,15 @@ impl Folder {
 
     fn select(&mut self, known: (u32, u64)) -> StorageResult<()> {
         let name = self.remote_name.clone();
+        let read_only = self.read_only;
         let resync_from = (self.qresync && known.0 != 0 && known.1 != 0).then_some(known);
         let (done, logins) = self.owner.with_session(|s| {
-            let mut command = Command::new("EXAMINE").mailbox(&name, false)?;
+            let verb = if read_only { "EXAMINE" } else { "SELECT" };
+            let mut command = Command::new(verb).mailbox(&name, false)?;
             if let Some((uidvalidity, modseq)) = resync_from {
                 command = command.qresync(uidvalidity, modseq);
             }
-            let done = s.select_with(&command, &name, true)?;
+            let done = s.select_with(&command, &name, read_only)?;
             Ok((done, s.logins()))
         })?;
         self.state = MailboxState::from_select(&done);
@@ -363,6 +379,82 @@ impl Folder {
 }
 
 impl Folder {
+    /// Passes a local flag change on: `UID STORE uids ±FLAGS (…)`. The
+    /// remote answers with the flags it really set (rights may drop some),
+    /// and the next sync makes the local index say the same.
+    pub fn store(&mut self, uids: &SequenceSet, add: bool, flags: &Flags) -> StorageResult<()> {
+        let mut names: Vec<&str> = system_flag_names(flags.system);
+        names.extend(flags.keywords.iter().map(String::as_str));
+        let mut command = Command::new("UID STORE")
+            .sequence(uids)
+            .syntax(if add { "+FLAGS" } else { "-FLAGS" })
+            .open_group();
+        for name in names {
+            command = command.atom(name).map_err(encode_error)?;
+        }
+        let done = self.run(command.close_group())?;
+        self.note(done.data);
+        // A server that drops flags the user may not set answers nothing
+        // for them: ask what they are now.
+        let done = self.run(
+            Command::new("UID FETCH")
+                .sequence(uids)
+                .syntax(self.flag_items()),
+        )?;
+        self.note(done.data);
+        Ok(())
+    }
+
+    /// Whether the user may expunge in this folder: asked of the owner's
+    /// server once (MYRIGHTS has `e`); yes when it has no ACLs.
+    pub fn may_expunge(&mut self) -> StorageResult<bool> {
+        if let Some(known) = self.may_expunge {
+            return Ok(known);
+        }
+        let may = if self.owner.has_capability("ACL")? {
+            let name = self.local_name.clone();
+            self.owner.acl("MYRIGHTS", &name, None)?.contains('e')
+        } else {
+            true
+        };
+        self.may_expunge = Some(may);
+        Ok(may)
+    }
+
+    /// Passes a local expunge on (`\Deleted` and `UID EXPUNGE`, which only
+    /// touches these messages).
+    pub fn expunge(&mut self, uids: &SequenceSet) -> StorageResult<()> {
+        {
+            if !self.owner.has_capability("UIDPLUS")? {
+                return Err(StorageError::new(
+                    ErrorKind::NotPossible,
+                    "the owner's server cannot expunge single messages (no UIDPLUS)",
+                ));
+            }
+            let deleted = Flags {
+                system: super::sync_plan::system_flags::DELETED,
+                keywords: Vec::new(),
+            };
+            self.store(uids, true, &deleted)?;
+            let done = self.run(Command::new("UID EXPUNGE").sequence(uids))?;
+            self.note(done.data);
+            // Rights may have kept some: those must come back locally.
+            let left = self.run(Command::new("UID SEARCH").syntax("UID").sequence(uids))?;
+            let kept = left
+                .data
+                .iter()
+                .any(|d| matches!(d, Untagged::Search { ids, .. } if !ids.is_empty()));
+            if kept {
+                self.pending.full = true;
+                return Err(StorageError::new(
+                    ErrorKind::Perm,
+                    "the owner's server did not expunge the messages",
+                ));
+            }
+            Ok(())
+        }
+    }
+
     /// Plans a search: which keys the remote evaluates, and whether it
     /// sorts (`sort`: the SORT criteria, when all are IMAP's).
     pub fn plan_search(
@@ -461,4 +553,20 @@ fn fetch_uid(items: &[(String, Value)]) -> Option<u32> {
         .find(|(n, _)| n == "UID")
         .and_then(|(_, v)| v.as_number())
         .and_then(|u| u32::try_from(u).ok())
+}
+
+/// IMAP names of system flags (Dovecot's `enum mail_flags` bits).
+fn system_flag_names(bits: u8) -> Vec<&'static str> {
+    use super::sync_plan::system_flags::*;
+    [
+        (ANSWERED, "\\Answered"),
+        (FLAGGED, "\\Flagged"),
+        (DELETED, "\\Deleted"),
+        (SEEN, "\\Seen"),
+        (DRAFT, "\\Draft"),
+    ]
+    .iter()
+    .filter(|(bit, _)| bits & bit != 0)
+    .map(|(_, name)| *name)
+    .collect()
 }

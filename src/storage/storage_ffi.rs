@@ -14,6 +14,7 @@ use super::search_plan::{parse_key, Key, Plan};
 use super::settings_ffi::SicSettings;
 use super::sync_plan::{Change, Flags, Local};
 use crate::imap::framer::Literal;
+use crate::imap::sequence::SequenceSet;
 use crate::sys::bindings::event;
 use crate::sys::guard::ffi_guard;
 use crate::sys::log::DebugLog;
@@ -128,6 +129,42 @@ pub unsafe extern "C" fn sic_account_connect_pending(account: *mut Account) {
         // SAFETY: guaranteed by the caller.
         if let Some(account) = unsafe { account.as_mut() } {
             account.connect_pending();
+        }
+    })
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_should_expect_owners(account: *mut Account) -> c_int {
+    ffi_guard("sic_account_should_expect_owners", 0, || {
+        // SAFETY: guaranteed by the caller.
+        unsafe { account.as_mut() }.map_or(0, |a| c_int::from(a.should_expect_owners()))
+    })
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`; strings are NUL-terminated;
+/// `owners` holds `count` of them.
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_expect_owners(
+    account: *mut Account,
+    namespace_prefix: *const c_char,
+    owner: *const c_char,
+    owners: *const *const c_char,
+    count: c_uint,
+) {
+    ffi_guard("sic_account_expect_owners", (), || {
+        // SAFETY: guaranteed by the caller.
+        let (account, prefix, owner) =
+            unsafe { (account.as_mut(), borrow(namespace_prefix), borrow(owner)) };
+        // SAFETY: guaranteed by the caller.
+        let others: Vec<String> = unsafe { string_array(owners, Some(count as usize)) }
+            .into_iter()
+            .flatten()
+            .collect();
+        if let (Some(account), Some(prefix), Some(owner)) = (account, prefix, owner) {
+            account.expect_owners(&prefix, &owner, &others);
         }
     })
 }
@@ -293,6 +330,7 @@ pub struct SicFolderState {
 pub unsafe extern "C" fn sic_folder_open(
     owner: *mut Owner,
     name: *const c_char,
+    read_only: c_int,
     known_uidvalidity: u32,
     known_modseq: u64,
     state_r: *mut SicFolderState,
@@ -304,7 +342,12 @@ pub unsafe extern "C" fn sic_folder_open(
         let (Some(owner), Some(name)) = (owner, name) else {
             return Err(internal());
         };
-        let folder = Folder::open(owner.clone(), &name, (known_uidvalidity, known_modseq))?;
+        let folder = Folder::open(
+            owner.clone(),
+            &name,
+            read_only != 0,
+            (known_uidvalidity, known_modseq),
+        )?;
         let s = folder.state();
         // SAFETY: guaranteed by the caller.
         if let Some(out) = unsafe { state_r.as_mut() } {
@@ -796,5 +839,79 @@ pub unsafe extern "C" fn sic_owner_acl(
             return Err(internal());
         };
         Ok(to_c(&owner.acl(&command, &name, identifier.as_deref())?))
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; `keywords` is null or
+/// NULL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_store(
+    folder: *mut SicFolder,
+    uid1: u32,
+    uid2: u32,
+    add: c_int,
+    flags: u8,
+    keywords: *const *const c_char,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_store", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        // SAFETY: guaranteed by the caller.
+        let keywords = unsafe { string_array(keywords, None) }
+            .into_iter()
+            .flatten()
+            .collect();
+        let change = Flags {
+            system: flags,
+            keywords,
+        };
+        let uids = SequenceSet(vec![(uid1.min(uid2), uid1.max(uid2))]);
+        folder.folder.store(&uids, add != 0, &change)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_expunge(
+    folder: *mut SicFolder,
+    uid1: u32,
+    uid2: u32,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_expunge", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        folder
+            .folder
+            .expunge(&SequenceSet(vec![(uid1.min(uid2), uid1.max(uid2))]))?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_is_read_only(folder: *const SicFolder) -> c_int {
+    ffi_guard("sic_folder_is_read_only", 1, || {
+        // SAFETY: guaranteed by the caller.
+        unsafe { folder.as_ref() }.map_or(1, |f| c_int::from(f.folder.state().read_only))
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_may_expunge(
+    folder: *mut SicFolder,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_may_expunge", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        Ok(c_int::from(folder.folder.may_expunge()?))
     })
 }

@@ -234,11 +234,11 @@ static void test_folder_opens_through_the_proxy(void)
 		    strcmp(sic_folder_list_get(list, 1, &flags), "Team") == 0 &&
 		    (flags & SIC_LIST_NOCHILDREN) != 0);
 	sic_folder_list_free(list);
-	folder = sic_folder_open(owner, "Team", 0, 0, &state, &error);
+	folder = sic_folder_open(owner, "Team", 1, 0, 0, &state, &error);
 	test_assert(folder != NULL && state.exists == 5 &&
 		    state.uidvalidity != 0 && state.uidnext == 6);
 	test_assert(sic_account_connections(account) == 1);
-	test_assert(sic_folder_open(owner, "No Such Folder", 0, 0, &state,
+	test_assert(sic_folder_open(owner, "No Such Folder", 1, 0, 0, &state,
 				    &error) == NULL);
 	test_assert(error.kind == SIC_ERR_NOTFOUND && error.message != NULL);
 	sic_error_clear(&error);

@@ -146,3 +146,68 @@ def test_an_unreachable_server_gives_no_not_a_hang(make_cluster):
     status, data = bob.select(TEAM, readonly=True)
     assert status == "NO" and b"[UNAVAILABLE]" in data[0]
     bob.logout()
+
+
+def flags_of(cluster, owner, folder, seq):
+    imap = cluster.login(owner)
+    imap.select(folder, readonly=True)
+    flags = imap.fetch(str(seq), "FLAGS")[1][0]
+    imap.logout()
+    return flags
+
+
+def test_lookup_and_read_rights_do_not_allow_changing_seen(cluster):
+    bob = cluster.login("bob")
+    status, _ = bob._simple_command("SELECT", TEAM)
+    assert status == "OK" and bob.untagged_responses.pop("READ-ONLY", None) is not None
+    bob.state = "SELECTED"
+    # As Dovecot's acl plugin does, a change without the right is ignored.
+    bob.store("1", "+FLAGS", "(\\Seen)")
+    bob.noop()
+    assert b"\\Seen" not in bob.fetch("1", "FLAGS")[1][0]
+    bob.logout()
+    assert b"\\Seen" not in flags_of(cluster, "alice", "Team", 1)
+
+
+def test_write_seen_rights_change_seen_and_nothing_else(cluster):
+    cluster.share("alice", "Team", "carol", "lookup read write-seen")
+    carol = cluster.login("carol")
+    assert carol.select(TEAM)[0] == "OK"
+    assert carol.store("1", "+FLAGS", "(\\Seen)")[0] == "OK"
+    assert carol.store("2", "+FLAGS", "(\\Flagged)")[0] == "OK"
+    # The owner's server set \Seen and dropped \Flagged; carol sees that.
+    carol.untagged_responses.pop("FETCH", None)
+    assert carol.noop()[0] == "OK"
+    assert b"\\Flagged" not in carol.fetch("2", "FLAGS")[1][0]
+    assert b"\\Seen" in carol.fetch("1", "FLAGS")[1][0]
+    # Reading a message without PEEK sets \Seen on the owner's server too.
+    carol.fetch("3", "(BODY[])")
+    carol.noop()
+    carol.logout()
+    assert b"\\Seen" in flags_of(cluster, "alice", "Team", 1)
+    assert b"\\Seen" in flags_of(cluster, "alice", "Team", 3)
+    assert b"\\Flagged" not in flags_of(cluster, "alice", "Team", 2)
+
+
+def test_expunge_with_rights_and_without(cluster):
+    cluster.share("alice", "Team", "carol", "lookup read write-deleted expunge")
+    cluster.share("alice", "Team", "bob", "lookup read write-deleted")
+    carol = cluster.login("carol")
+    carol.select(TEAM)
+    carol.store("1", "+FLAGS", "(\\Deleted)")
+    assert carol.expunge()[0] == "OK"
+    carol.logout()
+    alice = cluster.login("alice")
+    assert alice.select("Team", readonly=True) == ("OK", [b"4"])
+    alice.logout()
+    # bob may flag \Deleted but not expunge: the message stays, for him too.
+    bob = cluster.login("bob")
+    bob.select(TEAM)
+    bob.store("1", "+FLAGS", "(\\Deleted)")
+    bob.expunge()
+    bob.noop()
+    assert bob.select(TEAM)[1] == [b"4"]
+    bob.logout()
+    alice = cluster.login("alice")
+    assert alice.select("Team", readonly=True) == ("OK", [b"4"])
+    alice.logout()

@@ -1,0 +1,297 @@
+"""`make bench-storage`: shared_imapc against Dovecot's built-in imapc and
+against the owner reading directly through the proxy (the limit), on the
+same cluster and folder in one run. Prints medians (ms) and the commands
+the owner's backend received per operation (from its rawlog).
+
+    python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50]
+
+The built-in imapc runs on a Dovecot instance of its own whose user bob has
+alice's account as imapc storage (imapc_user = alice, imapc_master_user =
+bob, the features its documentation advises): the same remote folder
+through the same proxy, without the shared-namespace plumbing the wiki's
+recipe needs (its LIST of many owners is not measured here).
+"""
+
+import argparse
+import imaplib
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.cluster import Cluster, Dovecot, User  # noqa: E402
+
+FOLDER = "Big"
+IMAPC_FEATURES = "search fetch-headers fetch-bodystructure rfc822.size modseq delay-login acl"
+WORDS = ["budget", "report", "meeting", "invoice", "travel", "launch", "review", "lunch"]
+
+
+def message(n: int) -> bytes:
+    word = WORDS[n % len(WORDS)]
+    parent = f"In-Reply-To: <m{n - 1}@example.net>\r\nReferences: <m{n - 1}@example.net>\r\n" if n % 5 else ""
+    return (
+        f"From: Sender {n % 97} <s{n % 97}@example.net>\r\nTo: team@example.net\r\n"
+        f"Subject: {'Re: ' if n % 5 else ''}{word} {n // 5}\r\n"
+        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(1700000000 + (n * 7919) % 5000000))}\r\n"
+        f"Message-ID: <m{n}@example.net>\r\n{parent}\r\n"
+        f"Line one of message {n} about the {word}.\r\n" + "Filler text for the body.\r\n" * (n % 20)
+    ).encode()
+
+
+def write_maildir(cluster: Cluster, owner: str, folder: str, count: int) -> None:
+    """Writes the folder straight into the owner's Maildir (faster than
+    APPEND); Dovecot indexes it on first access."""
+    uid, gid = cluster._mail_ids()
+    home = cluster.home(owner)
+    maildir = home / "Maildir"
+    box = maildir / f".{folder}"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True, exist_ok=True)
+    for n in range(1, count + 1):
+        flags = "S" if n % 3 == 0 else ""
+        path = box / "cur" / f"{1700000000 + n}.M{n}P1.bench:2,{flags}"
+        path.write_bytes(message(n))
+        os.utime(path, (1700000000 + n, 1700000000 + n))
+    for path in [maildir, *maildir.rglob("*")]:
+        os.chown(path, uid, gid)
+
+
+def imapc_node(cluster: Cluster) -> Dovecot:
+    """A Dovecot whose bob reads alice's account through the built-in imapc."""
+    node = Dovecot(cluster.root, "imapcnode")
+    users = node.dir / "users"
+    users.parent.mkdir(parents=True, exist_ok=True)
+    home = node.dir / "home" / "bob"
+    home.mkdir(parents=True, exist_ok=True)
+    uid, gid = cluster._mail_ids()
+    os.chown(home, uid, gid)
+    users.write_text(f"bob:{{PLAIN}}bob-pw:{uid}:{gid}::{home}::\n")
+    node.config = f"""
+passdb {{
+  driver = passwd-file
+  args = {users}
+}}
+userdb {{
+  driver = passwd-file
+  args = {users}
+}}
+mail_location = imapc:~/imapc
+imapc_host = 127.0.0.1
+imapc_port = {cluster.proxy.port}
+imapc_user = alice
+imapc_master_user = bob
+imapc_password = {cluster.master_password}
+imapc_features = {IMAPC_FEATURES}
+"""
+    return node.start()
+
+
+class Reader:
+    """One way of reading alice's folder: how to log in, and its name."""
+
+    def __init__(self, name, connect, folder, cache_dir=None):
+        self.name = name
+        self.connect = connect
+        self.folder = folder
+        self.cache_dir = cache_dir
+
+    def clear_cache(self):
+        if self.cache_dir is not None:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+    def session(self, warm=True):
+        if not warm:
+            self.clear_cache()
+        imap = self.connect()
+        return imap
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - start) * 1000, result
+
+
+def check(result):
+    status = result[0]
+    if status != "OK":
+        raise RuntimeError(f"command failed: {result}")
+    return result
+
+
+def measure(cluster, reader, operation, runs):
+    """Median ms over `runs` and remote commands of the last run."""
+    times, commands = [], 0
+    for _ in range(runs):
+        ms, counted = operation(reader)
+        times.append(ms)
+        commands = counted
+    return statistics.median(times), commands
+
+
+def remote_count(cluster, fn):
+    before = len(cluster.remote_commands("alice"))
+    ms, _ = timed(fn)
+    return ms, len(cluster.remote_commands("alice")) - before
+
+
+def op_first_select(reader, cluster):
+    reader.clear_cache()
+    imap = reader.connect()
+    ms, n = remote_count(cluster, lambda: (check(imap.select(reader.folder, readonly=True)),
+                                           check(imap.fetch("1:*", "(FLAGS)"))))
+    imap.logout()
+    return ms, n
+
+
+def op_fetch(items):
+    def run(reader, cluster):
+        reader.clear_cache()
+        imap = reader.connect()
+        check(imap.select(reader.folder, readonly=True))
+        ms, n = remote_count(cluster, lambda: check(imap.fetch("1:*", items)))
+        imap.logout()
+        return ms, n
+    return run
+
+
+def op_command(fn):
+    def run(reader, cluster):
+        imap = reader.connect()
+        check(imap.select(reader.folder, readonly=True))
+        ms, n = remote_count(cluster, lambda: check(fn(imap)))
+        imap.logout()
+        return ms, n
+    return run
+
+
+def op_reopen_after_changes(reader, cluster):
+    imap = reader.connect()
+    check(imap.select(reader.folder, readonly=True))
+    imap.logout()
+    alice = cluster.login("alice")
+    alice.select(FOLDER)
+    alice.store("1:10", "+FLAGS", "(\\Flagged)") if not getattr(op_reopen_after_changes, "flip", False) else \
+        alice.store("1:10", "-FLAGS", "(\\Flagged)")
+    op_reopen_after_changes.flip = not getattr(op_reopen_after_changes, "flip", False)
+    alice.logout()
+    # The backend's own rescan of the changed Maildir is not what is measured.
+    warm = cluster.login("alice")
+    warm.select(FOLDER, readonly=True)
+    warm.logout()
+    imap = reader.connect()
+    ms, n = remote_count(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
+    imap.logout()
+    return ms, n
+
+
+OPERATIONS = [
+    ("first SELECT + FETCH 1:* (FLAGS)", op_first_select),
+    ("FETCH 1:* (ENVELOPE)", op_fetch("(ENVELOPE)")),
+    ("FETCH 1:* (BODYSTRUCTURE)", op_fetch("(BODYSTRUCTURE)")),
+    ("FETCH 1:* (INTERNALDATE RFC822.SIZE)", op_fetch("(INTERNALDATE RFC822.SIZE)")),
+    ("reopen after 10 changes", op_reopen_after_changes),
+    ("SEARCH SUBJECT launch", op_command(lambda i: i.search(None, "SUBJECT", "launch"))),
+    ("SEARCH BODY travel", op_command(lambda i: i.search(None, "BODY", "travel"))),
+    ("SEARCH UNSEEN BODY travel", op_command(lambda i: i.search(None, "UNSEEN", "BODY", "travel"))),
+    ("SORT (DATE)", op_command(lambda i: i.sort("(DATE)", "UTF-8", "ALL"))),
+    ("SORT (SUBJECT)", op_command(lambda i: i.sort("(SUBJECT)", "UTF-8", "ALL"))),
+    ("THREAD REFERENCES", op_command(lambda i: i.thread("REFERENCES", "UTF-8", "ALL"))),
+]
+
+
+def list_many_owners(cluster, owners, runs):
+    """LIST "" "shared/*" for bob with `owners` owners sharing a folder."""
+    times = []
+    for _ in range(runs):
+        bob = cluster.login("bob")
+        ms, result = timed(lambda: check(bob.list('""', "shared/*")))
+        bob.logout()
+        times.append(ms)
+    listed = len([line for line in result[1] if line and b"/Shared" in line])
+    return statistics.median(times), listed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--owners", type=int, default=50)
+    args = parser.parse_args()
+
+    owners = [User(f"owner{i:02d}", f"pw{i}") for i in range(args.owners)]
+    users = [User("alice", "alice-pw"), User("bob", "bob-pw")] + owners
+    homes = {"alice": 0, "bob": 1, **{u.name: i % 2 for i, u in enumerate(owners)}}
+    cluster = Cluster(users=users, homes=homes, shared_imapc=True, rawlog=True,
+                      backend_config="mail_max_userip_connections = 1000\n").start()
+    try:
+        print(f"Preparing: {args.messages} messages in alice's {FOLDER}, {args.owners} owners sharing with bob ...",
+              flush=True)
+        write_maildir(cluster, "alice", FOLDER, args.messages)
+        cluster.share("alice", FOLDER, "bob", "lookup read")
+        for owner in owners:
+            imap = cluster.login(owner.name)
+            imap.create("Shared")
+            imap.logout()
+            cluster.share(owner.name, "Shared", "bob", "lookup read")
+        alice = cluster.login("alice")
+        check(alice.select(FOLDER))  # Dovecot indexes the Maildir once
+        alice.logout()
+        node = imapc_node(cluster)
+
+        def proxy_login(user, password):
+            def connect():
+                imap = imaplib.IMAP4("127.0.0.1", cluster.proxy.port)
+                imap.login(user, password)
+                return imap
+            return connect
+
+        def node_login():
+            imap = imaplib.IMAP4("127.0.0.1", node.port)
+            imap.login("bob", "bob-pw")
+            return imap
+
+        readers = [
+            Reader("shared_imapc", proxy_login("bob", "bob-pw"), f'"shared/alice/{FOLDER}"',
+                   cluster.home("bob") / "shared" / "alice"),
+            Reader("built-in imapc", node_login, FOLDER, node.dir / "home" / "bob" / "imapc"),
+            Reader("owner direct", proxy_login("alice", "alice-pw"), FOLDER),
+        ]
+        results = {}
+        for name, operation in OPERATIONS:
+            for reader in readers:
+                try:
+                    results[(name, reader.name)] = measure(cluster, reader, lambda r: operation(r, cluster), args.runs)
+                except (imaplib.IMAP4.error, RuntimeError, OSError) as e:
+                    crashed = any("killed with signal" in p for p in node.problems() + cluster.backend_of("bob").problems())
+                    results[(name, reader.name)] = None
+                    print(f"  {reader.name}: {name} failed: {'the imap process crashed' if crashed else e}", flush=True)
+            print(f"  measured: {name}", flush=True)
+        list_ms, listed = list_many_owners(cluster, args.owners, args.runs)
+
+        print()
+        print(f"{args.messages} messages, medians of {args.runs} runs, ms (remote commands on alice's backend)")
+        header = f"{'operation':38} {'shared_imapc':>18} {'built-in imapc':>18} {'owner direct':>16} {'vs imapc':>9} {'vs owner':>9}"
+        print(header)
+        print("-" * len(header))
+        for name, _ in OPERATIONS:
+            ours, builtin, direct = (results[(name, r.name)] for r in readers)
+            cell = lambda r: "failed" if r is None else f"{r[0]:9.1f} ({r[1]:>5})"
+            ratio = lambda a, b: "-" if a is None or b is None else f"{a[0] / b[0]:.2f}x"
+            print(f"{name:38} {cell(ours):>18} {cell(builtin):>18} {cell(direct):>16} "
+                  f"{ratio(builtin, ours):>9} {ratio(ours, direct):>9}")
+        print(f"{'LIST shared/* with ' + str(args.owners) + ' owners':38} {list_ms:9.1f} ({listed:>3} owners)"
+              f" {'not measured':>18}")
+        print()
+        print("vs imapc: the built-in imapc's time / ours (higher is better for us);"
+              " vs owner: ours / the owner's direct time (1.0 is the limit).")
+    finally:
+        cluster.remove()
+
+
+if __name__ == "__main__":
+    main()
