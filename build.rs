@@ -21,6 +21,7 @@ const SHIM_SOURCES: &[&str] = &[
     "c-shim/mail.c",
     "c-shim/search.c",
     "c-shim/imap.c",
+    "c-shim/groups.c",
 ];
 
 fn main() {

@@ -106,6 +106,23 @@ static int sic_mail_get_stream(struct mail *_mail, bool get_body ATTR_UNUSED,
 	return index_mail_init_stream(mail, hdr_size, body_size, stream_r);
 }
 
+/* The owner's GUID for the message (FETCH X-GUID), else Dovecot's. */
+static int sic_mail_get_guid(struct mail *_mail, const char **value_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	struct sic_message message;
+
+	if (mail->data.guid == NULL) {
+		if (sic_mail_remote(_mail, SIC_WANT_GUID, &message) < 0)
+			return -1;
+		if (message.guid == NULL)
+			return index_mail_get_special(_mail, MAIL_FETCH_GUID, value_r);
+		mail->data.guid = p_strdup(mail->mail.data_pool, message.guid);
+	}
+	*value_r = mail->data.guid;
+	return 0;
+}
+
 static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 				const char **value_r)
 {
@@ -127,6 +144,8 @@ static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 		wanted = SIC_WANT_BODY;
 		slot = &mail->data.body;
 		break;
+	case MAIL_FETCH_GUID:
+		return sic_mail_get_guid(_mail, value_r);
 	default:
 		return index_mail_get_special(_mail, field, value_r);
 	}

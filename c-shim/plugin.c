@@ -135,6 +135,7 @@ static void sic_mail_user_created(struct mail_user *user)
 	struct sic_settings *set;
 	char *description;
 
+	sic_acl_use_master_groups(user);
 	set = sic_user_read_settings(user);
 	if (set == NULL)
 		return;

@@ -43,6 +43,8 @@ static uint32_t sic_wanted(enum mail_fetch_field fields,
 		wanted |= SIC_WANT_BODYSTRUCTURE;
 	if ((fields & MAIL_FETCH_IMAP_BODY) != 0)
 		wanted |= SIC_WANT_BODY;
+	if ((fields & MAIL_FETCH_GUID) != 0)
+		wanted |= SIC_WANT_GUID;
 	if ((fields & (MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY)) != 0 ||
 	    headers != NULL)
 		wanted |= SIC_WANT_MESSAGE;

@@ -40,6 +40,10 @@ struct sic_index_header {
 
 extern struct mail_vfuncs sic_mail_vfuncs;
 
+/* groups.c: in a master user's session as another user, group rights
+   become the master user's. */
+void sic_acl_use_master_groups(struct mail_user *user);
+
 /* plugin.c: the account of a user with shared_imapc settings, or NULL. */
 struct sic_account *sic_user_account(struct mail_user *user);
 

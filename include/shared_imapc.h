@@ -180,6 +180,7 @@ int sic_folder_may_expunge(struct sic_folder *folder, struct sic_error *error_r)
 #define SIC_WANT_BODYSTRUCTURE	0x08
 #define SIC_WANT_BODY		0x10
 #define SIC_WANT_MESSAGE	0x20
+#define SIC_WANT_GUID		0x40
 
 /* Fetches wanted for all uids in one remote command (whole messages in
    batches as they are read). */
@@ -193,6 +194,8 @@ struct sic_message {
 	int has_size;
 	uint64_t size;
 	const char *envelope, *bodystructure, *body;
+	/* The owner's message GUID, when the remote tells it (X-GUID). */
+	const char *guid;
 	/* The message: data/data_size in memory, or fd >= 0 (caller closes). */
 	const unsigned char *data;
 	size_t data_size;

@@ -2,7 +2,7 @@
 //! apart from what the administrator needs in the log (the detail).
 
 use crate::client::error::ClientError;
-use crate::imap::response::Code;
+use crate::imap::response::{Code, Status};
 
 /// Kinds the C shim maps to `enum mail_error` (`SIC_ERR_*`).
 #[repr(C)]
@@ -29,6 +29,8 @@ pub struct StorageError {
     pub message: String,
     /// For Dovecot's log, when there is more to say than `message`.
     pub detail: Option<String>,
+    /// The remote answered BAD: it does not know the command as sent.
+    pub bad: bool,
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;
@@ -39,11 +41,19 @@ impl StorageError {
             kind,
             message: message.into(),
             detail: None,
+            bad: false,
         }
     }
 
     /// The error for a failed remote operation on `owner`'s folders.
     pub fn from_client(owner: &str, error: ClientError) -> StorageError {
+        let bad = matches!(
+            &error,
+            ClientError::Rejected {
+                status: Status::Bad,
+                ..
+            }
+        );
         let (kind, message) = match &error {
             ClientError::Rejected {
                 command,
@@ -86,6 +96,7 @@ impl StorageError {
             kind,
             message,
             detail: Some(error.to_string()),
+            bad,
         }
     }
 }
@@ -101,7 +112,6 @@ fn without_timing(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imap::response::Status;
 
     fn rejected(command: &'static str, code: Option<Code>, text: &str) -> ClientError {
         ClientError::Rejected {

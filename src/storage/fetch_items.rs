@@ -14,6 +14,8 @@ pub mod want {
     pub const BODY: u32 = 1 << 4;
     /// The whole message (`BODY.PEEK[]`).
     pub const MESSAGE: u32 = 1 << 5;
+    /// The owner's message GUID (Dovecot's `X-GUID`).
+    pub const GUID: u32 = 1 << 6;
 }
 
 /// Fetch item names for the wanted bits, in a fixed order.
@@ -26,6 +28,7 @@ pub fn fetch_items(wanted: u32) -> Vec<&'static str> {
         (want::BODYSTRUCTURE, "BODYSTRUCTURE"),
         (want::BODY, "BODY"),
         (want::MESSAGE, "BODY.PEEK[]"),
+        (want::GUID, "X-GUID"),
     ];
     items.extend(
         table
@@ -45,6 +48,7 @@ pub struct MessageData {
     pub envelope: Option<String>,
     pub bodystructure: Option<String>,
     pub body: Option<String>,
+    pub guid: Option<String>,
     pub message: Option<Literal>,
 }
 
@@ -63,6 +67,7 @@ impl MessageData {
         mark(self.bodystructure.is_some(), want::BODYSTRUCTURE);
         mark(self.body.is_some(), want::BODY);
         mark(self.message.is_some(), want::MESSAGE);
+        mark(self.guid.is_some(), want::GUID);
         bits
     }
 
@@ -77,6 +82,7 @@ impl MessageData {
                 "ENVELOPE" => self.envelope = Some(envelope_text(&value)),
                 "BODYSTRUCTURE" => self.bodystructure = Some(body_text(&value)),
                 "BODY" => self.body = Some(body_text(&value)),
+                "X-GUID" => self.guid = value.as_text().map(|g| g.into_owned()),
                 "BODY[]" => {
                     self.message = match value {
                         Value::Literal(literal) => Some(literal),

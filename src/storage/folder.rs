@@ -49,6 +49,8 @@ pub struct Folder {
     read_only: bool,
     /// Whether the user may expunge here (the owner's MYRIGHTS), once asked.
     may_expunge: Option<bool>,
+    /// Whether the remote answers `X-GUID`, once tried.
+    guid_supported: Option<bool>,
     state: MailboxState,
     qresync: bool,
     /// The session's login count when this folder was selected on it.
@@ -81,6 +83,7 @@ impl Folder {
             local_name: local_name.to_string(),
             read_only,
             may_expunge: None,
+            guid_supported: None,
             state: MailboxState::default(),
             qresync,
             selected_on: 0,
@@ -320,15 +323,38 @@ impl Folder {
 
     fn lacks(&self, uid: u32, wanted: u32) -> bool {
         let present = self.cache.get(&uid).map_or(0, MessageData::present);
+        let wanted = if self.guid_supported == Some(false) {
+            wanted & !want::GUID
+        } else {
+            wanted
+        };
         wanted & !present != 0
     }
 
     fn fetch(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
+        let wanted = if self.guid_supported == Some(false) {
+            wanted & !want::GUID
+        } else {
+            wanted
+        };
+        if wanted == 0 {
+            return Ok(());
+        }
         let set = SequenceSet::from_numbers(uids.iter().copied());
         let command = Command::new("UID FETCH")
             .sequence(&set)
             .list(&fetch_items(wanted));
-        let done = self.run(command)?;
+        let done = match self.run(command) {
+            // Only Dovecot knows X-GUID: learn once, fetch without it.
+            Err(e) if e.bad && wanted & want::GUID != 0 && self.guid_supported.is_none() => {
+                self.guid_supported = Some(false);
+                return self.fetch(uids, wanted & !want::GUID);
+            }
+            other => other?,
+        };
+        if wanted & want::GUID != 0 {
+            self.guid_supported = Some(true);
+        }
         self.note(done.data);
         self.trim_cache(uids);
         Ok(())
@@ -358,7 +384,7 @@ impl Folder {
         if self.lacks(uid, wanted) {
             return Ok(None);
         }
-        Ok(self.cache.get_mut(&uid))
+        Ok(Some(self.cache.entry(uid).or_default()))
     }
 
     /// `uid`, and for whole messages the next ones a FETCH will read.

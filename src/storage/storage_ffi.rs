@@ -311,7 +311,7 @@ pub unsafe extern "C" fn sic_owner_status(
 /// Opaque to C: `struct sic_folder`, with the texts last handed out.
 pub struct SicFolder {
     folder: Folder,
-    texts: [Option<CString>; 3],
+    texts: [Option<CString>; 4],
 }
 
 /// `struct sic_folder_state`.
@@ -586,6 +586,7 @@ pub struct SicMessage {
     pub envelope: *const c_char,
     pub bodystructure: *const c_char,
     pub body: *const c_char,
+    pub guid: *const c_char,
     /// The whole message: in memory (`data`, `data_size`) or in a file
     /// (`fd` >= 0, the caller's to close); `fd` is -1 otherwise.
     pub data: *const u8,
@@ -613,14 +614,14 @@ pub unsafe extern "C" fn sic_folder_message(
         let Some(data) = handle.folder.message(uid, wanted)? else {
             return Ok(0);
         };
-        handle.texts = [&data.envelope, &data.bodystructure, &data.body]
+        handle.texts = [&data.envelope, &data.bodystructure, &data.body, &data.guid]
             .map(|t| t.as_deref().and_then(|s| CString::new(s).ok()));
         *out = describe(data, &handle.texts);
         Ok(1)
     })
 }
 
-fn describe(data: &MessageData, texts: &[Option<CString>; 3]) -> SicMessage {
+fn describe(data: &MessageData, texts: &[Option<CString>; 4]) -> SicMessage {
     let text = |i: usize| texts[i].as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     let (date, zone) = data.internaldate.unwrap_or((0, 0));
     let mut message = SicMessage {
@@ -632,6 +633,7 @@ fn describe(data: &MessageData, texts: &[Option<CString>; 3]) -> SicMessage {
         envelope: text(0),
         bodystructure: text(1),
         body: text(2),
+        guid: text(3),
         data: std::ptr::null(),
         data_size: 0,
         fd: -1,

@@ -112,3 +112,23 @@ def test_the_owners_servers_see_and_limit_the_users_own_address(make_cluster):
     assert re.search(r"Login: user=<alice>, method=PLAIN, rip=127\.0\.0\.3", log), log
     for bob in sessions:
         bob.logout()
+
+
+def test_group_rights_are_the_viewers_groups_not_the_owners(make_cluster):
+    users = [User("alice", "alice-pw", ["staff"]), User("bob", "bob-pw", ["team"]),
+             User("carol", "carol-pw", ["staff"])]
+    cluster = make_cluster(shared_imapc=True, users=users, homes={"alice": 0, "bob": 1, "carol": 1})
+    seed_team_folder(cluster, folder="Team")
+    seed_team_folder(cluster, folder="Staff")
+    backend = cluster.backend_of("alice")
+    backend.doveadm("acl", "set", "-u", "alice", "Team", "group=team", "lookup", "read")
+    backend.doveadm("acl", "set", "-u", "alice", "Staff", "group=staff", "lookup", "read")
+    # bob is in team, not in staff (alice is): he sees Team only.
+    bob = cluster.login("bob")
+    assert listed(bob, "shared/*") == ["shared/alice", "shared/alice/Team"]
+    assert bob.select('"shared/alice/Staff"', readonly=True)[0] == "NO"
+    assert bob.select('"shared/alice/Team"', readonly=True)[0] == "OK"
+    bob.logout()
+    carol = cluster.login("carol")
+    assert listed(carol, "shared/*") == ["shared/alice", "shared/alice/Staff"]
+    carol.logout()

@@ -211,3 +211,16 @@ def test_expunge_with_rights_and_without(cluster):
     alice = cluster.login("alice")
     assert alice.select("Team", readonly=True) == ("OK", [b"4"])
     alice.logout()
+
+
+def test_one_remote_login_per_owner_per_session(cluster):
+    bob = cluster.login("bob")
+    for _ in range(2):
+        listed(bob, "shared/*")
+    bob.status(TEAM, "(MESSAGES)")
+    bob.select(TEAM, readonly=True)
+    bob.search(None, "BODY", "Body")
+    bob.fetch("1:*", "(ENVELOPE)")
+    listed(bob, "shared/*")
+    bob.logout()
+    assert cluster.proxy.log().count("(master bob)") == 1, cluster.proxy.log()

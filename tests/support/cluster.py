@@ -342,7 +342,8 @@ passdb {{
         self._write_users(
             users_file,
             lambda u: f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::"
-            f"{self.home(u.name, None if self.shared_filesystem else backend)}::",
+            f"{self.home(u.name, None if self.shared_filesystem else backend)}::"
+            + (f"userdb_acl_groups={','.join(u.groups)}" if u.groups else ""),
         )
         plugin_lines = ""
         if self.plugins:
