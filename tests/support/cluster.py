@@ -190,7 +190,13 @@ service imap-login {{
         """Stops the instance and kills what outlives its master (the imap
         processes of open sessions): the server is gone, as after a crash."""
         self.stop()
-        subprocess.run(["pkill", "-KILL", "-f", f"dovecot-sic-{self.name}/"], check=False)
+        title = f"dovecot-sic-{self.name}/".encode()
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(title):
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                pass
 
     def restart(self) -> None:
         self.stop()
