@@ -278,6 +278,11 @@ impl Connection {
         }
     }
 
+    /// The completion of `tag` if it has arrived (no waiting).
+    pub fn take_finished(&mut self, tag: &str) -> Option<Completion> {
+        self.finished.remove(tag)
+    }
+
     /// Sends `command`, waits for it, and fails unless the server said OK.
     pub fn execute(&mut self, command: &Command) -> ClientResult<Completion> {
         let tag = self.send(command)?;

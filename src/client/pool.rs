@@ -66,6 +66,20 @@ impl Pool {
     /// that have none at once, at most `max_parallel_logins` at a time.
     /// Returns the outcome per distinct key, in the order given.
     pub fn connect_all(&mut self, specs: &[SessionSpec]) -> Vec<(PoolKey, ClientResult<()>)> {
+        self.connect_all_then(specs, |_| Ok(()))
+            .into_iter()
+            .map(|(key, outcome)| (key, outcome.unwrap_or(Ok(()))))
+            .collect()
+    }
+
+    /// `connect_all`, and right after each new login (on the same thread)
+    /// `then` on that session: its outcome, or `None` for a session that
+    /// was logged in already.
+    pub fn connect_all_then<T: Send>(
+        &mut self,
+        specs: &[SessionSpec],
+        then: impl Fn(&mut Session) -> ClientResult<T> + Sync,
+    ) -> Vec<(PoolKey, Option<ClientResult<T>>)> {
         let mut keys: Vec<PoolKey> = Vec::new();
         for spec in specs {
             self.session(spec);
@@ -81,13 +95,13 @@ impl Pool {
             .collect();
         let workers = pending.len().min(self.max_parallel_logins);
         let queue = Mutex::new(pending.into_iter());
-        let outcomes: Mutex<HashMap<PoolKey, ClientResult<()>>> = Mutex::new(HashMap::new());
+        let outcomes: Mutex<HashMap<PoolKey, ClientResult<T>>> = Mutex::new(HashMap::new());
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some((key, session)) = next else { break };
-                    let outcome = session.ensure_connected();
+                    let outcome = session.ensure_connected().and_then(|()| then(session));
                     outcomes
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -98,7 +112,7 @@ impl Pool {
         let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
         keys.into_iter()
             .map(|key| {
-                let outcome = outcomes.remove(&key).unwrap_or(Ok(()));
+                let outcome = outcomes.remove(&key);
                 (key, outcome)
             })
             .collect()

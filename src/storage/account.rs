@@ -4,6 +4,7 @@
 //! logins, which never touch Dovecot.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -12,12 +13,12 @@ use super::names::{ListedFolder, RemoteLayout};
 use super::remote::session_spec;
 use super::settings::Settings;
 use crate::client::connection::Completion;
-use crate::client::error::ClientResult;
-use crate::client::pool::Pool;
+use crate::client::error::{ClientError, ClientResult};
+use crate::client::pool::{Pool, PoolKey};
 use crate::client::session::{RetryPolicy, Session, SessionSpec};
 use crate::imap::command::Command;
 use crate::imap::command::EncodeError;
-use crate::imap::response::Untagged;
+use crate::imap::response::{Status, Untagged};
 use crate::sys::log::DebugLog;
 
 /// How long one reading of the shared dictionary's owners serves (a LIST
@@ -27,6 +28,8 @@ const OWNERS_EXPECTED_FOR: Duration = Duration::from_secs(5);
 /// The remote sessions of one Dovecot user.
 pub struct Account {
     settings: Settings,
+    /// Listings read right after the parallel logins, for `Owner::list`.
+    listings: Listings,
     /// When the owners of the shared dictionary were last announced.
     owners_expected_at: Option<Instant>,
     debug: DebugLog,
@@ -42,6 +45,7 @@ impl Account {
         let parallel = settings.endpoint_for("").max_connections as usize;
         Account {
             settings,
+            listings: Listings::default(),
             owners_expected_at: None,
             debug,
             client_ip,
@@ -69,6 +73,7 @@ impl Account {
         }
         Ok(Owner {
             pool: Rc::clone(&self.pool),
+            listings: Rc::clone(&self.listings),
             debug: self.debug.clone(),
             spec,
             layout: None,
@@ -104,8 +109,19 @@ impl Account {
     /// Logs in, at once and bounded by `shared_imapc_max_connections`, to
     /// every owner opened so far that has no session yet (`LIST shared/*`).
     /// Failures are left for each owner's own use to report.
+    /// Each new login also reads the owner's listing (pipelined), which
+    /// `Owner::list` then uses: a LIST of many owners costs about one login.
     pub fn connect_pending(&mut self) {
-        let _ = self.pool.borrow_mut().connect_all(&self.specs);
+        let outcomes = self
+            .pool
+            .borrow_mut()
+            .connect_all_then(&self.specs, RawListing::read);
+        let mut listings = self.listings.borrow_mut();
+        for (key, outcome) in outcomes {
+            if let Some(Ok(listing)) = outcome {
+                listings.insert(key, listing);
+            }
+        }
     }
 
     /// Remote connections open now.
@@ -115,13 +131,84 @@ impl Account {
 }
 
 fn same_session(a: &SessionSpec, b: &SessionSpec) -> bool {
-    crate::client::pool::PoolKey::of(a) == crate::client::pool::PoolKey::of(b)
+    PoolKey::of(a) == PoolKey::of(b)
+}
+
+/// Listings read at login, by session.
+type Listings = Rc<RefCell<HashMap<PoolKey, RawListing>>>;
+
+/// What a LIST of the owner needs, asked in one go right after the login:
+/// NAMESPACE, `LIST "" "*"` and the rights on INBOX.
+pub struct RawListing {
+    namespace: Option<Completion>,
+    list: Completion,
+    inbox_rights: Option<Completion>,
+}
+
+impl RawListing {
+    /// Runs on a pool thread: pure protocol, no Dovecot.
+    fn read(session: &mut Session) -> ClientResult<RawListing> {
+        let c = session.connection()?;
+        let namespace = c
+            .has_capability("NAMESPACE")
+            .then(|| c.send(&Command::new("NAMESPACE")))
+            .transpose()?;
+        let list = c.send(&Command::new("LIST").string(b"")?.mailbox("*", false)?)?;
+        let inbox_rights = c
+            .has_capability("ACL")
+            .then(|| -> ClientResult<String> {
+                c.send(&Command::new("MYRIGHTS").mailbox("INBOX", false)?)
+            })
+            .transpose()?;
+        Ok(RawListing {
+            namespace: namespace.map(|t| c.wait(&t)).transpose()?,
+            list: c.wait(&list)?,
+            inbox_rights: inbox_rights.map(|t| c.wait(&t)).transpose()?,
+        })
+    }
+
+    fn layout(&self) -> RemoteLayout {
+        self.namespace
+            .iter()
+            .flat_map(|done| &done.data)
+            .find_map(|d| match d {
+                Untagged::Namespace(values) => Some(RemoteLayout::from_namespace(values)),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Without ACLs (no MYRIGHTS) every listed INBOX is the user's to see.
+    fn may_look_up_inbox(&self) -> bool {
+        self.inbox_rights.as_ref().map_or(true, |done| {
+            done.line.status == Status::Ok
+                && done.data.iter().all(|d| match d {
+                    Untagged::MyRights { rights, .. } => rights.contains('l'),
+                    _ => true,
+                })
+        })
+    }
+}
+
+/// The folders of a LIST answer that the user sees locally, sorted.
+fn listed_folders(layout: &RemoteLayout, data: &[Untagged]) -> Vec<ListedFolder> {
+    let mut folders: Vec<ListedFolder> = data
+        .iter()
+        .filter_map(|d| match d {
+            Untagged::List(entry) => ListedFolder::from_entry(layout, entry),
+            _ => None,
+        })
+        .collect();
+    folders.sort_by(|a, b| a.name.cmp(&b.name));
+    folders.dedup_by(|a, b| a.name == b.name);
+    folders
 }
 
 /// One owner's folders, reached through the account's pool.
 #[derive(Clone)]
 pub struct Owner {
     pool: Rc<RefCell<Pool>>,
+    listings: Listings,
     debug: DebugLog,
     spec: SessionSpec,
     /// The remote's layout, and the login it was read on.
@@ -161,6 +248,31 @@ impl Owner {
         self.debug
             .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
         self.with_session(|s| s.execute(command, repeatable))
+    }
+
+    /// Sends `command` without waiting; `read_for` reads its answers.
+    pub fn send(&mut self, command: &Command) -> StorageResult<String> {
+        self.debug
+            .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
+        self.with_session(|s| s.connection()?.send(command))
+    }
+
+    /// Reads one response for the command `tag` sent: the untagged data it
+    /// got, and its completion once that arrived.
+    pub fn read_for(&mut self, tag: &str) -> StorageResult<(Vec<Untagged>, Option<Completion>)> {
+        self.with_session(|s| {
+            // A new connection would never answer the tag: fail instead.
+            if !s.is_connected() {
+                return Err(ClientError::Closed("the connection was lost".into()));
+            }
+            let c = s.connection()?;
+            if let Some(done) = c.take_finished(tag) {
+                return Ok((Vec::new(), Some(done)));
+            }
+            c.read_one(tag)?;
+            let data = c.take_data(tag);
+            Ok((data, c.take_finished(tag)))
+        })
     }
 
     /// Whether the remote offers `capability` (logging in if needed).
@@ -221,24 +333,28 @@ impl Owner {
         Ok(enabled)
     }
 
-    /// The owner's folders that this user may see, as the remote lists them.
+    /// The owner's folders that this user may see, as the remote lists them
+    /// (read right after a parallel login when there was one).
     pub fn list(&mut self) -> StorageResult<Vec<ListedFolder>> {
+        let read_at_login = self.listings.borrow_mut().remove(&PoolKey::of(&self.spec));
+        if let Some(listing) = read_at_login {
+            let logins = self.with_session(|s| Ok(s.logins()))?;
+            let layout = listing.layout();
+            self.layout = Some((logins, layout.clone()));
+            let mut folders = listed_folders(&layout, &listing.list.data);
+            if !listing.may_look_up_inbox() {
+                folders.retain(|f| f.name != "INBOX");
+            }
+            return Ok(folders);
+        }
         let layout = self.layout()?;
-        let done = self.with_session(|s| {
-            let pattern = format!("{}*", layout.personal_prefix);
-            let command = Command::new("LIST").string(b"")?.mailbox(&pattern, false)?;
-            s.execute(&command, true)
-        })?;
-        let mut folders: Vec<ListedFolder> = done
-            .data
-            .iter()
-            .filter_map(|d| match d {
-                Untagged::List(entry) => ListedFolder::from_entry(&layout, entry),
-                _ => None,
-            })
-            .collect();
-        folders.sort_by(|a, b| a.name.cmp(&b.name));
-        folders.dedup_by(|a, b| a.name == b.name);
+        let pattern = format!("{}*", layout.personal_prefix);
+        let command = Command::new("LIST")
+            .string(b"")
+            .and_then(|c| c.mailbox(&pattern, false))
+            .map_err(encode_error)?;
+        let done = self.execute(&command, true)?;
+        let mut folders = listed_folders(&layout, &done.data);
         // Dovecot lists the INBOX of the session's user even to a master
         // user without rights on it; ask before showing it.
         if folders.iter().any(|f| f.name == "INBOX") && !self.may_look_up_inbox()? {

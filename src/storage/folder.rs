@@ -63,6 +63,9 @@ pub struct Folder {
     cache_bytes: usize,
     /// UIDs a FETCH is about to read whole, fetched in batches.
     message_plan: Vec<u32>,
+    /// The tag of a prefetch whose answers are still coming in: read as
+    /// the local FETCH needs them, so both run at once.
+    streaming: Option<String>,
 }
 
 impl Folder {
@@ -93,6 +96,7 @@ impl Folder {
             cache: HashMap::new(),
             cache_bytes: 0,
             message_plan: Vec::new(),
+            streaming: None,
         };
         folder.select(known)?;
         Ok(folder)
@@ -263,7 +267,54 @@ impl Folder {
     }
 
     fn run(&mut self, command: Command) -> StorageResult<Completion> {
+        self.finish_streaming()?;
         self.owner.execute(&command, true)
+    }
+
+    /// Sends the prefetch and returns at once; `pump` reads its answers.
+    fn start_streaming(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
+        self.finish_streaming()?;
+        let set = SequenceSet::from_numbers(uids.iter().copied());
+        let command = Command::new("UID FETCH")
+            .sequence(&set)
+            .list(&fetch_items(wanted));
+        let tag = self.owner.send(&command)?;
+        self.streaming = Some(tag);
+        Ok(())
+    }
+
+    /// Reads one more answer of the streaming prefetch; false once it has
+    /// completed (or none runs).
+    fn pump(&mut self) -> StorageResult<bool> {
+        let Some(tag) = self.streaming.clone() else {
+            return Ok(false);
+        };
+        let (data, done) = match self.owner.read_for(&tag) {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.streaming = None;
+                return Err(e);
+            }
+        };
+        self.note(data);
+        if let Some(done) = done {
+            self.streaming = None;
+            self.note(done.data);
+            if done.line.status != crate::imap::response::Status::Ok {
+                return Err(StorageError::new(
+                    ErrorKind::Temp,
+                    format!("{}'s server: {}", self.owner.name(), done.line.text),
+                ));
+            }
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Reads the rest of a streaming prefetch (before any other command).
+    fn finish_streaming(&mut self) -> StorageResult<()> {
+        while self.pump()? {}
+        Ok(())
     }
 
     fn flag_items(&self) -> &'static str {
@@ -315,28 +366,39 @@ impl Folder {
             .copied()
             .filter(|uid| self.lacks(*uid, small))
             .collect();
-        if small != 0 && !missing.is_empty() {
-            self.fetch(&missing, small)?;
+        if small == 0 || missing.is_empty() {
+            return Ok(());
+        }
+        // Whether the remote answers X-GUID is learnt on one message first.
+        let mut rest = &missing[..];
+        if small & want::GUID != 0 && self.guid_supported.is_none() {
+            self.fetch(&missing[..1], small)?;
+            rest = &missing[1..];
+        }
+        // The answers stream in while Dovecot writes the local FETCH.
+        let small = self.supported(small);
+        if !rest.is_empty() && small != 0 {
+            self.start_streaming(rest, small)?;
         }
         Ok(())
     }
 
     fn lacks(&self, uid: u32, wanted: u32) -> bool {
         let present = self.cache.get(&uid).map_or(0, MessageData::present);
-        let wanted = if self.guid_supported == Some(false) {
+        self.supported(wanted) & !present != 0
+    }
+
+    /// `wanted` without what the remote is known not to answer.
+    fn supported(&self, wanted: u32) -> u32 {
+        if self.guid_supported == Some(false) {
             wanted & !want::GUID
         } else {
             wanted
-        };
-        wanted & !present != 0
+        }
     }
 
     fn fetch(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
-        let wanted = if self.guid_supported == Some(false) {
-            wanted & !want::GUID
-        } else {
-            wanted
-        };
+        let wanted = self.supported(wanted);
         if wanted == 0 {
             return Ok(());
         }
@@ -377,6 +439,7 @@ impl Folder {
     /// The remote data of `uid` with at least `wanted`; `None` when the
     /// remote no longer has the message.
     pub fn message(&mut self, uid: u32, wanted: u32) -> StorageResult<Option<&mut MessageData>> {
+        while self.lacks(uid, wanted) && self.pump()? {}
         if self.lacks(uid, wanted) {
             let batch = self.batch_for(uid, wanted);
             self.fetch(&batch, wanted)?;
@@ -595,4 +658,11 @@ fn system_flag_names(bits: u8) -> Vec<&'static str> {
     .filter(|(bit, _)| bits & bit != 0)
     .map(|(_, name)| *name)
     .collect()
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        // Leave the session clean for the owner's other folders.
+        let _ = self.finish_streaming();
+    }
 }
