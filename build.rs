@@ -22,6 +22,7 @@ const SHIM_SOURCES: &[&str] = &[
     "c-shim/search.c",
     "c-shim/imap.c",
     "c-shim/groups.c",
+    "c-shim/save.c",
 ];
 
 fn main() {

@@ -269,9 +269,12 @@ def main() -> None:
                 try:
                     results[(name, reader.name)] = measure(cluster, reader, lambda r: operation(r, cluster), args.runs)
                 except (imaplib.IMAP4.error, RuntimeError, OSError) as e:
-                    crashed = any("killed with signal" in p for p in node.problems() + cluster.backend_of("bob").problems())
+                    problems = [p for inst in cluster.instances + [node] for p in inst.problems()]
+                    crashed = [p for p in problems if "killed with signal" in p or "Panic" in p]
                     results[(name, reader.name)] = None
-                    print(f"  {reader.name}: {name} failed: {'the imap process crashed' if crashed else e}", flush=True)
+                    print(f"  {reader.name}: {name} failed: {e}", flush=True)
+                    for line in crashed[-2:]:
+                        print(f"    {line[:200]}", flush=True)
             print(f"  measured: {name}", flush=True)
         list_ms, listed = list_many_owners(cluster, args.owners, args.runs)
 

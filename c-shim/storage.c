@@ -7,8 +7,8 @@
 #include "mailbox-list-private.h"
 #include "storage.h"
 
-#define SIC_READ_ONLY_ERROR \
-	"shared_imapc: folders are created, renamed, deleted and saved to " \
+#define SIC_OWNER_ONLY_ERROR \
+	"shared_imapc: folders are created, renamed and deleted " \
 	"in the owner's own account"
 
 static struct mail_storage sic_storage_class;
@@ -268,10 +268,10 @@ static bool sic_mailbox_is_readonly(struct mailbox *box)
 		(mbox->folder != NULL && sic_folder_is_read_only(mbox->folder) != 0);
 }
 
-static int sic_mailbox_read_only(struct mailbox *box)
+static int sic_mailbox_owner_only(struct mailbox *box)
 {
 	mail_storage_set_error(box->storage, MAIL_ERROR_NOTPOSSIBLE,
-			       SIC_READ_ONLY_ERROR);
+			       SIC_OWNER_ONLY_ERROR);
 	return -1;
 }
 
@@ -279,19 +279,19 @@ static int sic_mailbox_create(struct mailbox *box,
 			      const struct mailbox_update *update ATTR_UNUSED,
 			      bool directory ATTR_UNUSED)
 {
-	return sic_mailbox_read_only(box);
+	return sic_mailbox_owner_only(box);
 }
 
 static int sic_mailbox_update(struct mailbox *box,
 			      const struct mailbox_update *update ATTR_UNUSED)
 {
-	return sic_mailbox_read_only(box);
+	return sic_mailbox_owner_only(box);
 }
 
 static int sic_mailbox_rename(struct mailbox *src,
 			      struct mailbox *dest ATTR_UNUSED)
 {
-	return sic_mailbox_read_only(src);
+	return sic_mailbox_owner_only(src);
 }
 
 #define SIC_REMOTE_STATUS_ITEMS \
@@ -343,51 +343,6 @@ static int sic_mailbox_get_metadata(struct mailbox *box,
 	return index_mailbox_get_metadata(box, items, metadata_r);
 }
 
-static struct mail_save_context *
-sic_save_alloc(struct mailbox_transaction_context *t)
-{
-	if (t->save_ctx == NULL) {
-		t->save_ctx = i_new(struct mail_save_context, 1);
-		t->save_ctx->transaction = t;
-	}
-	return t->save_ctx;
-}
-
-static int sic_save_continue(struct mail_save_context *ctx)
-{
-	return sic_mailbox_read_only(ctx->transaction->box);
-}
-
-static int sic_save_finish(struct mail_save_context *ctx)
-{
-	return sic_mailbox_read_only(ctx->transaction->box);
-}
-
-static void sic_save_cancel(struct mail_save_context *ctx ATTR_UNUSED)
-{
-}
-
-static int sic_copy(struct mail_save_context *ctx, struct mail *mail ATTR_UNUSED)
-{
-	return sic_mailbox_read_only(ctx->transaction->box);
-}
-
-static int sic_save_commit_pre(struct mail_save_context *ctx ATTR_UNUSED)
-{
-	return 0;
-}
-
-static void sic_save_commit_post(struct mail_save_context *ctx,
-				 struct mail_index_transaction_commit_result *result ATTR_UNUSED)
-{
-	i_free(ctx);
-}
-
-static void sic_save_rollback(struct mail_save_context *ctx)
-{
-	i_free(ctx);
-}
-
 static struct mail_storage sic_storage_class = {
 	.name = SIC_STORAGE_NAME,
 	/* One storage per owner (its own root), no quota of the viewer's. */
@@ -414,7 +369,7 @@ static struct mailbox sic_mailbox_class = {
 		.free = index_storage_mailbox_free,
 		.create_box = sic_mailbox_create,
 		.update_box = sic_mailbox_update,
-		.delete_box = sic_mailbox_read_only,
+		.delete_box = sic_mailbox_owner_only,
 		.rename_box = sic_mailbox_rename,
 		.get_status = sic_mailbox_get_status,
 		.get_metadata = sic_mailbox_get_metadata,
@@ -438,6 +393,7 @@ static struct mailbox sic_mailbox_class = {
 		.search_next_update_seq = sic_search_next_update_seq,
 		.search_next_match_mail = index_storage_search_next_match_mail,
 		.save_alloc = sic_save_alloc,
+		.save_begin = sic_save_begin,
 		.save_continue = sic_save_continue,
 		.save_finish = sic_save_finish,
 		.save_cancel = sic_save_cancel,

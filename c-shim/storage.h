@@ -69,6 +69,18 @@ struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,
 			    enum mail_fetch_field wanted_fields,
 			    struct mailbox_header_lookup_ctx *wanted_headers);
 
+/* save.c: APPEND and COPY into a shared folder. */
+struct mail_save_context *sic_save_alloc(struct mailbox_transaction_context *t);
+int sic_save_begin(struct mail_save_context *ctx, struct istream *input);
+int sic_save_continue(struct mail_save_context *ctx);
+int sic_save_finish(struct mail_save_context *ctx);
+void sic_save_cancel(struct mail_save_context *ctx);
+int sic_copy(struct mail_save_context *ctx, struct mail *mail);
+int sic_save_commit_pre(struct mail_save_context *ctx);
+void sic_save_commit_post(struct mail_save_context *ctx,
+			  struct mail_index_transaction_commit_result *result);
+void sic_save_rollback(struct mail_save_context *ctx);
+
 /* search.c */
 struct mail_search_context *
 sic_search_init(struct mailbox_transaction_context *t,

@@ -169,6 +169,14 @@ int sic_folder_store(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
 		     struct sic_error *error_r);
 int sic_folder_expunge(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
 		       struct sic_error *error_r);
+/* Saves a message (size bytes, CRLF line ends) into the folder on the
+   remote, with flags, keywords (NULL-terminated or NULL) and, when
+   has_internaldate, its INTERNALDATE. It shows up locally at the next
+   sync. */
+int sic_folder_append(struct sic_folder *folder, const unsigned char *data,
+		      size_t size, uint8_t flags, const char *const *keywords,
+		      int has_internaldate, int64_t internaldate,
+		      int timezone_minutes, struct sic_error *error_r);
 /* 1 if the user may expunge in the folder (the owner's server's MYRIGHTS
    has 'e', asked once), 0 if not, -1 on error. */
 int sic_folder_may_expunge(struct sic_folder *folder, struct sic_error *error_r);

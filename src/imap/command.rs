@@ -132,6 +132,13 @@ impl Command {
         Ok(self)
     }
 
+    /// A literal, whatever the bytes (APPEND's message).
+    pub fn literal(mut self, data: &[u8]) -> Command {
+        self.separator();
+        self.parts.push(Part::Literal(data.to_vec()));
+        self
+    }
+
     /// A secret `astring` (a password): sent like any string, never logged.
     pub fn secret(mut self, data: &[u8]) -> Result<Command, EncodeError> {
         self.secret = true;

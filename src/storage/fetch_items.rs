@@ -254,6 +254,40 @@ pub fn parse_internaldate(text: &str) -> Option<(i64, i32)> {
     Some((local - offset * 60, i32::try_from(offset).ok()?))
 }
 
+/// (epoch seconds, offset minutes) as `"17-Jul-1996 02:44:25 -0700"`.
+pub fn format_internaldate(time: i64, zone_minutes: i32) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let local = time + i64::from(zone_minutes) * 60;
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let sign = if zone_minutes < 0 { '-' } else { '+' };
+    let zone = zone_minutes.unsigned_abs();
+    format!(
+        "{d:2}-{}-{y:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
+        MONTHS[(m - 1) as usize],
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        zone / 60,
+        zone % 60
+    )
+}
+
+/// The proleptic Gregorian date of days since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -268,6 +302,18 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internaldate_is_written_back_as_read() {
+        for text in [
+            "17-Jul-1996 02:44:25 -0700",
+            " 1-Jan-1970 00:00:00 +0000",
+            "29-Feb-2024 23:59:59 +0530",
+        ] {
+            let (time, zone) = parse_internaldate(text).unwrap();
+            assert_eq!(format_internaldate(time, zone), text);
+        }
+    }
 
     #[test]
     fn internaldate_is_read_with_its_zone() {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::account::{encode_error, Owner};
 use super::error::StorageResult;
 use super::error::{ErrorKind, StorageError};
-use super::fetch_items::{fetch_items, want, MessageData};
+use super::fetch_items::{fetch_items, format_internaldate, want, MessageData};
 use super::remote::MailboxState;
 use super::search_plan::{self, Key, Plan};
 use super::sync_plan::{plan, Change, Delta, Flags, Local};
@@ -104,10 +104,6 @@ impl Folder {
 
     pub fn state(&self) -> &MailboxState {
         &self.state
-    }
-
-    pub fn owner(&mut self) -> &mut Owner {
-        &mut self.owner
     }
 
     fn select(&mut self, known: (u32, u64)) -> StorageResult<()> {
@@ -490,6 +486,33 @@ impl Folder {
                 .sequence(uids)
                 .syntax(self.flag_items()),
         )?;
+        self.note(done.data);
+        Ok(())
+    }
+
+    /// Saves a message into the folder on the remote (`APPEND`, with its
+    /// flags and INTERNALDATE). It shows up locally at the next sync.
+    pub fn append(
+        &mut self,
+        message: &[u8],
+        flags: &Flags,
+        internaldate: Option<(i64, i32)>,
+    ) -> StorageResult<()> {
+        let mut command = Command::new("APPEND")
+            .mailbox(&self.remote_name, false)
+            .map_err(encode_error)?
+            .open_group();
+        let mut names = system_flag_names(flags.system);
+        names.extend(flags.keywords.iter().map(String::as_str));
+        for name in names {
+            command = command.atom(name).map_err(encode_error)?;
+        }
+        command = command.close_group();
+        if let Some((time, zone)) = internaldate {
+            let date = format_internaldate(time, zone);
+            command = command.string(date.as_bytes()).map_err(encode_error)?;
+        }
+        let done = self.run(command.literal(message))?;
         self.note(done.data);
         Ok(())
     }

@@ -917,3 +917,42 @@ pub unsafe extern "C" fn sic_folder_may_expunge(
         Ok(c_int::from(folder.folder.may_expunge()?))
     })
 }
+
+/// # Safety
+/// `folder` came from `sic_folder_open`; `data` holds `size` bytes;
+/// `keywords` is null or NULL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_append(
+    folder: *mut SicFolder,
+    data: *const u8,
+    size: usize,
+    flags: u8,
+    keywords: *const *const c_char,
+    has_internaldate: c_int,
+    internaldate: i64,
+    timezone_minutes: c_int,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_append", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        let message = if data.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: the caller passes `size` readable bytes.
+            unsafe { std::slice::from_raw_parts(data, size) }
+        };
+        // SAFETY: guaranteed by the caller.
+        let keywords = unsafe { string_array(keywords, None) }
+            .into_iter()
+            .flatten()
+            .collect();
+        let flags = Flags {
+            system: flags,
+            keywords,
+        };
+        let date = (has_internaldate != 0).then_some((internaldate, timezone_minutes));
+        folder.folder.append(message, &flags, date)?;
+        Ok(0)
+    })
+}

@@ -224,3 +224,39 @@ def test_one_remote_login_per_owner_per_session(cluster):
     listed(bob, "shared/*")
     bob.logout()
     assert cluster.proxy.log().count("(master bob)") == 1, cluster.proxy.log()
+
+
+def test_append_and_copy_need_the_insert_right(cluster):
+    message = b"From: bob@example.net\r\nSubject: From bob\r\n\r\nHello alice.\r\n"
+    cluster.share("alice", "Team", "carol", "lookup read")
+    carol = cluster.login("carol")
+    assert carol.append(TEAM, "(\\Flagged)", None, message)[0] == "NO"
+    carol.logout()
+    # (Rights are read when the remote session starts, as Dovecot's ACL
+    # cache does: grant them before bob's first use.)
+    cluster.share("alice", "Team", "bob", "lookup read insert write-seen write")
+    bob = cluster.login("bob")
+    assert bob.append(TEAM, "(\\Flagged $Bob)", '"05-Jul-2025 10:00:00 +0200"', message)[0] == "OK"
+    # COPY into the shared folder, and out of it into bob's own.
+    bob.select("INBOX")
+    bob.append("INBOX", None, None, b"Subject: In bob's INBOX\r\n\r\nx\r\n")
+    bob.select("INBOX")
+    assert bob.copy("1", TEAM)[0] == "OK"
+    bob.select(TEAM)
+    assert bob.copy("1", "INBOX")[0] == "OK"
+    bob.logout()
+    alice = cluster.login("alice")
+    alice.select("Team", readonly=True)
+    status, data = alice.fetch("6:7", "(FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert status == "OK"
+    data = [d for d in data if isinstance(d, tuple)]
+    first = data[0][0]
+    # The same instant (the owner's server shows it in its own zone).
+    assert b"\\Flagged" in first and b"$Bob" in first and b'"05-Jul-2025 08:00:00 +0000"' in first
+    assert b"Subject: From bob" in data[0][1]
+    assert b"In bob's INBOX" in data[1][1]
+    alice.logout()
+    bob = cluster.login("bob")
+    assert bob.select("INBOX")[1] == [b"2"]
+    assert bob.select(TEAM)[1] == [b"7"]
+    bob.logout()

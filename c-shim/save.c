@@ -1,0 +1,148 @@
+/* Saving into a shared folder (APPEND, and COPY from anywhere, which
+   Dovecot does by saving): the message is read whole, then APPENDed on the
+   owner's server with its flags and date. The owner's server checks the
+   insert right; the message reaches the local index at the next sync. */
+#include "shim.h"
+#include "buffer.h"
+#include "istream.h"
+#include "istream-crlf.h"
+#include "mail-copy.h"
+#include "storage.h"
+
+struct sic_save_context {
+	struct mail_save_context ctx;
+	struct istream *input;
+	buffer_t *message;
+};
+
+#define SIC_SAVE_CONTEXT(s) (container_of(s, struct sic_save_context, ctx))
+
+struct mail_save_context *sic_save_alloc(struct mailbox_transaction_context *t)
+{
+	struct sic_save_context *ctx;
+
+	if (t->save_ctx == NULL) {
+		ctx = i_new(struct sic_save_context, 1);
+		ctx->ctx.transaction = t;
+		t->save_ctx = &ctx->ctx;
+	}
+	return t->save_ctx;
+}
+
+static void sic_save_reset(struct sic_save_context *ctx)
+{
+	i_stream_unref(&ctx->input);
+	buffer_free(&ctx->message);
+}
+
+int sic_save_begin(struct mail_save_context *_ctx, struct istream *input)
+{
+	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
+
+	sic_save_reset(ctx);
+	ctx->input = i_stream_create_crlf(input);
+	ctx->message = buffer_create_dynamic(default_pool, 4096);
+	return 0;
+}
+
+int sic_save_continue(struct mail_save_context *_ctx)
+{
+	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
+	const unsigned char *data;
+	size_t size;
+
+	while (i_stream_read_more(ctx->input, &data, &size) > 0) {
+		buffer_append(ctx->message, data, size);
+		i_stream_skip(ctx->input, size);
+	}
+	if (ctx->input->stream_errno != 0) {
+		mail_set_critical(_ctx->dest_mail, "shared_imapc: read(%s) failed: %s",
+				  i_stream_get_name(ctx->input),
+				  i_stream_get_error(ctx->input));
+		return -1;
+	}
+	return 0;
+}
+
+/* The keyword names of the saved message, NULL-terminated. */
+static const char *const *sic_save_keywords(struct mail_save_context *_ctx)
+{
+	const struct mail_keywords *keywords = _ctx->data.keywords;
+	ARRAY_TYPE(const_string) names;
+	const ARRAY_TYPE(keywords) *all;
+	unsigned int i;
+
+	t_array_init(&names, 8);
+	if (keywords != NULL) {
+		all = mail_index_get_keywords(keywords->index);
+		for (i = 0; i < keywords->count; i++) {
+			if (keywords->idx[i] < array_count(all))
+				array_push_back(&names, array_idx(all, keywords->idx[i]));
+		}
+	}
+	array_append_zero(&names);
+	return array_front(&names);
+}
+
+int sic_save_finish(struct mail_save_context *_ctx)
+{
+	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
+	struct mailbox *box = _ctx->transaction->box;
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_error error;
+	int ret = -1;
+
+	i_zero(&error);
+	if (mbox->folder == NULL) {
+		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+	} else T_BEGIN {
+		ret = sic_folder_append(mbox->folder, ctx->message->data,
+			ctx->message->used, (uint8_t)(_ctx->data.flags & MAIL_FLAGS_NONRECENT),
+			sic_save_keywords(_ctx),
+			_ctx->data.received_date != (time_t)-1,
+			_ctx->data.received_date, _ctx->data.received_tz_offset,
+			&error);
+		if (ret < 0)
+			sic_mailbox_report(box, &error);
+	} T_END;
+	sic_save_reset(ctx);
+	index_save_context_free(_ctx);
+	return ret;
+}
+
+void sic_save_cancel(struct mail_save_context *_ctx)
+{
+	sic_save_reset(SIC_SAVE_CONTEXT(_ctx));
+	index_save_context_free(_ctx);
+}
+
+int sic_copy(struct mail_save_context *ctx, struct mail *mail)
+{
+	/* Through save_begin/continue/finish, from the source message. */
+	return mail_storage_copy(ctx, mail);
+}
+
+static void sic_save_free(struct mail_save_context *_ctx)
+{
+	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
+
+	sic_save_reset(ctx);
+	i_free(ctx);
+}
+
+int sic_save_commit_pre(struct mail_save_context *ctx ATTR_UNUSED)
+{
+	return 0;
+}
+
+void sic_save_commit_post(struct mail_save_context *ctx,
+			  struct mail_index_transaction_commit_result *result ATTR_UNUSED)
+{
+	sic_save_free(ctx);
+}
+
+void sic_save_rollback(struct mail_save_context *ctx)
+{
+	sic_save_free(ctx);
+}
