@@ -5,8 +5,9 @@
 //! canonical syntax); here it is parsed back into values and re-encoded,
 //! so strings always go quoted or as literals and nothing in them can
 //! change the command. Keys the local index answers as well as the remote
-//! (flags, sequence and UID sets) stay local unless they are all there is
-//! to a SORT; everything else goes to the remote in one command.
+//! (flags, sequence and UID sets) stay local unless the remote sorts, and
+//! so do MODSEQ keys (the client sees the local index's modseqs);
+//! everything else goes to the remote in one command.
 
 use std::io::Cursor;
 
@@ -65,12 +66,28 @@ fn is_local(values: &[Value]) -> bool {
                     rest = &rest[1..];
                     continue;
                 }
+                // The client sees the local index's modseqs (FETCH MODSEQ,
+                // HIGHESTMODSEQ): MODSEQ [entry type] n is answered by them.
+                if a == "MODSEQ" {
+                    let entry = matches!(rest.first(), Some(Value::Str(_) | Value::Literal(_)));
+                    rest = rest.get(if entry { 3 } else { 1 }..).unwrap_or_default();
+                    continue;
+                }
                 return false;
             }
             _ => return false,
         }
     }
     true
+}
+
+/// Whether a key tests modseqs anywhere (the local ones are the client's).
+fn mentions_modseq(values: &[Value]) -> bool {
+    values.iter().any(|v| match v {
+        Value::Atom(a) => a.eq_ignore_ascii_case("MODSEQ"),
+        Value::List(inner) => mentions_modseq(inner),
+        _ => false,
+    })
 }
 
 fn is_sequence_set(text: &str) -> bool {
@@ -102,7 +119,9 @@ impl Plan {
 /// key (it must return exactly the matches, in order); a remote search
 /// takes the keys the local index cannot answer from flags alone.
 pub fn plan(keys: &[Option<Key>], sort: Option<Vec<String>>, remote_sorts: bool) -> Plan {
-    let all_imap = keys.iter().all(Option::is_some);
+    let all_imap = keys
+        .iter()
+        .all(|k| k.as_deref().is_some_and(|k| !mentions_modseq(k)));
     if let Some(criteria) = sort.filter(|_| remote_sorts && all_imap) {
         return Plan {
             remote_keys: (0..keys.len()).collect(),
@@ -260,10 +279,12 @@ mod tests {
             "SUBJECT \"report\"",
             "NOT (FLAGGED KEYWORD $Work)",
             "UID 1:5",
+            "MODSEQ 7",
+            "MODSEQ \"/flags/\\\\Seen\" all 9",
             "OR (BODY \"x\") (SEEN)",
         ]);
         let p = plan(&k, None, true);
-        assert_eq!(p.remote_keys, vec![1, 4]);
+        assert_eq!(p.remote_keys, vec![1, 6]);
         assert!(p.is_remote());
         assert!(!plan(&keys(&["UNSEEN", "1:3"]), None, true).is_remote());
     }

@@ -236,3 +236,19 @@ def test_rights_are_what_the_owners_server_says(sessions):
             assert got_data == [d.replace(FOLDER.encode(), b"shared/alice/" + FOLDER.encode(), 1) for d in expected_data]
     assert bob._simple_command("LISTRIGHTS", SHARED, "carol")[0] == direct._simple_command("LISTRIGHTS", FOLDER, "carol")[0]
     direct.logout()
+
+
+def test_modseq_search_agrees_with_the_modseqs_the_user_sees(sessions):
+    """CONDSTORE clients get the local index's modseqs (FETCH MODSEQ,
+    HIGHESTMODSEQ), so MODSEQ searches are answered from them too."""
+    _, _, bob = sessions
+    status, data = bob.fetch("1:*", "(UID MODSEQ)")
+    assert status == "OK"
+    modseqs = {int(m.group(1)): int(m.group(2)) for m in
+               (re.search(rb"UID (\d+) MODSEQ \((\d+)\)", d) for d in data) if m}
+    threshold = sorted(modseqs.values())[len(modseqs) // 2]
+    expected = sorted(uid for uid, m in modseqs.items() if m >= threshold)
+    status, data = bob.uid("SEARCH", "MODSEQ", str(threshold))
+    assert status == "OK"
+    found = sorted(int(n) for n in re.sub(rb"\(MODSEQ \d+\)", b"", data[0]).split())
+    assert found == expected
