@@ -217,7 +217,8 @@ pub struct Owner {
     qresync_enabled_at: Option<u32>,
 }
 
-/// `STATUS` of a folder.
+/// `STATUS` of a folder (also `struct sic_status` of the C ABI).
+#[repr(C)]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FolderStatus {
     pub messages: u32,

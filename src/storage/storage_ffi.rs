@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_uint, CString};
 use std::os::fd::AsRawFd;
 
-use super::account::{Account, Owner};
+use super::account::{Account, FolderStatus, Owner};
 use super::error::{ErrorKind, StorageError};
 use super::fetch_items::MessageData;
 use super::folder::{Folder, SyncResult};
@@ -268,17 +268,6 @@ pub unsafe extern "C" fn sic_folder_list_free(list: *mut SicFolderList) {
     free_box("sic_folder_list_free", list)
 }
 
-/// `struct sic_status`.
-#[repr(C)]
-pub struct SicStatus {
-    pub messages: u32,
-    pub recent: u32,
-    pub uidnext: u32,
-    pub uidvalidity: u32,
-    pub unseen: u32,
-    pub highest_modseq: u64,
-}
-
 /// # Safety
 /// `owner` came from `sic_owner_new`; `name` is NUL-terminated;
 /// `status_r` is writable.
@@ -286,7 +275,7 @@ pub struct SicStatus {
 pub unsafe extern "C" fn sic_owner_status(
     owner: *mut Owner,
     name: *const c_char,
-    status_r: *mut SicStatus,
+    status_r: *mut FolderStatus,
     error_r: *mut SicError,
 ) -> c_int {
     guarded("sic_owner_status", error_r, -1, || {
@@ -295,15 +284,7 @@ pub unsafe extern "C" fn sic_owner_status(
         let (Some(owner), Some(name), Some(out)) = (owner, name, out) else {
             return Err(internal());
         };
-        let s = owner.status(&name)?;
-        *out = SicStatus {
-            messages: s.messages,
-            recent: s.recent,
-            uidnext: s.uidnext,
-            uidvalidity: s.uidvalidity,
-            unseen: s.unseen,
-            highest_modseq: s.highest_modseq,
-        };
+        *out = owner.status(&name)?;
         Ok(0)
     })
 }

@@ -1,7 +1,7 @@
 """Settings per namespace: two shared namespaces in one dovecot.conf reach
 two separate clusters (own proxy, own master secret) in one session."""
 
-from support.cluster import DEFAULT_USERS, Cluster, User, seed_team_folder
+from support.cluster import DEFAULT_USERS, Cluster, User, seed_team_folder, shared_imapc_namespace
 
 
 def test_two_namespaces_reach_two_clusters_in_one_session(make_cluster, request):
@@ -14,14 +14,7 @@ def test_two_namespaces_reach_two_clusters_in_one_session(make_cluster, request)
     # erin must be known to the home cluster's userdb too (the shared
     # storage looks owners up); her mail lives only on the partner's side.
     config = f"""
-namespace partner {{
-  type = shared
-  separator = /
-  prefix = partner/%%u/
-  location = shared_imapc:~/partner/%%u
-  subscriptions = no
-  list = children
-}}
+{shared_imapc_namespace("partner")}
 plugin {{
   shared_imapc_namespace2 = partner/*
   shared_imapc_port2 = {partner.proxy.port}

@@ -75,6 +75,18 @@ DEFAULT_USERS = [User("alice", "alice-pw"), User("bob", "bob-pw"), User("carol",
 LOG_PROBLEMS = ("Error:", "Fatal:", "Panic:")
 
 
+def shared_imapc_namespace(name: str) -> str:
+    """A shared namespace `<name>/<owner>/` on shared_imapc, as documented."""
+    return f"""namespace {name} {{
+  type = shared
+  separator = /
+  prefix = {name}/%%u/
+  location = shared_imapc:~/{name}/%%u
+  subscriptions = no
+  list = children
+}}"""
+
+
 class Dovecot:
     """One Dovecot instance on 127.0.0.1."""
 
@@ -379,14 +391,7 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
-namespace shared {{
-  type = shared
-  separator = /
-  prefix = shared/%%u/
-  location = shared_imapc:~/shared/%%u
-  subscriptions = no
-  list = children
-}}
+{shared_imapc_namespace("shared")}
 protocol imap {{
   mail_plugins = $mail_plugins imap_acl
 }}
