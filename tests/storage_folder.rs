@@ -1,0 +1,183 @@
+//! The storage core's folder logic against a scripted server: what the
+//! index is told to do after QRESYNC answers, and that a server which
+//! breaks the rules (a FETCH without UID, names in its shared namespace,
+//! a malformed ENVELOPE) gets a full resync or an error, never a wrong
+//! index.
+
+mod common;
+
+use common::fake_server::{FakeServer, Peer};
+use shared_imapc::storage::account::Account;
+use shared_imapc::storage::folder::Folder;
+use shared_imapc::storage::settings::Settings;
+use shared_imapc::storage::sync_plan::{Change, Flags, Local};
+use shared_imapc::sys::log::DebugLog;
+
+const GREETING: &[u8] =
+    b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+ NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS] ready\r\n";
+
+/// Answers the login, NAMESPACE and ENABLE; then `rest` takes over.
+fn serve(rest: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
+    FakeServer::start(move |peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS LITERAL+] in\r\n").as_bytes());
+        loop {
+            let (tag, command) = peer.command();
+            if command.starts_with("NAMESPACE") {
+                peer.send(b"* NAMESPACE ((\"\" \"/\")) NIL ((\"shared/\" \"/\"))\r\n");
+            } else if command.starts_with("ENABLE") {
+                peer.send(b"* ENABLED QRESYNC\r\n");
+            } else {
+                peer.send(
+                    b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 4] n\r\n* OK [HIGHESTMODSEQ 10] m\r\n",
+                );
+                peer.send(format!("{tag} OK [READ-WRITE] selected\r\n").as_bytes());
+                break;
+            }
+            peer.send(format!("{tag} OK done\r\n").as_bytes());
+        }
+        rest(peer);
+    })
+}
+
+fn open(port: u16) -> Folder {
+    let port = port.to_string();
+    let settings = Settings::parse([
+        ("shared_imapc_host", "127.0.0.1"),
+        ("shared_imapc_port", port.as_str()),
+        ("shared_imapc_master_user", "bob"),
+        ("shared_imapc_password", "secret"),
+        ("shared_imapc_command_timeout", "2s"),
+    ])
+    .unwrap();
+    let mut account = Account::new(settings, DebugLog::default(), None);
+    let owner = account.owner("shared/alice/", "alice").unwrap();
+    Folder::open(owner, "Team", false, (0, 0)).unwrap()
+}
+
+fn answer(peer: &mut Peer, expect: &str, lines: &[&str]) {
+    let (tag, command) = peer.command();
+    assert!(
+        command.starts_with(expect),
+        "expected {expect}, got {command}"
+    );
+    for line in lines {
+        peer.send(format!("{line}\r\n").as_bytes());
+    }
+    peer.send(format!("{tag} OK done\r\n").as_bytes());
+}
+
+const ALL_FLAGS: &[&str] = &[
+    "* 1 FETCH (UID 1 FLAGS () MODSEQ (3))",
+    "* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (4))",
+    "* 3 FETCH (UID 3 FLAGS ($Work) MODSEQ (10))",
+];
+
+fn local(uids: &[u32]) -> Local {
+    Local {
+        uidvalidity: 7,
+        uids: uids.to_vec(),
+        flags: vec![Flags::default(); uids.len()],
+    }
+}
+
+#[test]
+fn qresync_answers_become_index_changes() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(
+            peer,
+            "NOOP",
+            &[
+                "* VANISHED 2",
+                "* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (12))",
+                "* 3 EXISTS",
+            ],
+        );
+        answer(
+            peer,
+            "UID FETCH 4:* (UID FLAGS MODSEQ)",
+            &["* 3 FETCH (UID 4 FLAGS () MODSEQ (13))"],
+        );
+    });
+    let mut folder = open(server.port);
+    let first = folder.sync(&Local::default(), false).unwrap();
+    assert_eq!(first.changes.len(), 3);
+    assert!(matches!(first.changes[2], Change::Append(3, ref f) if f.keywords == ["$Work"]));
+    assert_eq!((first.uidvalidity, first.highest_modseq), (7, 10));
+    let next = folder.sync(&local(&[1, 2, 3]), false).unwrap();
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::Expunge(2),
+            Change::SetFlags(3, Flags::from_names(["\\Seen"])),
+            Change::Append(4, Flags::default()),
+        ]
+    );
+    assert_eq!(next.highest_modseq, 13);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_fetch_without_uid_forces_a_full_resync() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:*", ALL_FLAGS);
+        // Flags by sequence number only: which message is meant is unsure.
+        answer(peer, "NOOP", &["* 2 FETCH (FLAGS (\\Deleted))"]);
+        answer(
+            peer,
+            "UID FETCH 1:*",
+            &[
+                "* 1 FETCH (UID 1 FLAGS ())",
+                "* 2 FETCH (UID 2 FLAGS (\\Deleted))",
+            ],
+        );
+    });
+    let mut folder = open(server.port);
+    folder.sync(&Local::default(), false).unwrap();
+    let next = folder.sync(&local(&[1, 2, 3]), false).unwrap();
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::Expunge(3),
+            Change::SetFlags(2, Flags::from_names(["\\Deleted"]))
+        ]
+    );
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:*", ALL_FLAGS);
+        // An ENVELOPE that is no list, a BODYSTRUCTURE of the wrong shape,
+        // and an answer for a UID nobody asked about.
+        answer(
+            peer,
+            "UID FETCH 1:3 (UID ENVELOPE BODYSTRUCTURE)",
+            &[
+                "* 1 FETCH (UID 1 ENVELOPE NIL BODYSTRUCTURE (\"text\"))",
+                "* 2 FETCH (UID 2 ENVELOPE \"x\" BODYSTRUCTURE 5)",
+                "* 9 FETCH (UID 99 ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))",
+            ],
+        );
+        answer(peer, "UID FETCH 3 (UID ENVELOPE BODYSTRUCTURE)", &[]);
+    });
+    let mut folder = open(server.port);
+    folder.sync(&Local::default(), false).unwrap();
+    let wanted = 0b1100; // ENVELOPE | BODYSTRUCTURE
+    folder.prefetch(&[1, 2, 3], wanted).unwrap();
+    let one = folder.message(1, wanted).unwrap().expect("cached");
+    assert_eq!(one.envelope.as_deref(), Some(""));
+    assert_eq!(one.bodystructure.as_deref(), Some("\"text\""));
+    // Never answered: gone as far as the local side knows.
+    assert!(folder.message(3, wanted).unwrap().is_none());
+    drop(folder);
+    server.finish();
+}
