@@ -85,7 +85,6 @@ fn local(uids: &[u32]) -> Local {
 #[test]
 fn qresync_answers_become_index_changes() {
     let server = serve(|peer| {
-        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         answer(
             peer,
@@ -124,7 +123,6 @@ fn qresync_answers_become_index_changes() {
 #[test]
 fn a_fetch_without_uid_forces_a_full_resync() {
     let server = serve(|peer| {
-        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:*", ALL_FLAGS);
         // Flags by sequence number only: which message is meant is unsure.
         answer(peer, "NOOP", &["* 2 FETCH (FLAGS (\\Deleted))"]);
@@ -154,7 +152,6 @@ fn a_fetch_without_uid_forces_a_full_resync() {
 #[test]
 fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
     let server = serve(|peer| {
-        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:*", ALL_FLAGS);
         // An ENVELOPE that is no list, a BODYSTRUCTURE of the wrong shape,
         // and an answer for a UID nobody asked about.

@@ -220,7 +220,8 @@ impl Folder {
     /// what the remote reported alongside the last commands.
     pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
         if self.still_selected()? {
-            if !quick || !self.synced {
+            // Right after the SELECT there is nothing new to ask for.
+            if !quick && self.synced {
                 let done = self.run(Command::new("NOOP"))?;
                 self.note(done.data);
             }
