@@ -41,6 +41,7 @@ pub struct Account {
 }
 
 impl Account {
+    /// An account with no sessions yet; `client_ip` is the user's own address.
     pub fn new(settings: Settings, debug: DebugLog, client_ip: Option<String>) -> Account {
         let parallel = settings.endpoint_for("").max_connections as usize;
         Account {
@@ -221,15 +222,22 @@ pub struct Owner {
 #[repr(C)]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FolderStatus {
+    /// Messages in the folder.
     pub messages: u32,
+    /// Messages with `\Recent` on the remote.
     pub recent: u32,
+    /// The next UID the remote will assign.
     pub uidnext: u32,
+    /// The folder's UIDVALIDITY.
     pub uidvalidity: u32,
+    /// Messages without `\Seen`.
     pub unseen: u32,
+    /// HIGHESTMODSEQ (0 without CONDSTORE).
     pub highest_modseq: u64,
 }
 
 impl Owner {
+    /// The owner's user name.
     pub fn name(&self) -> &str {
         &self.spec.owner
     }

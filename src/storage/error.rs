@@ -12,6 +12,7 @@ pub enum ErrorKind {
     Temp = 0,
     /// The remote is down, timed out or refused the login (`[UNAVAILABLE]`).
     Unavailable = 1,
+    /// No such folder, or one the user may not know of (`[NONEXISTENT]`).
     NotFound = 2,
     /// No rights (`[NOPERM]`).
     Perm = 3,
@@ -24,6 +25,7 @@ pub enum ErrorKind {
 /// A failed storage operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorageError {
+    /// What kind of failure (decides the IMAP response code).
     pub kind: ErrorKind,
     /// For the IMAP client: names the owner, never hosts or secrets.
     pub message: String,
@@ -33,9 +35,11 @@ pub struct StorageError {
     pub bad: bool,
 }
 
+/// A storage operation's outcome.
 pub type StorageResult<T> = Result<T, StorageError>;
 
 impl StorageError {
+    /// An error with a message for the client and no log detail.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> StorageError {
         StorageError {
             kind,

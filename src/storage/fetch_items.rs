@@ -7,10 +7,15 @@ use crate::imap::value::Value;
 
 /// Items wanted, as bits shared with the C shim (`SIC_WANT_*`).
 pub mod want {
+    /// `INTERNALDATE`.
     pub const INTERNALDATE: u32 = 1 << 0;
+    /// `RFC822.SIZE`.
     pub const SIZE: u32 = 1 << 1;
+    /// `ENVELOPE`.
     pub const ENVELOPE: u32 = 1 << 2;
+    /// `BODYSTRUCTURE`.
     pub const BODYSTRUCTURE: u32 = 1 << 3;
+    /// `BODY` (the non-extensible structure).
     pub const BODY: u32 = 1 << 4;
     /// The whole message (`BODY.PEEK[]`).
     pub const MESSAGE: u32 = 1 << 5;
@@ -44,11 +49,17 @@ pub fn fetch_items(wanted: u32) -> Vec<&'static str> {
 pub struct MessageData {
     /// Seconds since the epoch and the zone offset in minutes.
     pub internaldate: Option<(i64, i32)>,
+    /// `RFC822.SIZE`.
     pub size: Option<u64>,
+    /// `ENVELOPE` as IMAP text, without the outer parentheses.
     pub envelope: Option<String>,
+    /// `BODYSTRUCTURE` likewise.
     pub bodystructure: Option<String>,
+    /// `BODY` likewise.
     pub body: Option<String>,
+    /// `X-GUID`.
     pub guid: Option<String>,
+    /// The whole message (`BODY[]`), in memory or a temporary file.
     pub message: Option<Literal>,
 }
 

@@ -26,9 +26,13 @@ const MESSAGE_BATCH: usize = 200;
 /// What the last sync decided, for the index.
 #[derive(Debug, Default)]
 pub struct SyncResult {
+    /// What the index must change, in order.
     pub changes: Vec<Change>,
+    /// The remote's UIDVALIDITY.
     pub uidvalidity: u32,
+    /// The remote's UIDNEXT.
     pub uidnext: u32,
+    /// The highest modseq the index has now seen.
     pub highest_modseq: u64,
 }
 
@@ -102,6 +106,7 @@ impl Folder {
         Ok(folder)
     }
 
+    /// What the SELECT (and changes since) told about the folder.
     pub fn state(&self) -> &MailboxState {
         &self.state
     }

@@ -127,19 +127,33 @@ impl RemoteLayout {
 
 /// `LIST` attributes, as bits the C shim maps to `enum mailbox_info_flags`.
 pub mod list_flags {
+    /// `\Noselect`.
     pub const NOSELECT: u32 = 1 << 0;
+    /// `\NonExistent`.
     pub const NONEXISTENT: u32 = 1 << 1;
+    /// `\HasChildren`.
     pub const CHILDREN: u32 = 1 << 2;
+    /// `\HasNoChildren`.
     pub const NOCHILDREN: u32 = 1 << 3;
+    /// `\Noinferiors`.
     pub const NOINFERIORS: u32 = 1 << 4;
+    /// `\Marked`.
     pub const MARKED: u32 = 1 << 5;
+    /// `\Unmarked`.
     pub const UNMARKED: u32 = 1 << 6;
+    /// `\All` (special use).
     pub const ALL: u32 = 1 << 7;
+    /// `\Archive`.
     pub const ARCHIVE: u32 = 1 << 8;
+    /// `\Drafts`.
     pub const DRAFTS: u32 = 1 << 9;
+    /// `\Flagged` (special use).
     pub const FLAGGED: u32 = 1 << 10;
+    /// `\Junk`.
     pub const JUNK: u32 = 1 << 11;
+    /// `\Sent`.
     pub const SENT: u32 = 1 << 12;
+    /// `\Trash`.
     pub const TRASH: u32 = 1 << 13;
 }
 
@@ -148,10 +162,12 @@ pub mod list_flags {
 pub struct ListedFolder {
     /// Local name: UTF-8, `/`-separated, relative to the namespace prefix.
     pub name: String,
+    /// Its `list_flags` bits.
     pub flags: u32,
 }
 
 impl ListedFolder {
+    /// A LIST entry as a local folder; `None` for names not shown locally.
     pub fn from_entry(layout: &RemoteLayout, entry: &ListEntry) -> Option<ListedFolder> {
         use list_flags::*;
         let name = layout.to_local(&entry.name)?;

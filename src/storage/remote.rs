@@ -57,14 +57,20 @@ pub fn session_spec(
 /// What SELECT or EXAMINE told about a folder.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailboxState {
+    /// Messages in the folder (`EXISTS`).
     pub exists: u32,
+    /// `UIDVALIDITY`.
     pub uidvalidity: u32,
+    /// `UIDNEXT`.
     pub uidnext: u32,
+    /// `HIGHESTMODSEQ` (0 without CONDSTORE).
     pub highest_modseq: u64,
+    /// Opened `[READ-ONLY]`.
     pub read_only: bool,
 }
 
 impl MailboxState {
+    /// Reads a SELECT's or EXAMINE's answer.
     pub fn from_select(done: &Completion) -> MailboxState {
         let mut state = MailboxState::default();
         for data in &done.data {

@@ -7,17 +7,24 @@ use crate::imap::sequence::SequenceSet;
 
 /// System flags, with the bit values of Dovecot's `enum mail_flags`.
 pub mod system_flags {
+    /// `\Answered`.
     pub const ANSWERED: u8 = 0x01;
+    /// `\Flagged`.
     pub const FLAGGED: u8 = 0x02;
+    /// `\Deleted`.
     pub const DELETED: u8 = 0x04;
+    /// `\Seen`.
     pub const SEEN: u8 = 0x08;
+    /// `\Draft`.
     pub const DRAFT: u8 = 0x10;
 }
 
 /// A message's flags as the remote has them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Flags {
+    /// System flags (`system_flags` bits).
     pub system: u8,
+    /// Keywords, as the remote spells them.
     pub keywords: Vec<String>,
 }
 
@@ -48,7 +55,9 @@ pub enum Delta {
     Full(BTreeMap<u32, Flags>),
     /// Only what changed (QRESYNC): vanished UIDs and new or changed messages.
     Changes {
+        /// UIDs the remote expunged (`VANISHED`).
         vanished: SequenceSet,
+        /// New or changed messages and their flags.
         changed: BTreeMap<u32, Flags>,
     },
 }
@@ -56,6 +65,7 @@ pub enum Delta {
 /// The local index as it stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Local {
+    /// The index's UIDVALIDITY (0 for a new index).
     pub uidvalidity: u32,
     /// UIDs in ascending order.
     pub uids: Vec<u32>,
@@ -87,8 +97,11 @@ impl Flags {
 pub enum Change {
     /// Drop every record: the remote's UIDVALIDITY changed.
     Reset,
+    /// Expunge this UID.
     Expunge(u32),
+    /// Replace this UID's flags.
     SetFlags(u32, Flags),
+    /// Add this UID (above every local one) with its flags.
     Append(u32, Flags),
 }
 

@@ -8,9 +8,13 @@ use super::bindings::{event, sic_log_level, sic_shim_log};
 /// Severity of a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
+    /// Shown with `mail_debug = yes`.
     Debug,
+    /// Informational.
     Info,
+    /// Something the administrator should look at.
     Warning,
+    /// A failure.
     Error,
 }
 
