@@ -218,6 +218,22 @@ def list_many_owners(cluster, owners, runs):
     return statistics.median(times), listed
 
 
+def connections_per_session(cluster, owners):
+    """Remote logins one session of bob makes: LIST shared/* with every
+    owner, then reading alice's folder (SELECT, FETCH, SEARCH, SORT)."""
+    before = cluster.proxy.log().count("(master bob)")
+    bob = cluster.login("bob")
+    check(bob.list('""', "shared/*"))
+    check(bob.select(f'"shared/alice/{FOLDER}"', readonly=True))
+    check(bob.fetch("1:100", "(ENVELOPE)"))
+    check(bob.search(None, "BODY", "travel"))
+    check(bob.sort("(DATE)", "UTF-8", "ALL"))
+    check(bob.list('""', "shared/*"))
+    bob.logout()
+    time.sleep(0.5)  # the proxy logs after the client is answered
+    return cluster.proxy.log().count("(master bob)") - before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10000)
@@ -277,6 +293,7 @@ def main() -> None:
                         print(f"    {line[:200]}", flush=True)
             print(f"  measured: {name}", flush=True)
         list_ms, listed = list_many_owners(cluster, args.owners, args.runs)
+        logins = connections_per_session(cluster, args.owners)
 
         print()
         print(f"{args.messages} messages, medians of {args.runs} runs, ms (remote commands on alice's backend)")
@@ -291,6 +308,7 @@ def main() -> None:
                   f"{ratio(builtin, ours):>9} {ratio(ours, direct):>9}")
         print(f"{'LIST shared/* with ' + str(args.owners) + ' owners':38} {list_ms:9.1f} ({listed:>3} owners)"
               f" {'not measured':>18}")
+        print(f"remote logins in one session that lists {args.owners + 1} owners and reads alice's folder: {logins}")
         print()
         print("vs imapc: the built-in imapc's time / ours (higher is better for us);"
               " vs owner: ours / the owner's direct time (1.0 is the limit).")

@@ -56,7 +56,9 @@ static void sic_list_read_shared_owners(struct mail_user *user,
 	struct dict *dict;
 	const char *prefix;
 
-	if (uri == NULL)
+	/* Only our own driver: others may not iterate recursively (Dovecot
+	   2.3's fs:posix asserts), and the acl plugin reads them anyway. */
+	if (uri == NULL || !str_begins(uri, "shared_dict:"))
 		return;
 	i_zero(&set);
 	set.base_dir = user->set->base_dir;
