@@ -34,7 +34,7 @@ void sic_settings_free(struct sic_settings *set);
 
 /* The shared_imapc storage core. One account per logged-in user holds the
    remote sessions; an owner is one owner's folders in one namespace; a
-   folder is one open (EXAMINEd) remote folder. Functions that can fail take
+   folder is one open (selected) remote folder. Functions that can fail take
    a struct sic_error, filled on failure and emptied with sic_error_clear(). */
 struct sic_account;
 struct sic_owner;

@@ -1,12 +1,12 @@
 //! One open shared folder: selected on the owner's session, kept in step
-//! with the remote (QRESYNC when offered: cost by what changed), and the
-//! messages' remote data fetched in bulk and cached for the folder's life.
+//! with the remote (QRESYNC when offered: cost by what changed), the
+//! messages' remote data fetched in bulk (streamed while Dovecot writes)
+//! and cached for the folder's life, and the user's changes passed on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::account::{encode_error, Owner};
-use super::error::StorageResult;
-use super::error::{ErrorKind, StorageError};
+use super::error::{ErrorKind, StorageError, StorageResult};
 use super::fetch_items::{fetch_items, format_internaldate, want, MessageData};
 use super::remote::MailboxState;
 use super::search_plan::{self, Key, Plan};

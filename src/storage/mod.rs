@@ -1,6 +1,6 @@
 //! The `shared_imapc` mail storage core: settings, per-user accounts and
 //! owners, open folders, and the pure decisions between Dovecot's index and
-//! the remote (names, sync plans, fetch items). The C ABI is in the `*_ffi`
+//! the remote (names, sync plans, fetch items, search plans). The C ABI is in the `*_ffi`
 //! modules; the Dovecot side lives in `c-shim/`.
 
 pub mod account;
