@@ -1,7 +1,8 @@
 /* IMAP commands that go to the owner's server whole when they concern a
    shared_imapc folder: THREAD (the remote threads; Dovecot would read every
-   message's headers), and MYRIGHTS, GETACL and LISTRIGHTS (the owner's
-   server holds the ACLs that apply). Other folders keep Dovecot's own
+   message's headers), SORT (the remote's order printed as it is), and
+   MYRIGHTS, GETACL and LISTRIGHTS (the owner's server holds the ACLs that
+   apply). Other folders keep Dovecot's own
    commands. Only the imap process has these functions: they are looked up
    at run time, so the same module loads in lmtp, doveadm or the dict
    server too. */
@@ -34,6 +35,7 @@ struct sic_command_hook {
 };
 
 static bool sic_cmd_thread(struct client_command_context *cmd);
+static bool sic_cmd_sort(struct client_command_context *cmd);
 static bool sic_cmd_myrights(struct client_command_context *cmd);
 static bool sic_cmd_getacl(struct client_command_context *cmd);
 static bool sic_cmd_listrights(struct client_command_context *cmd);
@@ -41,6 +43,8 @@ static bool sic_cmd_listrights(struct client_command_context *cmd);
 static struct sic_command_hook sic_hooks[] = {
 	{ "THREAD", sic_cmd_thread, NULL },
 	{ "UID THREAD", sic_cmd_thread, NULL },
+	{ "SORT", sic_cmd_sort, NULL },
+	{ "UID SORT", sic_cmd_sort, NULL },
 	{ "MYRIGHTS", sic_cmd_myrights, NULL },
 	{ "GETACL", sic_cmd_getacl, NULL },
 	{ "LISTRIGHTS", sic_cmd_listrights, NULL },
@@ -137,6 +141,100 @@ static bool sic_cmd_thread(struct client_command_context *cmd)
 	} T_END;
 	return fallback ?
 		sic_call_original(cmd, cmd->uid ? "UID THREAD" : "THREAD") : ret;
+}
+
+/* The remote's SORT answer, as sequence numbers or UIDs. */
+static void sic_sort_send(struct client_command_context *cmd,
+			  struct mailbox *box, struct sic_search *result)
+{
+	string_t *line = t_str_new(1024);
+	const uint32_t *uids;
+	unsigned int i, count;
+	uint32_t seq;
+
+	str_append(line, "* SORT");
+	uids = sic_search_uids(result, &count);
+	for (i = 0; i < count; i++) {
+		if (cmd->uid)
+			str_printfa(line, " %u", uids[i]);
+		else if (mail_index_lookup_seq(box->view, uids[i], &seq))
+			str_printfa(line, " %u", seq);
+	}
+	imap.client_send_line(cmd->client, str_c(line));
+}
+
+static bool sic_sort_remote(struct client_command_context *cmd,
+			    struct sic_mailbox *mbox,
+			    const struct imap_arg *args, bool *fallback_r)
+{
+	struct mailbox *box = &mbox->box;
+	const struct imap_arg *list;
+	struct mail_search_args *sargs;
+	ARRAY_TYPE(const_string) keys, criteria;
+	struct sic_search *result;
+	struct sic_error error;
+	const char *charset, *criterion;
+	int ret;
+
+	/* SORT (criteria) charset keys; ESORT's RETURN stays Dovecot's. */
+	*fallback_r = TRUE;
+	if (!imap_arg_get_list(&args[0], &list) ||
+	    !imap_arg_get_astring(&args[1], &charset))
+		return TRUE;
+	t_array_init(&criteria, 8);
+	for (; list->type != IMAP_ARG_EOL; list++) {
+		if (!imap_arg_get_atom(list, &criterion))
+			return TRUE;
+		criterion = t_str_ucase(criterion);
+		array_push_back(&criteria, &criterion);
+	}
+	array_append_zero(&criteria);
+	ret = imap.imap_search_args_build(cmd, args + 2, charset, &sargs);
+	if (ret <= 0) {
+		*fallback_r = FALSE;
+		return ret < 0;
+	}
+	sic_search_keys(box, sargs, &keys);
+	i_zero(&error);
+	result = sic_folder_search(mbox->folder,
+		array_is_empty(&keys) ? NULL : array_front(&keys),
+		array_count(&keys), array_front(&criteria), &error);
+	mail_search_args_unref(&sargs);
+	if (result == NULL) {
+		*fallback_r = FALSE;
+		sic_mailbox_report(box, &error);
+		imap.client_send_box_error(cmd, box);
+		return TRUE;
+	}
+	if (sic_search_is_sorted(result) == 0) {
+		sic_search_free(result);
+		return TRUE;
+	}
+	*fallback_r = FALSE;
+	sic_sort_send(cmd, box, result);
+	sic_search_free(result);
+	return imap.cmd_sync(cmd, MAILBOX_SYNC_FLAG_FAST |
+			     (cmd->uid ? 0 : MAILBOX_SYNC_FLAG_NO_EXPUNGES),
+			     0, "OK Sort completed.");
+}
+
+/* SORT answered by the remote whole: its order, without Dovecot walking
+   every message (the search path does that when this cannot be used). */
+static bool sic_cmd_sort(struct client_command_context *cmd)
+{
+	struct sic_mailbox *mbox = sic_selected_folder(cmd->client);
+	const char *name = cmd->uid ? "UID SORT" : "SORT";
+	const struct imap_arg *args;
+	bool fallback, ret;
+
+	if (mbox == NULL)
+		return sic_call_original(cmd, name);
+	if (!imap.client_read_args(cmd, 0, 0, &args))
+		return FALSE;
+	T_BEGIN {
+		ret = sic_sort_remote(cmd, mbox, args, &fallback);
+	} T_END;
+	return fallback ? sic_call_original(cmd, name) : ret;
 }
 
 static const char *sic_error_tagline(const struct sic_error *error,
