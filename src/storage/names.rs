@@ -125,7 +125,8 @@ impl RemoteLayout {
     }
 }
 
-/// `LIST` attributes, as bits the C shim maps to `enum mailbox_info_flags`.
+/// `LIST` attributes, as bits the C shim maps to `enum mailbox_info_flags`
+/// (SPECIAL-USE comes from the local namespace settings, as for any folder).
 pub mod list_flags {
     /// `\Noselect`.
     pub const NOSELECT: u32 = 1 << 0;
@@ -141,20 +142,6 @@ pub mod list_flags {
     pub const MARKED: u32 = 1 << 5;
     /// `\Unmarked`.
     pub const UNMARKED: u32 = 1 << 6;
-    /// `\All` (special use).
-    pub const ALL: u32 = 1 << 7;
-    /// `\Archive`.
-    pub const ARCHIVE: u32 = 1 << 8;
-    /// `\Drafts`.
-    pub const DRAFTS: u32 = 1 << 9;
-    /// `\Flagged` (special use).
-    pub const FLAGGED: u32 = 1 << 10;
-    /// `\Junk`.
-    pub const JUNK: u32 = 1 << 11;
-    /// `\Sent`.
-    pub const SENT: u32 = 1 << 12;
-    /// `\Trash`.
-    pub const TRASH: u32 = 1 << 13;
 }
 
 /// One folder of the owner's as listed.
@@ -180,13 +167,6 @@ impl ListedFolder {
                 "\\noinferiors" => NOINFERIORS,
                 "\\marked" => MARKED,
                 "\\unmarked" => UNMARKED,
-                "\\all" => ALL,
-                "\\archive" => ARCHIVE,
-                "\\drafts" => DRAFTS,
-                "\\flagged" => FLAGGED,
-                "\\junk" => JUNK,
-                "\\sent" => SENT,
-                "\\trash" => TRASH,
                 _ => 0,
             }
         });
