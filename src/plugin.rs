@@ -33,9 +33,22 @@ pub static shared_imapc_plugin_version: VersionString = VersionString(DOVECOT_AB
 pub unsafe extern "C" fn shared_imapc_plugin_init(module: *mut module) {
     ffi_guard("shared_imapc_plugin_init", (), || {
         set_in_dovecot(true);
+        limit_malloc_arenas();
         // SAFETY: Dovecot passes its own live module struct, on its thread.
         unsafe { sic_shim_init(module) }
     })
+}
+
+/// glibc gives each thread that allocates an arena of its own, reserving
+/// 64 MiB of address space each; the pool's login threads would so exceed
+/// Dovecot's vsz_limit (256 MiB by default) and abort the process. Dovecot
+/// itself is single-threaded, so two arenas lose nothing.
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes allocator tuning; called on Dovecot's
+    // thread before any login thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Called by Dovecot before it unloads the module: removes the hooks.

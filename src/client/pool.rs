@@ -11,6 +11,9 @@ use super::error::ClientResult;
 use super::session::{RetryPolicy, Session, SessionSpec};
 use crate::storage::settings::SslMode;
 
+/// Stack of a login thread: TLS and parsing need far less than Rust's 2 MiB.
+const LOGIN_THREAD_STACK: usize = 256 * 1024;
+
 /// What makes two sessions interchangeable.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PoolKey {
@@ -96,18 +99,29 @@ impl Pool {
         let workers = pending.len().min(self.max_parallel_logins);
         let queue = Mutex::new(pending.into_iter());
         let outcomes: Mutex<HashMap<PoolKey, ClientResult<T>>> = Mutex::new(HashMap::new());
+        let work = || loop {
+            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+            let Some((key, session)) = next else { break };
+            let outcome = session.ensure_connected().and_then(|()| then(session));
+            outcomes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key.clone(), outcome);
+        };
         std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some((key, session)) = next else { break };
-                    let outcome = session.ensure_connected().and_then(|()| then(session));
-                    outcomes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(key.clone(), outcome);
-                });
+            // The calling thread works too. Small stacks: Dovecot limits a
+            // process's address space (vsz_limit). A thread that cannot be
+            // started leaves its share to the others.
+            for _ in 1..workers {
+                let spawned = std::thread::Builder::new()
+                    .name("shared_imapc login".into())
+                    .stack_size(LOGIN_THREAD_STACK)
+                    .spawn_scoped(scope, &work);
+                if spawned.is_err() {
+                    break;
+                }
             }
+            work();
         });
         let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
         keys.into_iter()

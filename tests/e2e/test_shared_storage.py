@@ -260,3 +260,27 @@ def test_append_and_copy_need_the_insert_right(cluster):
     assert bob.select("INBOX")[1] == [b"2"]
     assert bob.select(TEAM)[1] == [b"7"]
     bob.logout()
+
+
+def test_many_owners_are_listed_with_parallel_logins_within_the_process_limits(make_cluster):
+    """Thirty owners, thirty logins at once, in an imap process with
+    Dovecot's default address-space limit (vsz_limit)."""
+    from support.cluster import DEFAULT_USERS, User
+
+    owners = [User(f"owner{i:02d}", f"pw{i}") for i in range(30)]
+    cluster = make_cluster(
+        shared_imapc=True,
+        users=DEFAULT_USERS + owners,
+        backend_config="plugin {\n  shared_imapc_max_connections = 30\n}\nservice imap {\n  vsz_limit = 192M\n}\n",
+    )
+    for owner in owners:
+        imap = cluster.login(owner.name)
+        imap.create("Shared")
+        imap.logout()
+        cluster.share(owner.name, "Shared", "bob", "lookup read")
+    bob = cluster.login("bob")
+    names = listed(bob, "shared/*")
+    assert [n for n in names if n.endswith("/Shared")] == [f"shared/{o.name}/Shared" for o in owners]
+    bob.logout()
+    assert cluster.proxy.log().count("(master bob)") == 30
+    assert not cluster.backend_of("bob").problems(), cluster.backend_of("bob").problems()
