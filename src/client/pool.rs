@@ -116,7 +116,7 @@ impl Pool {
                 let spawned = std::thread::Builder::new()
                     .name("shared_imapc login".into())
                     .stack_size(LOGIN_THREAD_STACK)
-                    .spawn_scoped(scope, &work);
+                    .spawn_scoped(scope, work);
                 if spawned.is_err() {
                     break;
                 }
