@@ -198,13 +198,22 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 	uint32_t uidvalidity, uidnext;
 	uint64_t highest_modseq;
 	unsigned int i, count;
-	int ret = 0;
+	int ret;
 
+	/* After most commands nothing has come in: no need to read the
+	   whole local index for that. */
+	i_zero(&error);
+	ret = sic_folder_has_news(mbox->folder, quick ? 1 : 0, &error);
+	if (ret <= 0) {
+		if (ret < 0)
+			sic_storage_report(mbox->box.storage, &error);
+		return ret;
+	}
+	ret = 0;
 	(void)mail_index_refresh(mbox->box.index);
 	view = mail_index_view_open(mbox->box.index);
 	hdr = mail_index_get_header(view);
 	sic_local_messages_read(view, &local);
-	i_zero(&error);
 	count = array_count(&local.uids);
 	plan = sic_folder_sync(mbox->folder, hdr->uid_validity,
 			       count == 0 ? NULL : array_front(&local.uids),

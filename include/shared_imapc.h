@@ -153,6 +153,11 @@ struct sic_sync *sic_folder_sync(struct sic_folder *folder,
 				 const uint32_t *uids, const uint8_t *flags,
 				 const char *const *keywords, unsigned int count,
 				 int quick, struct sic_error *error_r);
+/* 0 when a sync would change nothing (quick, nothing reported since the
+   last one), so the local index need not be read; 1 otherwise; -1 on
+   error. */
+int sic_folder_has_news(struct sic_folder *folder, int quick,
+			struct sic_error *error_r);
 unsigned int sic_sync_info(const struct sic_sync *sync, uint32_t *uidvalidity_r,
 			   uint32_t *uidnext_r, uint64_t *highest_modseq_r);
 int sic_sync_get(const struct sic_sync *sync, unsigned int index,

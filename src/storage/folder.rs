@@ -219,6 +219,15 @@ impl Folder {
         self.cache_bytes = self.cache_bytes - before + entry.memory_size();
     }
 
+    /// Whether `sync` may have changes for the index: a quick sync of a
+    /// folder still selected, with nothing reported since the last one,
+    /// has none (and needs no look at the local index).
+    pub fn has_news(&mut self, quick: bool) -> StorageResult<bool> {
+        let p = &self.pending;
+        let quiet = p.vanished.is_empty() && p.changed.is_empty() && !p.full && !p.exists_grew;
+        Ok(!(quick && self.synced && quiet && self.still_selected()?))
+    }
+
     /// Brings the index in step with the remote: NOOP (or a new SELECT if
     /// the session moved on), then only what changed when QRESYNC is on.
     /// A `quick` sync (after FETCH, SEARCH…) asks nothing new and takes in

@@ -356,7 +356,8 @@ pub unsafe extern "C" fn sic_folder_free(folder: *mut SicFolder) {
 /// Opaque to C: `struct sic_sync`, a sync plan with C views of its changes.
 pub struct SicSync {
     result: SyncResult,
-    keywords: Vec<Vec<CString>>,
+    /// Owns the strings `keyword_ptrs` point into.
+    _keywords: Vec<Vec<CString>>,
     keyword_ptrs: Vec<Vec<*const c_char>>,
 }
 
@@ -440,9 +441,24 @@ pub unsafe extern "C" fn sic_folder_sync(
             .collect();
         Ok(Box::into_raw(Box::new(SicSync {
             result,
-            keywords,
+            _keywords: keywords,
             keyword_ptrs,
         })))
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_has_news(
+    folder: *mut SicFolder,
+    quick: c_int,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_has_news", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        Ok(c_int::from(folder.folder.has_news(quick != 0)?))
     })
 }
 
@@ -521,7 +537,6 @@ pub unsafe extern "C" fn sic_sync_get(
                 keywords,
             },
         };
-        debug_assert_eq!(sync.keywords.len(), sync.keyword_ptrs.len());
         0
     })
 }
