@@ -174,11 +174,7 @@ impl Folder {
     }
 
     fn note_fetch(&mut self, items: Vec<(String, Value)>) {
-        let uid = items
-            .iter()
-            .find(|(n, _)| n == "UID")
-            .and_then(|(_, v)| v.as_number())
-            .and_then(|u| u32::try_from(u).ok());
+        let uid = fetch_uid(&items);
         let mut flags = None;
         let mut data = Vec::new();
         for (name, value) in items {
@@ -483,17 +479,7 @@ impl Folder {
     /// remote answers with the flags it really set (rights may drop some),
     /// and the next sync makes the local index say the same.
     pub fn store(&mut self, uids: &SequenceSet, add: bool, flags: &Flags) -> StorageResult<()> {
-        let mut names: Vec<&str> = system_flag_names(flags.system);
-        names.extend(flags.keywords.iter().map(String::as_str));
-        let mut command = Command::new("UID STORE")
-            .sequence(uids)
-            .syntax(if add { "+FLAGS" } else { "-FLAGS" })
-            .open_group();
-        for name in names {
-            command = command.atom(name).map_err(encode_error)?;
-        }
-        let done = self.run(command.close_group())?;
-        self.note(done.data);
+        self.store_silently(uids, add, flags)?;
         // A server that drops flags the user may not set answers nothing
         // for them: ask what they are now.
         let done = self.run(
@@ -501,6 +487,23 @@ impl Folder {
                 .sequence(uids)
                 .syntax(self.flag_items()),
         )?;
+        self.note(done.data);
+        Ok(())
+    }
+
+    /// `UID STORE uids ±FLAGS.SILENT (…)`.
+    fn store_silently(
+        &mut self,
+        uids: &SequenceSet,
+        add: bool,
+        flags: &Flags,
+    ) -> StorageResult<()> {
+        let command = Command::new("UID STORE").sequence(uids).syntax(if add {
+            "+FLAGS.SILENT"
+        } else {
+            "-FLAGS.SILENT"
+        });
+        let done = self.run(flag_list(command, flags)?)?;
         self.note(done.data);
         Ok(())
     }
@@ -513,16 +516,10 @@ impl Folder {
         flags: &Flags,
         internaldate: Option<(i64, i32)>,
     ) -> StorageResult<()> {
-        let mut command = Command::new("APPEND")
+        let command = Command::new("APPEND")
             .mailbox(&self.remote_name, false)
-            .map_err(encode_error)?
-            .open_group();
-        let mut names = system_flag_names(flags.system);
-        names.extend(flags.keywords.iter().map(String::as_str));
-        for name in names {
-            command = command.atom(name).map_err(encode_error)?;
-        }
-        command = command.close_group();
+            .map_err(encode_error)?;
+        let mut command = flag_list(command, flags)?;
         if let Some((time, zone)) = internaldate {
             let date = format_internaldate(time, zone);
             command = command.string(date.as_bytes()).map_err(encode_error)?;
@@ -551,35 +548,33 @@ impl Folder {
     /// Passes a local expunge on (`\Deleted` and `UID EXPUNGE`, which only
     /// touches these messages).
     pub fn expunge(&mut self, uids: &SequenceSet) -> StorageResult<()> {
-        {
-            if !self.owner.has_capability("UIDPLUS")? {
-                return Err(StorageError::new(
-                    ErrorKind::NotPossible,
-                    "the owner's server cannot expunge single messages (no UIDPLUS)",
-                ));
-            }
-            let deleted = Flags {
-                system: super::sync_plan::system_flags::DELETED,
-                keywords: Vec::new(),
-            };
-            self.store(uids, true, &deleted)?;
-            let done = self.run(Command::new("UID EXPUNGE").sequence(uids))?;
-            self.note(done.data);
-            // Rights may have kept some: those must come back locally.
-            let left = self.run(Command::new("UID SEARCH").syntax("UID").sequence(uids))?;
-            let kept = left
-                .data
-                .iter()
-                .any(|d| matches!(d, Untagged::Search { ids, .. } if !ids.is_empty()));
-            if kept {
-                self.pending.full = true;
-                return Err(StorageError::new(
-                    ErrorKind::Perm,
-                    "the owner's server did not expunge the messages",
-                ));
-            }
-            Ok(())
+        if !self.owner.has_capability("UIDPLUS")? {
+            return Err(StorageError::new(
+                ErrorKind::NotPossible,
+                "the owner's server cannot expunge single messages (no UIDPLUS)",
+            ));
         }
+        let deleted = Flags {
+            system: super::sync_plan::system_flags::DELETED,
+            keywords: Vec::new(),
+        };
+        self.store_silently(uids, true, &deleted)?;
+        let done = self.run(Command::new("UID EXPUNGE").sequence(uids))?;
+        self.note(done.data);
+        // Rights may have kept some: those must come back locally.
+        let left = self.run(Command::new("UID SEARCH").syntax("UID").sequence(uids))?;
+        let kept = left
+            .data
+            .iter()
+            .any(|d| matches!(d, Untagged::Search { ids, .. } if !ids.is_empty()));
+        if kept {
+            self.pending.full = true;
+            return Err(StorageError::new(
+                ErrorKind::Perm,
+                "the owner's server did not expunge the messages",
+            ));
+        }
+        Ok(())
     }
 
     /// Plans a search: which keys the remote evaluates, and whether it
@@ -680,6 +675,16 @@ fn fetch_uid(items: &[(String, Value)]) -> Option<u32> {
         .find(|(n, _)| n == "UID")
         .and_then(|(_, v)| v.as_number())
         .and_then(|u| u32::try_from(u).ok())
+}
+
+/// `command` followed by the flag list `(\Seen $Work …)`.
+fn flag_list(command: Command, flags: &Flags) -> StorageResult<Command> {
+    let mut command = command.open_group();
+    let keywords = flags.keywords.iter().map(String::as_str);
+    for name in system_flag_names(flags.system).into_iter().chain(keywords) {
+        command = command.atom(name).map_err(encode_error)?;
+    }
+    Ok(command.close_group())
 }
 
 /// IMAP names of system flags (Dovecot's `enum mail_flags` bits).
