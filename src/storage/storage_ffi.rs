@@ -712,13 +712,14 @@ unsafe fn string_array(array: *const *const c_char, count: Option<usize>) -> Vec
     out
 }
 
-fn with_search<T>(search: *const SicSearch, fallback: T, f: impl FnOnce(&SicSearch) -> T) -> T {
-    ffi_guard("sic_search", fallback, || {
+fn with_search<T: Clone>(
+    search: *const SicSearch,
+    fallback: T,
+    f: impl FnOnce(&SicSearch) -> T,
+) -> T {
+    ffi_guard("sic_search", fallback.clone(), || {
         // SAFETY: every caller documents `search` as from `sic_folder_search`.
-        match unsafe { search.as_ref() } {
-            Some(s) => f(s),
-            None => std::panic::panic_any("null search"),
-        }
+        unsafe { search.as_ref() }.map_or(fallback, f)
     })
 }
 
