@@ -120,7 +120,7 @@ impl Account {
         let mut listings = self.listings.borrow_mut();
         for (key, outcome) in outcomes {
             if let Some(Ok(listing)) = outcome {
-                listings.insert(key, listing);
+                listings.insert(key, (Instant::now(), listing));
             }
         }
     }
@@ -135,8 +135,9 @@ fn same_session(a: &SessionSpec, b: &SessionSpec) -> bool {
     PoolKey::of(a) == PoolKey::of(b)
 }
 
-/// Listings read at login, by session.
-type Listings = Rc<RefCell<HashMap<PoolKey, RawListing>>>;
+/// Listings read at login, by session, with when (used only while fresh:
+/// the LIST they were read for).
+type Listings = Rc<RefCell<HashMap<PoolKey, (Instant, RawListing)>>>;
 
 /// What a LIST of the owner needs, asked in one go right after the login:
 /// NAMESPACE, `LIST "" "*"` and the rights on INBOX.
@@ -181,14 +182,17 @@ impl RawListing {
 
     /// Without ACLs (no MYRIGHTS) every listed INBOX is the user's to see.
     fn may_look_up_inbox(&self) -> bool {
-        self.inbox_rights.as_ref().map_or(true, |done| {
-            done.line.status == Status::Ok
-                && done.data.iter().all(|d| match d {
-                    Untagged::MyRights { rights, .. } => rights.contains('l'),
-                    _ => true,
-                })
-        })
+        self.inbox_rights.as_ref().map_or(true, lookup_allowed)
     }
+}
+
+/// Whether a MYRIGHTS (or STATUS) answer on INBOX lets the user see it.
+fn lookup_allowed(done: &Completion) -> bool {
+    done.line.status == Status::Ok
+        && done.data.iter().all(|d| match d {
+            Untagged::MyRights { rights, .. } => rights.contains('l'),
+            _ => true,
+        })
 }
 
 /// The folders of a LIST answer that the user sees locally, sorted.
@@ -346,7 +350,9 @@ impl Owner {
     /// (read right after a parallel login when there was one).
     pub fn list(&mut self) -> StorageResult<Vec<ListedFolder>> {
         let read_at_login = self.listings.borrow_mut().remove(&PoolKey::of(&self.spec));
-        if let Some(listing) = read_at_login {
+        if let Some((_, listing)) =
+            read_at_login.filter(|(at, _)| at.elapsed() <= OWNERS_EXPECTED_FOR)
+        {
             let logins = self.with_session(|s| Ok(s.logins()))?;
             let layout = listing.layout();
             self.layout = Some((logins, layout.clone()));
@@ -382,18 +388,19 @@ impl Owner {
                 .map(|c| c.syntax("(MESSAGES)"))
         }
         .map_err(encode_error)?;
-        let answer = match self.execute(&command, true) {
-            Ok(done) => Some(done),
-            Err(e) if e.kind == ErrorKind::NotFound || e.kind == ErrorKind::Perm => None,
-            Err(e) if e.kind == ErrorKind::Temp => None,
-            Err(e) => return Err(e),
-        };
-        Ok(answer.is_some_and(|done| {
-            done.data.iter().all(|d| match d {
-                Untagged::MyRights { rights, .. } => rights.contains('l'),
-                _ => true,
-            })
-        }))
+        match self.execute(&command, true) {
+            Ok(done) => Ok(lookup_allowed(&done)),
+            // Refused: no rights (Dovecot answers without a code).
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::NotFound | ErrorKind::Perm | ErrorKind::Temp
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The remote name of a local folder name.
