@@ -6,7 +6,6 @@
 #include "buffer.h"
 #include "istream.h"
 #include "istream-crlf.h"
-#include "mail-copy.h"
 #include "storage.h"
 
 struct sic_save_context {
@@ -115,12 +114,6 @@ void sic_save_cancel(struct mail_save_context *_ctx)
 {
 	sic_save_reset(SIC_SAVE_CONTEXT(_ctx));
 	index_save_context_free(_ctx);
-}
-
-int sic_copy(struct mail_save_context *ctx, struct mail *mail)
-{
-	/* Through save_begin/continue/finish, from the source message. */
-	return mail_storage_copy(ctx, mail);
 }
 
 static void sic_save_free(struct mail_save_context *_ctx)

@@ -3,6 +3,7 @@
    everything the owner's server answers. */
 #include "shim.h"
 #include "ioloop.h"
+#include "mail-copy.h"
 #include "mail-namespace.h"
 #include "mailbox-list-private.h"
 #include "storage.h"
@@ -397,7 +398,8 @@ static struct mailbox sic_mailbox_class = {
 		.save_continue = sic_save_continue,
 		.save_finish = sic_save_finish,
 		.save_cancel = sic_save_cancel,
-		.copy = sic_copy,
+		/* Through save_begin/continue/finish, from the source message. */
+		.copy = mail_storage_copy,
 		.transaction_save_commit_pre = sic_save_commit_pre,
 		.transaction_save_commit_post = sic_save_commit_post,
 		.transaction_save_rollback = sic_save_rollback,
