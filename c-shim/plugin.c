@@ -128,6 +128,19 @@ static struct sic_settings *sic_user_read_settings(struct mail_user *user)
 	return set;
 }
 
+/* The home that keeps the owners' listings across the user's sessions.
+   None for the owners' user objects Dovecot creates inside a session, and
+   for users without a home. */
+static const char *sic_user_list_cache_home(struct mail_user *user)
+{
+	const char *home;
+
+	if (user->autocreated || mail_user_get_home(user, &home) <= 0 ||
+	    home == NULL || *home == '\0')
+		return NULL;
+	return home;
+}
+
 static void sic_mail_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
@@ -150,7 +163,8 @@ static void sic_mail_user_created(struct mail_user *user)
 	suser->set = set;
 	suser->account = sic_account_new(set,
 		user->mail_debug ? user->event : NULL,
-		user->conn.remote_ip == NULL ? NULL : net_ip2addr(user->conn.remote_ip));
+		user->conn.remote_ip == NULL ? NULL : net_ip2addr(user->conn.remote_ip),
+		sic_user_list_cache_home(user));
 	sic_user_exempt_from_local_acls(user);
 	suser->module_ctx.super = *v;
 	user->vlast = &suser->module_ctx.super;

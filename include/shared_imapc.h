@@ -62,10 +62,14 @@ void sic_error_clear(struct sic_error *error);
 struct event;
 /* debug_event: the user's event for mail_debug lines (each remote command,
    secrets hidden), or NULL. client_ip: the user's own client address, sent
-   to the owner's servers in ID (x-originating-ip), or NULL. */
+   to the owner's servers in ID (x-originating-ip), or NULL.
+   home: the user's home, where ~/.shared_imapc.lists keeps the owners'
+   listings across the user's sessions (shared_imapc_list_cache_time), or
+   NULL for none. */
 struct sic_account *sic_account_new(const struct sic_settings *set,
 				    struct event *debug_event,
-				    const char *client_ip);
+				    const char *client_ip,
+				    const char *home);
 void sic_account_free(struct sic_account *account);
 /* Logs in, in parallel (bounded by shared_imapc_max_connections), to every
    owner opened so far that has no session yet. */

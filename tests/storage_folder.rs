@@ -51,7 +51,7 @@ fn open(port: u16) -> Folder {
         ("shared_imapc_command_timeout", "2s"),
     ])
     .unwrap();
-    let mut account = Account::new(settings, DebugLog::default(), None);
+    let mut account = Account::new(settings, DebugLog::default(), None, None);
     let owner = account.owner("shared/alice/", "alice").unwrap();
     Folder::open(owner, "Team", false, (0, 0)).unwrap()
 }

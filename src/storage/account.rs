@@ -5,10 +5,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::error::{ErrorKind, StorageError, StorageResult};
+use super::list_cache::{ListCache, ListKey};
 use super::names::{ListedFolder, RemoteLayout};
 use super::remote::session_spec;
 use super::settings::Settings;
@@ -36,13 +38,22 @@ pub struct Account {
     /// The user's own client address, passed on in `ID`.
     client_ip: Option<String>,
     pool: Rc<RefCell<Pool>>,
-    /// Every owner opened so far, to log in to them together.
-    specs: Vec<SessionSpec>,
+    /// What the owners listed in this user's recent sessions.
+    list_cache: Rc<RefCell<ListCache>>,
+    /// Every owner opened so far (with its namespace prefix), to log in to
+    /// them together.
+    specs: Vec<(String, SessionSpec)>,
 }
 
 impl Account {
-    /// An account with no sessions yet; `client_ip` is the user's own address.
-    pub fn new(settings: Settings, debug: DebugLog, client_ip: Option<String>) -> Account {
+    /// An account with no sessions yet; `client_ip` is the user's own
+    /// address, `list_cache` the file that keeps listings across sessions.
+    pub fn new(
+        settings: Settings,
+        debug: DebugLog,
+        client_ip: Option<String>,
+        list_cache: Option<PathBuf>,
+    ) -> Account {
         let parallel = settings.endpoint_for("").max_connections as usize;
         Account {
             settings,
@@ -51,6 +62,7 @@ impl Account {
             debug,
             client_ip,
             pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
+            list_cache: Rc::new(RefCell::new(ListCache::new(list_cache))),
             specs: Vec::new(),
         }
     }
@@ -69,12 +81,15 @@ impl Account {
                 format!("{owner}'s own folders are not shared with {owner}"),
             ));
         }
-        if !self.specs.iter().any(|s| same_session(s, &spec)) {
-            self.specs.push(spec.clone());
+        if !self.specs.iter().any(|(_, s)| same_session(s, &spec)) {
+            self.specs.push((prefix.to_string(), spec.clone()));
         }
         Ok(Owner {
             pool: Rc::clone(&self.pool),
             listings: Rc::clone(&self.listings),
+            list_cache: Rc::clone(&self.list_cache),
+            list_key: ListKey::new(prefix, &PoolKey::of(&spec)),
+            list_cache_time: endpoint.list_cache_time,
             debug: self.debug.clone(),
             spec,
             layout: None,
@@ -108,15 +123,29 @@ impl Account {
     }
 
     /// Logs in, at once and bounded by `shared_imapc_max_connections`, to
-    /// every owner opened so far that has no session yet (`LIST shared/*`).
+    /// every owner opened so far that has no session yet (`LIST shared/*`)
+    /// and no recent listing in the cache.
     /// Failures are left for each owner's own use to report.
     /// Each new login also reads the owner's listing (pipelined), which
     /// `Owner::list` then uses: a LIST of many owners costs about one login.
     pub fn connect_pending(&mut self) {
+        let mut cache = self.list_cache.borrow_mut();
+        let uncached: Vec<SessionSpec> = self
+            .specs
+            .iter()
+            .filter(|(prefix, spec)| {
+                let validity = self.settings.endpoint_for(prefix).list_cache_time;
+                cache
+                    .fresh(&ListKey::new(prefix, &PoolKey::of(spec)), validity)
+                    .is_none()
+            })
+            .map(|(_, spec)| spec.clone())
+            .collect();
+        drop(cache);
         let outcomes = self
             .pool
             .borrow_mut()
-            .connect_all_then(&self.specs, RawListing::read);
+            .connect_all_then(&uncached, RawListing::read);
         let mut listings = self.listings.borrow_mut();
         for (key, outcome) in outcomes {
             if let Some(Ok(listing)) = outcome {
@@ -128,6 +157,16 @@ impl Account {
     /// Remote connections open now.
     pub fn connections(&self) -> usize {
         self.pool.borrow().connected()
+    }
+}
+
+impl Drop for Account {
+    /// The user's session ends: what the owners listed serves the next one.
+    fn drop(&mut self) {
+        if let Err(e) = self.list_cache.borrow_mut().flush() {
+            self.debug
+                .line(|| format!("shared_imapc: listing cache not written: {e}"));
+        }
     }
 }
 
@@ -214,6 +253,9 @@ fn listed_folders(layout: &RemoteLayout, data: &[Untagged]) -> Vec<ListedFolder>
 pub struct Owner {
     pool: Rc<RefCell<Pool>>,
     listings: Listings,
+    list_cache: Rc<RefCell<ListCache>>,
+    list_key: ListKey,
+    list_cache_time: Duration,
     debug: DebugLog,
     spec: SessionSpec,
     /// The remote's layout, and the login it was read on.
@@ -346,9 +388,40 @@ impl Owner {
         Ok(enabled)
     }
 
-    /// The owner's folders that this user may see, as the remote lists them
-    /// (read right after a parallel login when there was one).
+    /// The owner's folders that this user may see, as the remote lists them:
+    /// read right after a parallel login when there was one, else asked on
+    /// the session when logged in, else from the cache while recent.
     pub fn list(&mut self) -> StorageResult<Vec<ListedFolder>> {
+        let logged_in = self.with_session(|s| Ok(s.is_connected()))?;
+        let cached = if logged_in {
+            None
+        } else {
+            self.list_cache
+                .borrow_mut()
+                .fresh(&self.list_key, self.list_cache_time)
+        };
+        if let Some(folders) = cached {
+            self.debug.line(|| {
+                format!(
+                    "shared_imapc: {}: LIST from the listing cache",
+                    self.spec.owner
+                )
+            });
+            return Ok(folders);
+        }
+        let listed = self.list_remote();
+        let mut cache = self.list_cache.borrow_mut();
+        match &listed {
+            Ok(folders) if !self.list_cache_time.is_zero() => {
+                cache.store(self.list_key.clone(), folders.clone())
+            }
+            Ok(_) => {}
+            Err(_) => cache.forget(&self.list_key),
+        }
+        listed
+    }
+
+    fn list_remote(&mut self) -> StorageResult<Vec<ListedFolder>> {
         let read_at_login = self.listings.borrow_mut().remove(&PoolKey::of(&self.spec));
         if let Some((_, listing)) =
             read_at_login.filter(|(at, _)| at.elapsed() <= OWNERS_EXPECTED_FOR)

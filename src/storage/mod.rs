@@ -7,6 +7,7 @@ pub mod account;
 pub mod error;
 pub mod fetch_items;
 pub mod folder;
+pub mod list_cache;
 pub mod names;
 pub mod remote;
 pub mod search_plan;

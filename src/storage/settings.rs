@@ -50,6 +50,7 @@ const KEYS: &[&str] = &[
     "max_connections",
     "max_literal_size",
     "max_line_length",
+    "list_cache_time",
 ];
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +61,9 @@ const MAX_MAX_CONNECTIONS: u32 = 1000;
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 const DEFAULT_MAX_LITERAL_SIZE: u64 = 256 * 1024 * 1024;
 const DEFAULT_MAX_LINE_LENGTH: u64 = 64 * 1024;
+/// As the acl plugin's `acl_cache_secs`: rights changed on the owner's
+/// server show in LIST at most this much later.
+const DEFAULT_LIST_CACHE_TIME: Duration = Duration::from_secs(30);
 
 /// How the connection to the remote is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,6 +135,9 @@ pub struct Endpoint {
     pub max_literal_size: u64,
     /// Longest response line the remote may send.
     pub max_line_length: u64,
+    /// How long an owner's listing serves the user's later sessions
+    /// without a login (zero: every session asks).
+    pub list_cache_time: Duration,
 }
 
 /// A numbered group: the namespaces it applies to and its endpoint.
@@ -313,6 +320,10 @@ impl Endpoint {
                 .map(parse_max_connections)
                 .transpose()?
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            list_cache_time: get("list_cache_time")
+                .map(parse_cache_time)
+                .transpose()?
+                .unwrap_or(DEFAULT_LIST_CACHE_TIME),
         })
     }
 
@@ -330,7 +341,7 @@ impl Endpoint {
         format!(
             "host={} port={} ssl={} ssl_ca_file={} ssl_ca_dir={} ssl_verify={} master_user={} \
              master_user_separator={} password={} connect_timeout={} command_timeout={} idle_timeout={} max_connections={} \
-             max_literal_size={} max_line_length={}",
+             max_literal_size={} max_line_length={} list_cache_time={}",
             opt(&self.host),
             self.port,
             self.ssl.name(),
@@ -346,6 +357,7 @@ impl Endpoint {
             self.max_connections,
             self.max_literal_size,
             self.max_line_length,
+            format_duration(self.list_cache_time),
         )
     }
 }
@@ -519,6 +531,17 @@ fn parse_timeout(raw: &Raw) -> Result<Duration, SettingsError> {
     }
 }
 
+fn parse_cache_time(raw: &Raw) -> Result<Duration, SettingsError> {
+    match parse_dovecot_time(&raw.value) {
+        Some(d) if d <= MAX_TIMEOUT => Ok(d),
+        Some(_) => Err(invalid(raw, "must be at most 1 day")),
+        None => Err(invalid(
+            raw,
+            "must be a time such as 30s or 5 mins (0 to keep none)",
+        )),
+    }
+}
+
 fn parse_size(raw: &Raw, min: u64, max: u64) -> Result<u64, SettingsError> {
     match parse_dovecot_size(&raw.value) {
         Some(n) if (min..=max).contains(&n) => Ok(n),
@@ -673,6 +696,19 @@ mod tests {
         assert_eq!(d.password.as_ref().map(Secret::expose), Some("s3cret"));
         assert_eq!(d.command_timeout, Duration::from_secs(120));
         assert_eq!(d.max_connections, 16);
+    }
+
+    #[test]
+    fn list_cache_time_defaults_to_acl_cache_secs_and_zero_turns_it_off() {
+        let base = [("shared_imapc_host", "proxy")];
+        assert_eq!(
+            parse(&base).unwrap().defaults.list_cache_time,
+            Duration::from_secs(30)
+        );
+        let off = parse(&[base[0], ("shared_imapc_list_cache_time", "0")]).unwrap();
+        assert!(off.defaults.list_cache_time.is_zero());
+        assert!(error(&[("shared_imapc_list_cache_time", "soon")])
+            .starts_with("shared_imapc_list_cache_time=soon:"));
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 use std::ffi::{c_char, c_int, c_uint, CString};
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 
 use super::account::{Account, FolderStatus, Owner};
 use super::error::{ErrorKind, StorageError};
 use super::fetch_items::MessageData;
 use super::folder::{Folder, SyncResult};
+use super::list_cache;
 use super::names::ListedFolder;
 use super::search_plan::{parse_key, Key, Plan};
 use super::settings_ffi::SicSettings;
@@ -90,22 +92,27 @@ fn free_box<T>(name: &'static str, handle: *mut T) {
 /// # Safety
 /// `set` came from `sic_settings_parse` (or is null: then null is
 /// returned); `debug_event` is null or the user's event, which outlives
-/// the account; `client_ip` is null or NUL-terminated.
+/// the account; `client_ip` and `home` are null or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn sic_account_new(
     set: *const SicSettings,
     debug_event: *mut event,
     client_ip: *const c_char,
+    home: *const c_char,
 ) -> *mut Account {
     ffi_guard("sic_account_new", std::ptr::null_mut(), || {
         // SAFETY: guaranteed by the caller.
         let client_ip = unsafe { borrow(client_ip) }.map(|ip| ip.into_owned());
+        // SAFETY: guaranteed by the caller.
+        let list_cache = unsafe { borrow(home) }
+            .map(|home| PathBuf::from(home.into_owned()).join(list_cache::FILE_NAME));
         // SAFETY: guaranteed by the caller.
         match unsafe { set.as_ref() } {
             Some(set) => Box::into_raw(Box::new(Account::new(
                 set.settings().clone(),
                 DebugLog::new(debug_event),
                 client_ip,
+                list_cache,
             ))),
             None => std::ptr::null_mut(),
         }

@@ -222,7 +222,7 @@ static void test_folder_opens_through_the_proxy(void)
 
 	test_begin("storage core: master login through the proxy, LIST, EXAMINE");
 	set = proxy_settings("bob");
-	account = sic_account_new(set, NULL, NULL);
+	account = sic_account_new(set, NULL, NULL, NULL);
 	memset(&error, 0, sizeof(error));
 	owner = sic_owner_new(account, "shared/alice/", "alice", &error);
 	test_assert(owner != NULL);
@@ -258,7 +258,7 @@ static void test_owner_never_logs_in_as_herself(void)
 
 	test_begin("storage core: never alice as master user of alice");
 	set = proxy_settings("alice");
-	account = sic_account_new(set, NULL, NULL);
+	account = sic_account_new(set, NULL, NULL, NULL);
 	memset(&error, 0, sizeof(error));
 	test_assert(sic_owner_new(account, "shared/alice/", "alice", &error) == NULL);
 	test_assert(error.kind == SIC_ERR_NOTFOUND);
