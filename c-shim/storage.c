@@ -3,6 +3,7 @@
    everything the owner's server answers. */
 #include "shim.h"
 #include "ioloop.h"
+#include "mail-cache.h"
 #include "mail-copy.h"
 #include "mail-namespace.h"
 #include "mailbox-list-private.h"
@@ -217,6 +218,19 @@ static void sic_mailbox_known_state(struct sic_mailbox *mbox,
 		memcpy(hdr_r, data, sizeof(*hdr_r));
 }
 
+/* Without a dovecot.index.cache every message's lookup tries to open it
+   again (10,000 failing open() calls for FETCH 1:* of 10,000 messages):
+   create an empty one once. */
+static void sic_mailbox_create_cache_file(struct mailbox *box)
+{
+	if (mail_index_is_in_memory(box->index) ||
+	    mail_cache_open_and_verify(box->cache) != 0)
+		return;
+	if (mail_cache_purge(box->cache, 0, "shared_imapc: first open") < 0)
+		e_debug(box->event, "shared_imapc: no cache file: %s",
+			mail_index_get_error_message(box->index));
+}
+
 static int sic_mailbox_open(struct mailbox *box)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
@@ -231,6 +245,7 @@ static int sic_mailbox_open(struct mailbox *box)
 	}
 	if (index_storage_mailbox_open(box, FALSE) < 0)
 		return -1;
+	sic_mailbox_create_cache_file(box);
 	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
 		sizeof(struct sic_index_header), 0, 0);
 	sic_mailbox_known_state(mbox, &known);
