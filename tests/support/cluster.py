@@ -292,7 +292,7 @@ class Cluster:
         tls: bool = False,
         shared_filesystem: bool = False,
         shared_imapc: bool = False,
-        rawlog: bool = False,
+        rawlog: bool | tuple[str, ...] = False,
         master_password: str = MASTER_PASSWORD,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
@@ -315,9 +315,10 @@ class Cluster:
         if shared_imapc:
             self.plugins = ("acl", "shared_imapc")
             backend_config = self._shared_imapc_config() + backend_config
-        # Every IMAP session's input and output in ~/rawlog (rawlog_dir).
+        # Every IMAP session's input and output in ~/rawlog (rawlog_dir):
+        # everyone's (True) or only the named users' sessions (a tuple).
         self.rawlog = rawlog
-        if rawlog:
+        if rawlog is True:
             backend_config += "\nrawlog_dir = %h/rawlog\n"
         for backend in self.backends:
             backend.config = self._backend_config(backend, backend_config, mail_debug)
@@ -357,12 +358,15 @@ passdb {{
     def _backend_config(self, backend: Dovecot, extra: str, mail_debug: bool) -> str:
         uid, gid = self._mail_ids()
         users_file = backend.dir / "users"
-        self._write_users(
-            users_file,
-            lambda u: f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::"
-            f"{self.home(u.name, None if self.shared_filesystem else backend)}::"
-            + (f"userdb_acl_groups={','.join(u.groups)}" if u.groups else ""),
-        )
+
+        def line(u: User) -> str:
+            home = self.home(u.name, None if self.shared_filesystem else backend)
+            fields = [f"userdb_acl_groups={','.join(u.groups)}"] if u.groups else []
+            if isinstance(self.rawlog, tuple) and u.name in self.rawlog:
+                fields.append(f"userdb_rawlog_dir={home}/rawlog")
+            return f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::{home}::" + " ".join(fields)
+
+        self._write_users(users_file, line)
         plugin_lines = ""
         if self.plugins:
             plugin_lines = f"mail_plugin_dir = {self.module_dir}\nmail_plugins = $mail_plugins {' '.join(self.plugins)}\n"
