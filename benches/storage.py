@@ -60,17 +60,19 @@ def write_maildir(cluster: Cluster, owner: str, folder: str, count: int) -> None
         os.chown(path, uid, gid)
 
 
-def imapc_node(cluster: Cluster) -> Dovecot:
-    """A Dovecot whose bob reads alice's account through the built-in imapc."""
-    node = Dovecot(cluster.root, "imapcnode")
-    users = node.dir / "users"
-    users.parent.mkdir(parents=True, exist_ok=True)
-    home = node.dir / "home" / "bob"
-    home.mkdir(parents=True, exist_ok=True)
+def node_users(cluster: Cluster, node: Dovecot, names: list[str], extra=lambda name: "") -> str:
+    """Gives the users (password `<name>-pw`) homes on `node`; returns its
+    passdb and userdb configuration."""
     uid, gid = cluster._mail_ids()
-    os.chown(home, uid, gid)
-    users.write_text(f"bob:{{PLAIN}}bob-pw:{uid}:{gid}::{home}::\n")
-    node.config = f"""
+    lines = []
+    for name in names:
+        home = node.dir / "home" / name
+        home.mkdir(parents=True, exist_ok=True)
+        os.chown(home, uid, gid)
+        lines.append(f"{name}:{{PLAIN}}{name}-pw:{uid}:{gid}::{home}::{extra(name)}\n")
+    users = node.dir / "users"
+    users.write_text("".join(lines))
+    return f"""
 passdb {{
   driver = passwd-file
   args = {users}
@@ -79,6 +81,13 @@ userdb {{
   driver = passwd-file
   args = {users}
 }}
+"""
+
+
+def imapc_node(cluster: Cluster) -> Dovecot:
+    """A Dovecot whose bob reads alice's account through the built-in imapc."""
+    node = Dovecot(cluster.root, "imapcnode")
+    node.config = node_users(cluster, node, ["bob"]) + f"""
 mail_location = imapc:~/imapc
 imapc_host = 127.0.0.1
 imapc_port = {cluster.proxy.port}
@@ -97,28 +106,13 @@ def imapc_shared_node(cluster: Cluster, owners: list[User]) -> Dovecot:
     to the owner), acl_ignore_namespace, no mailbox list index, and a
     shared dictionary naming the owners (Dovecot's own file driver)."""
     node = Dovecot(cluster.root, "imapcshared")
+    auth = node_users(cluster, node, ["bob"] + [o.name for o in owners],
+                      lambda name: "userdb_imapc_master_user=bob" if name == "bob" else "")
     uid, gid = cluster._mail_ids()
-    lines = []
-    for name in ["bob"] + [o.name for o in owners]:
-        home = node.dir / "home" / name
-        home.mkdir(parents=True, exist_ok=True)
-        os.chown(home, uid, gid)
-        extra = "userdb_imapc_master_user=bob" if name == "bob" else ""
-        lines.append(f"{name}:{{PLAIN}}{name}-pw:{uid}:{gid}::{home}::{extra}\n")
-    users = node.dir / "users"
-    users.write_text("".join(lines))
     shared_dict = node.dir / "shared-dict"
     shared_dict.write_text("".join(f"shared/shared-boxes/user/bob/{o.name}\n1\n" for o in owners))
     os.chown(shared_dict, uid, gid)
-    node.config = f"""
-passdb {{
-  driver = passwd-file
-  args = {users}
-}}
-userdb {{
-  driver = passwd-file
-  args = {users}
-}}
+    node.config = auth + f"""
 mail_location = maildir:~/Maildir
 mail_plugins = $mail_plugins acl
 mailbox_list_index = no
