@@ -15,3 +15,4 @@ pub mod imap;
 pub mod plugin;
 pub mod storage;
 pub mod sys;
+pub mod tab_escape;

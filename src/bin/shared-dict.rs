@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use shared_imapc::dict::log_store::{LogOptions, LogStore};
 use shared_imapc::dict::{Dict, DictError, IterateFlags, Op};
+use shared_imapc::tab_escape::unescape as tab_unescape;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -95,28 +96,6 @@ fn read_file_dict(path: &Path) -> Result<Vec<(String, String)>, DictError> {
         .chunks(2)
         .map(|kv| (tab_unescape(kv[0]), tab_unescape(kv[1])))
         .collect())
-}
-
-/// Dovecot's `str_tabunescape()`: \001 followed by 0, 1, t, r or n.
-fn tab_unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\u{1}' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('0') => out.push('\0'),
-            Some('1') => out.push('\u{1}'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('n') => out.push('\n'),
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
 }
 
 /// Dovecot's `fs:posix` dict: one file per key, its path below the prefix

@@ -19,11 +19,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::names::ListedFolder;
 use crate::client::pool::PoolKey;
+use crate::tab_escape::{escape, unescape};
 
 /// The file's first line; another one means the file is not ours to read.
 const HEADER: &str = "shared_imapc listing cache 1";
@@ -83,12 +84,11 @@ impl ListCache {
 
     /// The folders listed for `key` less than `validity` ago.
     pub fn fresh(&mut self, key: &ListKey, validity: Duration) -> Option<Vec<ListedFolder>> {
-        if self.path.is_none() || validity.is_zero() {
+        let path = self.path.as_deref()?;
+        if validity.is_zero() {
             return None;
         }
-        let entries = self
-            .entries
-            .get_or_insert_with(|| read_file(self.path.as_ref()));
+        let entries = self.entries.get_or_insert_with(|| read_file(path));
         entries
             .get(key)
             .filter(|e| younger_than(e, validity))
@@ -130,7 +130,7 @@ impl ListCache {
         if self.changed.is_empty() {
             return Ok(());
         }
-        let mut merged = read_file(Some(path));
+        let mut merged = read_file(path);
         for (key, entry) in self.changed.drain() {
             match entry {
                 Some(entry) => {
@@ -163,8 +163,8 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn read_file(path: Option<&PathBuf>) -> HashMap<ListKey, Entry> {
-    path.and_then(|p| fs::read_to_string(p).ok())
+fn read_file(path: &Path) -> HashMap<ListKey, Entry> {
+    fs::read_to_string(path)
         .map(|text| parse(&text))
         .unwrap_or_default()
 }
@@ -184,12 +184,11 @@ fn parse_line(line: &str) -> Option<(ListKey, Entry)> {
         fields: Default::default(),
     };
     for field in key.fields.iter_mut() {
-        *field = fields.next()??;
+        *field = fields.next()?;
     }
-    let listed_at = fields.next()??.parse().ok()?;
+    let listed_at = fields.next()?.parse().ok()?;
     let folders = fields
         .map(|f| {
-            let f = f?;
             let (bits, name) = f.split_once(':')?;
             Some(ListedFolder {
                 name: name.to_string(),
@@ -212,43 +211,9 @@ fn format_line(key: &ListKey, entry: &Entry) -> String {
     line.join("\t")
 }
 
-/// Tabs, line ends and backslashes in names must not split the fields.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn unescape(text: &str) -> Option<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next()? {
-            '\\' => '\\',
-            't' => '\t',
-            'n' => '\n',
-            'r' => '\r',
-            _ => return None,
-        });
-    }
-    Some(out)
-}
-
 /// Writes beside the file and renames over it: a reader sees the old file
 /// or the new one, never half of one. Only the user may read it.
-fn write_file(path: &PathBuf, entries: &HashMap<ListKey, Entry>) -> std::io::Result<()> {
+fn write_file(path: &Path, entries: &HashMap<ListKey, Entry>) -> std::io::Result<()> {
     let mut text = String::from(HEADER);
     text.push('\n');
     for (key, entry) in entries {
@@ -314,7 +279,7 @@ mod tests {
         let odd = folders(&[
             "Team",
             "Tab\there",
-            "Back\\slash",
+            "Back\\slash\u{1}",
             "Line\nbreak",
             "Café/Sub",
         ]);
