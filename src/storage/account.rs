@@ -40,9 +40,15 @@ pub struct Account {
     pool: Rc<RefCell<Pool>>,
     /// What the owners listed in this user's recent sessions.
     list_cache: Rc<RefCell<ListCache>>,
-    /// Every owner opened so far (with its namespace prefix), to log in to
-    /// them together.
-    specs: Vec<(String, SessionSpec)>,
+    /// Every owner opened so far, to log in to them together.
+    opened: Vec<Opened>,
+}
+
+/// An owner's session and where its listing is cached.
+struct Opened {
+    spec: SessionSpec,
+    list_key: ListKey,
+    list_cache_time: Duration,
 }
 
 impl Account {
@@ -63,7 +69,7 @@ impl Account {
             client_ip,
             pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
             list_cache: Rc::new(RefCell::new(ListCache::new(list_cache))),
-            specs: Vec::new(),
+            opened: Vec::new(),
         }
     }
 
@@ -81,14 +87,19 @@ impl Account {
                 format!("{owner}'s own folders are not shared with {owner}"),
             ));
         }
-        if !self.specs.iter().any(|(_, s)| same_session(s, &spec)) {
-            self.specs.push((prefix.to_string(), spec.clone()));
+        let list_key = ListKey::new(prefix, &PoolKey::of(&spec));
+        if !self.opened.iter().any(|o| same_session(&o.spec, &spec)) {
+            self.opened.push(Opened {
+                spec: spec.clone(),
+                list_key: list_key.clone(),
+                list_cache_time: endpoint.list_cache_time,
+            });
         }
         Ok(Owner {
             pool: Rc::clone(&self.pool),
             listings: Rc::clone(&self.listings),
             list_cache: Rc::clone(&self.list_cache),
-            list_key: ListKey::new(prefix, &PoolKey::of(&spec)),
+            list_key,
             list_cache_time: endpoint.list_cache_time,
             debug: self.debug.clone(),
             spec,
@@ -131,15 +142,10 @@ impl Account {
     pub fn connect_pending(&mut self) {
         let mut cache = self.list_cache.borrow_mut();
         let uncached: Vec<SessionSpec> = self
-            .specs
+            .opened
             .iter()
-            .filter(|(prefix, spec)| {
-                let validity = self.settings.endpoint_for(prefix).list_cache_time;
-                cache
-                    .fresh(&ListKey::new(prefix, &PoolKey::of(spec)), validity)
-                    .is_none()
-            })
-            .map(|(_, spec)| spec.clone())
+            .filter(|o| cache.fresh(&o.list_key, o.list_cache_time).is_none())
+            .map(|o| o.spec.clone())
             .collect();
         drop(cache);
         let outcomes = self
