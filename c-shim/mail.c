@@ -1,9 +1,12 @@
 /* Messages of a shared folder: Dovecot's index mail, with what only the
    owner's server knows (INTERNALDATE, size, ENVELOPE, BODYSTRUCTURE, the
    message itself) taken from the Rust core, which fetches it for a whole
-   FETCH at once (see search.c). */
+   FETCH at once (see search.c). What the owner's server sent is kept in the
+   local index's cache file, so later sessions read it from there. */
 #include "shim.h"
+#include "str.h"
 #include "istream.h"
+#include "mail-cache.h"
 #include "storage.h"
 
 /* The remote's data for the mail with at least wanted; -1 with the
@@ -34,6 +37,30 @@ static int sic_mail_remote(struct mail *mail, uint32_t wanted,
 	return 0;
 }
 
+/* Keeps a field the remote sent in the cache file, unless the
+   administrator's caching decisions say never. */
+static void sic_mail_cache_add(struct index_mail *mail, unsigned int idx,
+			       const void *data, size_t size)
+{
+	struct mail *_mail = &mail->mail.mail;
+
+	if (mail_cache_field_can_add(_mail->transaction->cache_trans,
+				     _mail->seq, idx))
+		index_mail_cache_add_idx(mail, idx, data, size);
+}
+
+/* A string field from the cache file into *slot. */
+static bool sic_mail_cached_string(struct index_mail *mail, unsigned int idx,
+				   const char **slot)
+{
+	string_t *str = str_new(mail->mail.data_pool, 256);
+
+	if (index_mail_cache_lookup_field(mail, str, idx) <= 0)
+		return FALSE;
+	*slot = str_c(str);
+	return TRUE;
+}
+
 static int sic_mail_get_received_date(struct mail *_mail, time_t *date_r)
 {
 	struct index_mail *mail = INDEX_MAIL(_mail);
@@ -61,13 +88,12 @@ static int sic_mail_get_virtual_size(struct mail *_mail, uoff_t *size_r)
 	struct index_mail *mail = INDEX_MAIL(_mail);
 	struct sic_message message;
 
-	if (mail->data.virtual_size != (uoff_t)-1) {
-		*size_r = mail->data.virtual_size;
+	if (index_mail_get_cached_virtual_size(mail, size_r))
 		return 0;
-	}
 	if (sic_mail_remote(_mail, SIC_WANT_SIZE, &message) < 0)
 		return -1;
-	/* RFC822.SIZE counts CRLF line ends, as the stream we hand out has. */
+	/* RFC822.SIZE counts CRLF line ends, as the stream we hand out has.
+	   Dovecot's close caches it (index_mail_cache_sizes). */
 	mail->data.virtual_size = message.size;
 	mail->data.physical_size = message.size;
 	*size_r = message.size;
@@ -112,12 +138,17 @@ static int sic_mail_get_guid(struct mail *_mail, const char **value_r)
 	struct index_mail *mail = INDEX_MAIL(_mail);
 	struct sic_message message;
 
-	if (mail->data.guid == NULL) {
+	unsigned int cache_idx = mail->ibox->cache_fields[MAIL_CACHE_GUID].idx;
+
+	if (mail->data.guid == NULL &&
+	    !sic_mail_cached_string(mail, cache_idx, &mail->data.guid)) {
 		if (sic_mail_remote(_mail, SIC_WANT_GUID, &message) < 0)
 			return -1;
 		if (message.guid == NULL)
 			return index_mail_get_special(_mail, MAIL_FETCH_GUID, value_r);
 		mail->data.guid = p_strdup(mail->mail.data_pool, message.guid);
+		sic_mail_cache_add(mail, cache_idx, message.guid,
+				   strlen(message.guid));
 	}
 	*value_r = mail->data.guid;
 	return 0;
@@ -128,6 +159,8 @@ static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 {
 	struct index_mail *mail = INDEX_MAIL(_mail);
 	struct sic_message message;
+	const struct mail_cache_field *fields = mail->ibox->cache_fields;
+	unsigned int cache_idx;
 	const char **slot, *value;
 	uint32_t wanted;
 
@@ -135,14 +168,21 @@ static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 	case MAIL_FETCH_IMAP_ENVELOPE:
 		wanted = SIC_WANT_ENVELOPE;
 		slot = &mail->data.envelope;
+		cache_idx = SIC_MAILBOX(_mail->box)->envelope_cache_idx;
+		if (*slot == NULL)
+			(void)sic_mail_cached_string(mail, cache_idx, slot);
 		break;
 	case MAIL_FETCH_IMAP_BODYSTRUCTURE:
 		wanted = SIC_WANT_BODYSTRUCTURE;
 		slot = &mail->data.bodystructure;
+		cache_idx = fields[MAIL_CACHE_IMAP_BODYSTRUCTURE].idx;
+		(void)index_mail_get_cached_bodystructure(mail, slot);
 		break;
 	case MAIL_FETCH_IMAP_BODY:
 		wanted = SIC_WANT_BODY;
 		slot = &mail->data.body;
+		cache_idx = fields[MAIL_CACHE_IMAP_BODY].idx;
+		(void)index_mail_get_cached_body(mail, slot);
 		break;
 	case MAIL_FETCH_GUID:
 		return sic_mail_get_guid(_mail, value_r);
@@ -163,6 +203,7 @@ static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 			return -1;
 		}
 		*slot = p_strdup(mail->mail.data_pool, value);
+		sic_mail_cache_add(mail, cache_idx, value, strlen(value));
 	}
 	*value_r = *slot;
 	return 0;

@@ -1,6 +1,7 @@
 /* Searches in shared folders. Dovecot's imap runs FETCH, SEARCH and SORT as
    mailbox searches; here the Rust core is told what they need:
-   - FETCH: the items, fetched for every message of the set in one command;
+   - FETCH: the items, fetched in one command for every message of the set
+     whose local cache file lacks some of them;
    - SEARCH: the keys, each written as IMAP by Dovecot. The core decides
      which the remote evaluates and asks it in one command; each of those
      keys is then replaced by the set of UIDs the remote matched, so Dovecot
@@ -10,6 +11,7 @@
 #include "shim.h"
 #include "str.h"
 #include "mail-search.h"
+#include "mail-cache.h"
 #include "imap-util.h"
 #include "module-context.h"
 #include "storage.h"
@@ -51,56 +53,104 @@ static uint32_t sic_wanted(enum mail_fetch_field fields,
 	return wanted;
 }
 
-static void sic_search_add_uids(struct mailbox *box, uint32_t first,
-				uint32_t last, ARRAY_TYPE(uint32_t) *uids)
+static bool sic_cached(struct mailbox_transaction_context *t, uint32_t seq,
+		       enum index_cache_field field)
+{
+	struct index_mailbox_context *ibox = INDEX_STORAGE_CONTEXT(t->box);
+
+	return mail_cache_field_exists(t->cache_view, seq,
+				       ibox->cache_fields[field].idx) > 0;
+}
+
+static bool sic_cached_envelope(struct mailbox_transaction_context *t,
+				uint32_t seq)
+{
+	return mail_cache_field_exists(t->cache_view, seq,
+		SIC_MAILBOX(t->box)->envelope_cache_idx) > 0;
+}
+
+/* Whether the message's cache file entry (see mail.c) has all of wanted
+   that the remote is asked for in advance; whole messages are not cached. */
+static bool sic_cached_all(struct mailbox_transaction_context *t, uint32_t seq,
+			   uint32_t wanted)
+{
+	if ((wanted & SIC_WANT_INTERNALDATE) != 0 &&
+	    !sic_cached(t, seq, MAIL_CACHE_RECEIVED_DATE))
+		return FALSE;
+	if ((wanted & SIC_WANT_SIZE) != 0 &&
+	    !sic_cached(t, seq, MAIL_CACHE_VIRTUAL_FULL_SIZE))
+		return FALSE;
+	if ((wanted & SIC_WANT_ENVELOPE) != 0 &&
+	    !sic_cached_envelope(t, seq))
+		return FALSE;
+	if ((wanted & (SIC_WANT_BODYSTRUCTURE | SIC_WANT_BODY)) != 0 &&
+	    !sic_cached(t, seq, MAIL_CACHE_IMAP_BODYSTRUCTURE) &&
+	    ((wanted & SIC_WANT_BODYSTRUCTURE) != 0 ||
+	     !sic_cached(t, seq, MAIL_CACHE_IMAP_BODY)))
+		return FALSE;
+	if ((wanted & SIC_WANT_GUID) != 0 && !sic_cached(t, seq, MAIL_CACHE_GUID))
+		return FALSE;
+	return TRUE;
+}
+
+static void sic_search_add_uids(struct mailbox_transaction_context *t,
+				uint32_t first, uint32_t last, uint32_t wanted,
+				ARRAY_TYPE(uint32_t) *uids)
 {
 	uint32_t seq, uid;
 
 	for (seq = first; seq <= last; seq++) {
-		mail_index_lookup_uid(box->view, seq, &uid);
+		if ((wanted & SIC_WANT_MESSAGE) == 0 &&
+		    sic_cached_all(t, seq, wanted))
+			continue;
+		mail_index_lookup_uid(t->box->view, seq, &uid);
 		array_push_back(uids, &uid);
 	}
 }
 
-/* The UIDs of a FETCH-style search (one sequence set or ALL), or FALSE. */
-static bool sic_search_fetch_uids(struct mailbox *box,
+/* The UIDs of a FETCH-style search (one sequence set or ALL) that need
+   something from the remote, or FALSE. */
+static bool sic_search_fetch_uids(struct mailbox_transaction_context *t,
 				  const struct mail_search_args *args,
-				  ARRAY_TYPE(uint32_t) *uids)
+				  uint32_t wanted, ARRAY_TYPE(uint32_t) *uids)
 {
 	const struct mail_search_arg *arg = args->args;
 	const struct seq_range *range;
-	uint32_t count = mail_index_view_get_messages_count(box->view);
+	uint32_t count = mail_index_view_get_messages_count(t->box->view);
 
 	if (arg == NULL || arg->next != NULL || arg->match_not)
 		return FALSE;
 	if (arg->type == SEARCH_ALL) {
-		sic_search_add_uids(box, 1, count, uids);
+		sic_search_add_uids(t, 1, count, wanted, uids);
 		return TRUE;
 	}
 	if (arg->type != SEARCH_SEQSET)
 		return FALSE;
-	array_foreach(&arg->value.seqset, range)
-		sic_search_add_uids(box, range->seq1, I_MIN(range->seq2, count), uids);
+	array_foreach(&arg->value.seqset, range) {
+		sic_search_add_uids(t, range->seq1, I_MIN(range->seq2, count),
+				    wanted, uids);
+	}
 	return TRUE;
 }
 
 /* FALSE with the storage error set when the remote failed: the FETCH then
    answers NO before sending anything (a failure halfway would cost the
    client its connection). */
-static bool sic_search_prefetch(struct mailbox *box,
+static bool sic_search_prefetch(struct mailbox_transaction_context *t,
 				struct mail_search_args *args, uint32_t wanted)
 {
-	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
 	ARRAY_TYPE(uint32_t) uids;
 	struct sic_error error;
 
 	t_array_init(&uids, 128);
 	i_zero(&error);
-	if (!sic_search_fetch_uids(box, args, &uids) || array_is_empty(&uids))
+	if (!sic_search_fetch_uids(t, args, wanted, &uids) ||
+	    array_is_empty(&uids))
 		return TRUE;
 	if (sic_folder_prefetch(mbox->folder, array_front(&uids),
 				array_count(&uids), wanted, &error) < 0) {
-		sic_storage_report(box->storage, &error);
+		sic_storage_report(t->box->storage, &error);
 		return FALSE;
 	}
 	return TRUE;
@@ -304,7 +354,7 @@ sic_search_init(struct mailbox_transaction_context *t,
 	if (mbox->folder != NULL) T_BEGIN {
 		result = sic_search_remote(t->box, args, sort_program, &failed);
 		if (!failed && wanted != 0)
-			failed = !sic_search_prefetch(t->box, args, wanted);
+			failed = !sic_search_prefetch(t, args, wanted);
 	} T_END;
 	sorted = result != NULL && sic_search_is_sorted(result) != 0;
 	if (result != NULL && !sorted)

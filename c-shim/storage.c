@@ -231,6 +231,22 @@ static void sic_mailbox_create_cache_file(struct mailbox *box)
 			mail_index_get_error_message(box->index));
 }
 
+/* Dovecot never caches imap.envelope by default (mail_never_cache_fields):
+   it rebuilds it from cached headers. Here rebuilding means going remote,
+   so the remote's ENVELOPE is kept in a field of its own. */
+static unsigned int sic_mailbox_register_envelope(struct mailbox *box)
+{
+	struct mail_cache_field field = {
+		.name = "shared_imapc.envelope",
+		.type = MAIL_CACHE_FIELD_STRING,
+		.field_size = UINT_MAX,
+		.decision = MAIL_CACHE_DECISION_TEMP,
+	};
+
+	mail_cache_register_fields(box->cache, &field, 1);
+	return field.idx;
+}
+
 static int sic_mailbox_open(struct mailbox *box)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
@@ -246,6 +262,7 @@ static int sic_mailbox_open(struct mailbox *box)
 	if (index_storage_mailbox_open(box, FALSE) < 0)
 		return -1;
 	sic_mailbox_create_cache_file(box);
+	mbox->envelope_cache_idx = sic_mailbox_register_envelope(box);
 	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
 		sizeof(struct sic_index_header), 0, 0);
 	sic_mailbox_known_state(mbox, &known);

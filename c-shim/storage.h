@@ -25,6 +25,8 @@ struct sic_mailbox {
 	struct sic_storage *storage;
 	struct sic_folder *folder;
 	uint32_t ext_id;
+	/* The cache file field of the remote's ENVELOPE (see storage.c). */
+	unsigned int envelope_cache_idx;
 	struct timeout *to_idle;
 };
 

@@ -148,6 +148,23 @@ def test_a_second_fetch_is_answered_locally(sessions):
     assert [c for c in new_remote_commands(cluster, before) if "FETCH" in c] == []
 
 
+CACHED_ITEMS = "(ENVELOPE BODYSTRUCTURE BODY INTERNALDATE RFC822.SIZE X-GUID)"
+
+
+def test_the_next_session_reads_fetched_data_from_the_local_index(sessions):
+    cluster, alice, bob = sessions
+    bob.fetch("1:*", CACHED_ITEMS)
+    later = cluster.login("bob")
+    try:
+        assert later.select(SHARED, readonly=True)[0] == "OK"
+        before = len(cluster.remote_commands("alice"))
+        theirs = later.fetch("1:*", CACHED_ITEMS)
+        assert [c for c in new_remote_commands(cluster, before) if "FETCH" in c] == []
+    finally:
+        later.logout()
+    assert without_recent(theirs[1]) == without_recent(alice.fetch("1:*", CACHED_ITEMS)[1])
+
+
 @pytest.mark.parametrize("key", SEARCH_KEYS)
 def test_search_equals_the_owners(sessions, key):
     cluster, alice, bob = sessions

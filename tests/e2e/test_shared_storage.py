@@ -50,6 +50,29 @@ def test_bob_lists_selects_and_fetches_alices_folder(cluster):
     bob.logout()
 
 
+def envelope_subjects(imap):
+    status, data = imap.fetch("1:*", "(ENVELOPE)")
+    assert status == "OK", data
+    return re.findall(rb'ENVELOPE \("[^"]*" "([^"]*)"', b" ".join(data))
+
+
+def test_a_recreated_folder_is_not_answered_from_the_old_cache(cluster):
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    assert envelope_subjects(bob) == [f"Message {n}".encode() for n in range(1, 6)]
+    bob.logout()
+    # Same name and UIDs 1-5 again, new UIDVALIDITY, other messages.
+    alice = cluster.login("alice")
+    assert alice.delete("Team")[0] == "OK"
+    alice.logout()
+    seed_team_folder(cluster, count=5, subject="Renewed")
+    cluster.share("alice", "Team", "bob", "lookup read")
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    assert envelope_subjects(bob) == [f"Renewed {n}".encode() for n in range(1, 6)]
+    bob.logout()
+
+
 @pytest.mark.parametrize("list_index", ["no", "yes"])
 def test_a_user_without_rights_learns_nothing(make_cluster, list_index):
     cluster = make_team_cluster(make_cluster, f"mailbox_list_index = {list_index}\n")

@@ -411,15 +411,16 @@ plugin {{
 
     def remote_commands(self, user: str) -> list[str]:
         """Every command the user's backend received in `user`'s sessions
-        (rawlog=True), as `NAME args`, without tags."""
+        (rawlog=True), as `NAME args`, without tags, in the order received
+        (so a count taken before stays a prefix when sessions overlap)."""
         commands = []
-        for path in sorted((self.home(user) / "rawlog").glob("*.in")):
+        for path in (self.home(user) / "rawlog").glob("*.in"):
             for line in path.read_bytes().split(b"\n"):
                 # "<timestamp> <tag> <command …>"
                 parts = line.decode(errors="replace").rstrip("\r").split(" ", 2)
                 if len(parts) == 3 and parts[2]:
-                    commands.append(parts[2])
-        return commands
+                    commands.append((float(parts[0]), path.name, parts[2]))
+        return [command for *_, command in sorted(commands)]
 
     def share(self, owner: str, folder: str, viewer: str, rights: str) -> None:
         """Gives `viewer` `rights` on `owner`'s folder, on the owner's backend."""
@@ -559,13 +560,15 @@ def stop_saved(root: Path) -> None:
         instance.wait_stopped()
 
 
-def seed_team_folder(cluster: Cluster, owner: str = "alice", folder: str = "Team", count: int = 5) -> None:
+def seed_team_folder(
+    cluster: Cluster, owner: str = "alice", folder: str = "Team", count: int = 5, subject: str = "Message"
+) -> None:
     """Gives `owner` a folder of `count` small messages (subjects "Message N")."""
     imap = cluster.login(owner)
     imap.create(folder)
     for n in range(1, count + 1):
         body = (
-            f"From: {owner}@example.net\r\nTo: team@example.net\r\nSubject: Message {n}\r\n"
+            f"From: {owner}@example.net\r\nTo: team@example.net\r\nSubject: {subject} {n}\r\n"
             f"Date: Mon, {n:02d} Jun 2025 10:00:00 +0000\r\nMessage-ID: <m{n}@example.net>\r\n\r\nBody {n}\r\n"
         )
         imap.append(folder, None, None, body.encode())
