@@ -429,7 +429,13 @@ fn fetch_items(t: &mut Tokens) -> ParseResult<Vec<(String, Value)>> {
         let mut name = t.atom()?;
         name.make_ascii_uppercase();
         t.expect(b' ')?;
-        items.push((name, t.value(1)?));
+        let structure = matches!(name.as_str(), "ENVELOPE" | "BODY" | "BODYSTRUCTURE");
+        let value = if structure && t.peek_is(b'(') {
+            Value::ListText(t.list_text()?)
+        } else {
+            t.value(1)?
+        };
+        items.push((name, value));
     }
 }
 
@@ -717,7 +723,13 @@ mod tests {
             items[3].1.as_bytes(),
             Some(&b"Subject: hi there\r\n\r\n"[..])
         );
-        assert_eq!(items[4].1.as_list().unwrap().len(), 10);
+        let Value::ListText(envelope) = &items[4].1 else {
+            panic!("ENVELOPE kept as text")
+        };
+        assert_eq!(
+            envelope,
+            b"\"date\" \"subj\" ((NIL NIL \"a\" \"b.c\")) NIL NIL NIL NIL NIL NIL \"<id>\""
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum Value {
     Literal(Literal),
     Nil,
     List(Vec<Value>),
+    /// A list kept as the server wrote it, between its parentheses, once
+    /// checked to be well-formed (see [`Tokens::list_text`]).
+    ListText(Vec<u8>),
 }
 
 impl Value {
@@ -259,6 +262,87 @@ impl Tokens {
         }
     }
 
+    /// The list that comes next as the server wrote it, between its
+    /// parentheses: literals inline (`{N}` CRLF bytes), every string, atom
+    /// and nesting checked as [`Tokens::value`] would. ENVELOPE and
+    /// BODYSTRUCTURE are passed on like this, so what the owner's server
+    /// wrote is what the user sees, without building a tree and writing it
+    /// back. NUL bytes are refused: the text goes on as a C string.
+    pub fn list_text(&mut self) -> ParseResult<Vec<u8>> {
+        self.expect(b'(')?;
+        let mut text = ListText {
+            out: Vec::new(),
+            from: self.pos,
+        };
+        self.skip_list_items(1, &mut text)?;
+        let line = self.lines.get(self.line).map_or(&[][..], Vec::as_slice);
+        text.out.extend_from_slice(&line[text.from..self.pos - 1]);
+        if text.out.contains(&0) {
+            return error("NUL byte in a structure");
+        }
+        Ok(text.out)
+    }
+
+    /// Items up to and including the `)` that closes the list.
+    fn skip_list_items(&mut self, depth: usize, text: &mut ListText) -> ParseResult<()> {
+        if depth >= MAX_DEPTH {
+            return error(format!("lists nested deeper than {MAX_DEPTH}"));
+        }
+        loop {
+            self.skip_spaces();
+            if self.accept(b')') {
+                return Ok(());
+            }
+            self.skip_value(depth, text)?;
+        }
+    }
+
+    fn skip_value(&mut self, depth: usize, text: &mut ListText) -> ParseResult<()> {
+        match self.peek() {
+            None if self.at_end() => error("unexpected end of response"),
+            None => error(format!(
+                "unexpected line break at {}",
+                self.describe_position()
+            )),
+            Some(b'(') => {
+                self.pos += 1;
+                self.skip_list_items(depth + 1, text)
+            }
+            Some(b'"') => self.skip_quoted(),
+            Some(b'{') => {
+                let line = self.line;
+                let literal = self.literal()?;
+                let bytes = literal
+                    .as_bytes()
+                    .ok_or_else(|| ParseError("literal too large in a structure".into()))?;
+                text.out.extend_from_slice(&self.lines[line][text.from..]);
+                text.out.extend_from_slice(b"\r\n");
+                text.out.extend_from_slice(bytes);
+                text.from = 0;
+                Ok(())
+            }
+            Some(_) => self.atom_bytes().map(drop),
+        }
+    }
+
+    /// Past a quoted string, checking it is terminated.
+    fn skip_quoted(&mut self) -> ParseResult<()> {
+        self.expect(b'"')?;
+        let rest = self.current();
+        let mut i = 0;
+        while i < rest.len() {
+            match rest[i] {
+                b'"' => {
+                    self.pos += i + 1;
+                    return Ok(());
+                }
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        error("unterminated quoted string")
+    }
+
     /// A quoted string, with `\"` and `\\` unescaped.
     pub fn quoted(&mut self) -> ParseResult<Vec<u8>> {
         self.expect(b'"')?;
@@ -309,6 +393,13 @@ impl Tokens {
         self.pos = 0;
         Ok(literal)
     }
+}
+
+/// What [`Tokens::list_text`] has gathered: the text before the current
+/// line, and where on the current line the rest begins.
+struct ListText {
+    out: Vec<u8>,
+    from: usize,
 }
 
 /// ATOM-CHAR, leniently: flags (`\Seen`, `\*`) and wildcards are atoms here.
@@ -371,6 +462,33 @@ mod tests {
         assert_eq!(items[5].as_bytes(), Some(&b"l\r\n"[..]));
         assert!(items[6].is_atom("end"));
         assert!(t.at_end());
+    }
+
+    #[test]
+    fn list_text_is_the_servers_text_between_the_parentheses() {
+        let mut t = tokens(
+            &[b"((\"a \\\"q\\\")\" NIL)(\"b\" {3}", b" x) \"mixed\") rest"],
+            vec![b"\xe9t\xe9"],
+        );
+        assert_eq!(
+            t.list_text().unwrap(),
+            b"(\"a \\\"q\\\")\" NIL)(\"b\" {3}\r\n\xe9t\xe9 x) \"mixed\""
+        );
+        t.skip_spaces();
+        assert_eq!(t.atom().unwrap(), "rest");
+    }
+
+    #[test]
+    fn list_text_refuses_what_value_refuses() {
+        let deep = [vec![b'('; 10_000], vec![b')'; 10_000]].concat();
+        assert!(tokens(&[&deep], vec![]).list_text().is_err());
+        assert!(tokens(&[b"(\"unterminated)"], vec![]).list_text().is_err());
+        assert!(tokens(&[b"(\"a\\\")"], vec![]).list_text().is_err());
+        assert!(tokens(&[b"(a (b)"], vec![]).list_text().is_err());
+        assert!(tokens(&[b"(a {5}"], vec![]).list_text().is_err());
+        assert!(tokens(&[b"(a BODY[x)"], vec![]).list_text().is_err());
+        assert!(tokens(&[b"(a {1}", b")"], vec![b"\0"]).list_text().is_err());
+        assert!(tokens(&[b"atom"], vec![]).list_text().is_err());
     }
 
     #[test]

@@ -198,6 +198,8 @@ fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, Enco
             Value::Literal(l) => command.string(l.as_bytes().unwrap_or_default())?,
             Value::Nil => command.atom("NIL")?,
             Value::List(inner) => encode_values(command.open_group(), inner)?.close_group(),
+            // Only FETCH responses carry these, never a search key.
+            Value::ListText(_) => return Err(EncodeError::NotAnAtom("a server's list".into())),
         };
     }
     Ok(command)

@@ -617,8 +617,13 @@ pub unsafe extern "C" fn sic_folder_message(
         let Some(data) = handle.folder.message(uid, wanted)? else {
             return Ok(0);
         };
-        handle.texts = [&data.envelope, &data.bodystructure, &data.body, &data.guid]
-            .map(|t| t.as_deref().and_then(|s| CString::new(s).ok()));
+        handle.texts = [
+            data.envelope.as_deref(),
+            data.bodystructure.as_deref(),
+            data.body.as_deref(),
+            data.guid.as_deref().map(str::as_bytes),
+        ]
+        .map(|t| t.and_then(|s| CString::new(s).ok()));
         *out = describe(data, &handle.texts);
         Ok(1)
     })

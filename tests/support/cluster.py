@@ -578,7 +578,8 @@ def seed_team_folder(
 def rich_messages() -> list[bytes]:
     """Messages that exercise FETCH and SEARCH: plain, multipart with an
     attachment, 8-bit UTF-8 with an encoded subject, a reply in a thread,
-    HTML alternative, and one of about 200 kB."""
+    HTML alternative, one of about 200 kB, and a forward with raw Latin-1
+    headers."""
     def msg(n: int, subject: str, extra: str = "", body: str = "", ctype: str = "text/plain; charset=us-ascii") -> bytes:
         return (
             f"From: Sender {n} <s{n}@example.net>\r\nTo: team@example.net\r\n"
@@ -607,7 +608,22 @@ def rich_messages() -> list[bytes]:
         msg(6, "Re: Re: Quarterly report", "In-Reply-To: <r2@example.net>\r\nReferences: <r1@example.net> <r2@example.net>\r\n"),
         msg(7, "Big report", body=big),
         msg(8, "Zebra lunch"),
+        forwarded_latin1(),
     ]
+
+
+def forwarded_latin1() -> bytes:
+    """Raw 8-bit Latin-1 headers (not UTF-8) and a message/rfc822 part: the
+    ENVELOPE has literals, the BODYSTRUCTURE an envelope inside."""
+    return (
+        b"From: J\xf6rg <j9@example.net>\r\nTo: team@example.net\r\nSubject: Caf\xe9 cr\xe8me\r\n"
+        b"Date: Wed, 09 Jul 2025 10:30:00 +0200\r\nMessage-ID: <r9@example.net>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b3"\r\n\r\n'
+        b"--b3\r\nContent-Type: text/plain\r\n\r\nForwarded.\r\n"
+        b"--b3\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: Inner <in@example.net>\r\nSubject: Inner\r\nMessage-ID: <in@example.net>\r\n\r\nInner body\r\n"
+        b"--b3--\r\n"
+    )
 
 
 def seed_rich_folder(cluster: "Cluster", owner: str = "alice", folder: str = "Rich") -> None:
