@@ -200,28 +200,22 @@ def op_first_select(reader, cluster):
 
 
 def op_fetch(items):
+    """FETCH 1:* in a new session with nothing cached."""
+    run_command = op_command(lambda imap: imap.fetch("1:*", items))
+
     def run(reader, cluster):
         reader.clear_cache()
-        imap = reader.connect()
-        check(imap.select(reader.folder, readonly=True))
-        ms, n = remote_count(cluster, lambda: check(imap.fetch("1:*", items)))
-        imap.logout()
-        return ms, n
+        return run_command(reader, cluster)
     return run
 
 
 def op_fetch_next_session(items):
     """FETCH in a new session after an earlier one fetched the same."""
+    run_command = op_command(lambda imap: imap.fetch("1:*", items))
+
     def run(reader, cluster):
-        earlier = reader.connect()
-        check(earlier.select(reader.folder, readonly=True))
-        check(earlier.fetch("1:*", items))
-        earlier.logout()
-        imap = reader.connect()
-        check(imap.select(reader.folder, readonly=True))
-        ms, n = remote_count(cluster, lambda: check(imap.fetch("1:*", items)))
-        imap.logout()
-        return ms, n
+        run_command(reader, cluster)
+        return run_command(reader, cluster)
     return run
 
 
@@ -311,7 +305,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--owners", type=int, default=50)
+    parser.add_argument("--only", metavar="TEXT", default="",
+                        help="only the rows whose name contains TEXT (e.g. FETCH, LIST)")
     args = parser.parse_args()
+    operations = [op for op in OPERATIONS if args.only.lower() in op[0].lower()]
+    with_list = args.only.lower() in "list shared/*"
 
     owners = [User(f"owner{i:02d}", f"pw{i}") for i in range(args.owners)]
     users = [User("alice", "alice-pw"), User("bob", "bob-pw")] + owners
@@ -355,7 +353,7 @@ def main() -> None:
             Reader("owner direct", proxy_login("alice", "alice-pw"), FOLDER),
         ]
         results = {}
-        for name, operation in OPERATIONS:
+        for name, operation in operations:
             for reader in readers:
                 try:
                     results[(name, reader.name)] = measure(cluster, reader, lambda r: operation(r, cluster), args.runs)
@@ -375,30 +373,33 @@ def main() -> None:
             imap.login("bob", "bob-pw")
             return imap
 
-        listings = {
-            "cold": list_many_owners(bob_at_proxy, args.runs, lambda: list_cache.unlink(missing_ok=True)),
-            "cached": list_many_owners(bob_at_proxy, args.runs),
-            "built-in": list_many_owners(bob_at_shared_node, args.runs),
-        }
-        logins = connections_per_session(cluster, args.owners)
+        if with_list:
+            listings = {
+                "cold": list_many_owners(bob_at_proxy, args.runs, lambda: list_cache.unlink(missing_ok=True)),
+                "cached": list_many_owners(bob_at_proxy, args.runs),
+                "built-in": list_many_owners(bob_at_shared_node, args.runs),
+            }
+            logins = connections_per_session(cluster, args.owners)
 
         print()
         print(f"{args.messages} messages, medians of {args.runs} runs, ms (remote commands on alice's backend)")
         header = f"{'operation':42} {'shared_imapc':>18} {'built-in imapc':>18} {'owner direct':>16} {'vs imapc':>9} {'vs owner':>9}"
         print(header)
         print("-" * len(header))
-        for name, _ in OPERATIONS:
+        for name, _ in operations:
             ours, builtin, direct = (results[(name, r.name)] for r in readers)
             cell = lambda r: "failed" if r is None else f"{r[0]:9.1f} ({r[1]:>5})"
             ratio = lambda a, b: "-" if a is None or b is None else f"{a[0] / b[0]:.2f}x"
             print(f"{name:42} {cell(ours):>18} {cell(builtin):>18} {cell(direct):>16} "
                   f"{ratio(builtin, ours):>9} {ratio(ours, direct):>9}")
-        builtin_ms, builtin_listed = listings["built-in"]
-        for label, key in (("LIST shared/*, first session", "cold"), ("LIST shared/*, next sessions", "cached")):
-            ms, listed = listings[key]
-            print(f"{label + f' ({args.owners} owners)':42} {ms:9.1f} ({listed:>3} fold.) {builtin_ms:9.1f} "
-                  f"({builtin_listed:>3} fold.) {'-':>16} {builtin_ms / ms:8.2f}x {'-':>9}")
-        print(f"remote logins in one session that lists {args.owners + 1} owners and reads alice's folder: {logins}")
+        if with_list:
+            builtin_ms, builtin_listed = listings["built-in"]
+            for label, key in (("LIST shared/*, first session", "cold"), ("LIST shared/*, next sessions", "cached")):
+                ms, listed = listings[key]
+                print(f"{label + f' ({args.owners} owners)':42} {ms:9.1f} ({listed:>3} fold.) {builtin_ms:9.1f} "
+                      f"({builtin_listed:>3} fold.) {'-':>16} {builtin_ms / ms:8.2f}x {'-':>9}")
+            print(f"remote logins in one session that lists {args.owners + 1} owners and reads alice's folder:"
+                  f" {logins}")
         print()
         print("vs imapc: the built-in imapc's time / ours (higher is better for us);"
               " vs owner: ours / the owner's direct time (1.0 is the limit).")
