@@ -136,8 +136,9 @@ static bool sic_search_fetch_uids(struct mailbox_transaction_context *t,
 /* FALSE with the storage error set when the remote failed: the FETCH then
    answers NO before sending anything (a failure halfway would cost the
    client its connection). */
-static bool sic_search_prefetch(struct mailbox_transaction_context *t,
-				struct mail_search_args *args, uint32_t wanted)
+static bool sic_search_prefetch_some(struct mailbox_transaction_context *t,
+				     struct mail_search_args *args,
+				     uint32_t wanted)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
 	ARRAY_TYPE(uint32_t) uids;
@@ -154,6 +155,18 @@ static bool sic_search_prefetch(struct mailbox_transaction_context *t,
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* Whole messages are read for every message of the set (they are not
+   cached); the rest only for messages whose cache entry lacks it. */
+static bool sic_search_prefetch(struct mailbox_transaction_context *t,
+				struct mail_search_args *args, uint32_t wanted)
+{
+	if ((wanted & SIC_WANT_MESSAGE) != 0 &&
+	    !sic_search_prefetch_some(t, args, SIC_WANT_MESSAGE))
+		return FALSE;
+	wanted &= ~SIC_WANT_MESSAGE;
+	return wanted == 0 || sic_search_prefetch_some(t, args, wanted);
 }
 
 static bool sic_arg_has_seqset(const struct mail_search_arg *arg)

@@ -23,8 +23,15 @@ pub mod want {
     pub const GUID: u32 = 1 << 6;
 }
 
-/// Fetch item names for the wanted bits, in a fixed order.
+/// Fetch item names for the wanted bits, in a fixed order. Whole messages
+/// bring their size along: Dovecot asks it after reading the message, which
+/// would otherwise cost one command per message.
 pub fn fetch_items(wanted: u32) -> Vec<&'static str> {
+    let wanted = if wanted & want::MESSAGE != 0 {
+        wanted | want::SIZE
+    } else {
+        wanted
+    };
     let mut items = vec!["UID"];
     let table = [
         (want::INTERNALDATE, "INTERNALDATE"),
@@ -252,6 +259,9 @@ mod tests {
             fetch_items(want::ENVELOPE | want::SIZE),
             vec!["UID", "RFC822.SIZE", "ENVELOPE"]
         );
-        assert_eq!(fetch_items(want::MESSAGE), vec!["UID", "BODY.PEEK[]"]);
+        assert_eq!(
+            fetch_items(want::MESSAGE),
+            vec!["UID", "RFC822.SIZE", "BODY.PEEK[]"]
+        );
     }
 }

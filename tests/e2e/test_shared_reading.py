@@ -165,6 +165,22 @@ def test_the_next_session_reads_fetched_data_from_the_local_index(sessions):
     assert without_recent(theirs[1]) == without_recent(alice.fetch("1:*", CACHED_ITEMS)[1])
 
 
+def test_a_next_session_fetches_only_what_the_cache_lacks(sessions):
+    cluster, alice, bob = sessions
+    bob.fetch("1:*", "(ENVELOPE)")
+    later = cluster.login("bob")
+    try:
+        assert later.select(SHARED, readonly=True)[0] == "OK"
+        before = len(cluster.remote_commands("alice"))
+        theirs = later.fetch("1:*", "(ENVELOPE BODY.PEEK[])")
+        fetches = [c for c in new_remote_commands(cluster, before) if "FETCH" in c]
+    finally:
+        later.logout()
+    # One command for the messages (and their sizes), none per message.
+    assert len(fetches) == 1 and "ENVELOPE" not in fetches[0], fetches
+    assert without_recent(theirs[1]) == without_recent(alice.fetch("1:*", "(ENVELOPE BODY.PEEK[])")[1])
+
+
 @pytest.mark.parametrize("key", SEARCH_KEYS)
 def test_search_equals_the_owners(sessions, key):
     cluster, alice, bob = sessions
