@@ -3,7 +3,7 @@ against the owner reading directly through the proxy (the limit), on the
 same cluster and folder in one run. Prints medians (ms) and the commands
 the owner's backend received per operation (from its rawlog).
 
-    python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50]
+    python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50] [--only TEXT]
 
 The built-in imapc runs on Dovecot instances of its own: for the folder
 operations bob has alice's account as imapc storage (imapc_user = alice,
