@@ -137,7 +137,6 @@ static int sic_mail_get_guid(struct mail *_mail, const char **value_r)
 {
 	struct index_mail *mail = INDEX_MAIL(_mail);
 	struct sic_message message;
-
 	unsigned int cache_idx = mail->ibox->cache_fields[MAIL_CACHE_GUID].idx;
 
 	if (mail->data.guid == NULL &&
