@@ -53,42 +53,39 @@ static uint32_t sic_wanted(enum mail_fetch_field fields,
 	return wanted;
 }
 
-static bool sic_cached(struct mailbox_transaction_context *t, uint32_t seq,
-		       enum index_cache_field field)
+static bool sic_cache_has(struct mailbox_transaction_context *t, uint32_t seq,
+			  unsigned int field_idx)
 {
-	struct index_mailbox_context *ibox = INDEX_STORAGE_CONTEXT(t->box);
-
-	return mail_cache_field_exists(t->cache_view, seq,
-				       ibox->cache_fields[field].idx) > 0;
+	return mail_cache_field_exists(t->cache_view, seq, field_idx) > 0;
 }
 
-static bool sic_cached_envelope(struct mailbox_transaction_context *t,
-				uint32_t seq)
-{
-	return mail_cache_field_exists(t->cache_view, seq,
-		SIC_MAILBOX(t->box)->envelope_cache_idx) > 0;
-}
-
-/* Whether the message's cache file entry (see mail.c) has all of wanted
-   that the remote is asked for in advance; whole messages are not cached. */
+/* Whether the message's cache file entry (see mail.c) has all of wanted;
+   whole messages are never cached. */
 static bool sic_cached_all(struct mailbox_transaction_context *t, uint32_t seq,
 			   uint32_t wanted)
 {
+	struct index_mailbox_context *ibox = INDEX_STORAGE_CONTEXT(t->box);
+	const struct mail_cache_field *fields = ibox->cache_fields;
+
+	if ((wanted & SIC_WANT_MESSAGE) != 0)
+		return FALSE;
 	if ((wanted & SIC_WANT_INTERNALDATE) != 0 &&
-	    !sic_cached(t, seq, MAIL_CACHE_RECEIVED_DATE))
+	    !sic_cache_has(t, seq, fields[MAIL_CACHE_RECEIVED_DATE].idx))
 		return FALSE;
 	if ((wanted & SIC_WANT_SIZE) != 0 &&
-	    !sic_cached(t, seq, MAIL_CACHE_VIRTUAL_FULL_SIZE))
+	    !sic_cache_has(t, seq, fields[MAIL_CACHE_VIRTUAL_FULL_SIZE].idx))
 		return FALSE;
 	if ((wanted & SIC_WANT_ENVELOPE) != 0 &&
-	    !sic_cached_envelope(t, seq))
+	    !sic_cache_has(t, seq, SIC_MAILBOX(t->box)->envelope_cache_idx))
 		return FALSE;
+	/* BODY is derived from a cached BODYSTRUCTURE too. */
 	if ((wanted & (SIC_WANT_BODYSTRUCTURE | SIC_WANT_BODY)) != 0 &&
-	    !sic_cached(t, seq, MAIL_CACHE_IMAP_BODYSTRUCTURE) &&
+	    !sic_cache_has(t, seq, fields[MAIL_CACHE_IMAP_BODYSTRUCTURE].idx) &&
 	    ((wanted & SIC_WANT_BODYSTRUCTURE) != 0 ||
-	     !sic_cached(t, seq, MAIL_CACHE_IMAP_BODY)))
+	     !sic_cache_has(t, seq, fields[MAIL_CACHE_IMAP_BODY].idx)))
 		return FALSE;
-	if ((wanted & SIC_WANT_GUID) != 0 && !sic_cached(t, seq, MAIL_CACHE_GUID))
+	if ((wanted & SIC_WANT_GUID) != 0 &&
+	    !sic_cache_has(t, seq, fields[MAIL_CACHE_GUID].idx))
 		return FALSE;
 	return TRUE;
 }
@@ -100,8 +97,7 @@ static void sic_search_add_uids(struct mailbox_transaction_context *t,
 	uint32_t seq, uid;
 
 	for (seq = first; seq <= last; seq++) {
-		if ((wanted & SIC_WANT_MESSAGE) == 0 &&
-		    sic_cached_all(t, seq, wanted))
+		if (sic_cached_all(t, seq, wanted))
 			continue;
 		mail_index_lookup_uid(t->box->view, seq, &uid);
 		array_push_back(uids, &uid);
