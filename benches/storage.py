@@ -14,6 +14,7 @@ has the wiki's shared namespace on imapc (imapc_shared_node).
 
 import argparse
 import imaplib
+import itertools
 import os
 import shutil
 import statistics
@@ -229,15 +230,14 @@ def op_command(fn):
     return run
 
 
-def op_reopen_after_changes(reader, cluster):
-    imap = reader.connect()
-    check(imap.select(reader.folder, readonly=True))
-    imap.logout()
+_flag_change = itertools.cycle(["+FLAGS", "-FLAGS"])
+
+
+def ten_changes_by_alice(cluster):
+    """alice flags or unflags messages 1-10, then the backend settles."""
     alice = cluster.login("alice")
     alice.select(FOLDER)
-    alice.store("1:10", "+FLAGS", "(\\Flagged)") if not getattr(op_reopen_after_changes, "flip", False) else \
-        alice.store("1:10", "-FLAGS", "(\\Flagged)")
-    op_reopen_after_changes.flip = not getattr(op_reopen_after_changes, "flip", False)
+    alice.store("1:10", next(_flag_change), "(\\Flagged)")
     alice.logout()
     # The backend's own rescan of the changed Maildir (it rescans while the
     # directory's mtime is this second) is not what is measured.
@@ -245,7 +245,26 @@ def op_reopen_after_changes(reader, cluster):
     warm = cluster.login("alice")
     warm.select(FOLDER, readonly=True)
     warm.logout()
+
+
+def op_reopen_after_changes(reader, cluster):
+    """SELECT in a new session (its remote login included)."""
     imap = reader.connect()
+    check(imap.select(reader.folder, readonly=True))
+    imap.logout()
+    ten_changes_by_alice(cluster)
+    imap = reader.connect()
+    ms, n = remote_count(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
+    imap.logout()
+    return ms, n
+
+
+def op_reopen_same_session(reader, cluster):
+    """SELECT again after UNSELECT, in a session still logged in."""
+    imap = reader.connect()
+    check(imap.select(reader.folder, readonly=True))
+    check(imap.unselect())
+    ten_changes_by_alice(cluster)
     ms, n = remote_count(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
     imap.logout()
     return ms, n
@@ -258,7 +277,8 @@ OPERATIONS = [
     ("FETCH 1:* (INTERNALDATE RFC822.SIZE)", op_fetch("(INTERNALDATE RFC822.SIZE)")),
     ("FETCH 1:* (ENVELOPE), next session", op_fetch_next_session("(ENVELOPE)")),
     ("FETCH 1:* (BODYSTRUCTURE), next session", op_fetch_next_session("(BODYSTRUCTURE)")),
-    ("reopen after 10 changes", op_reopen_after_changes),
+    ("reopen after 10 changes, new session", op_reopen_after_changes),
+    ("reopen after 10 changes, same session", op_reopen_same_session),
     ("SEARCH SUBJECT launch", op_command(lambda i: i.search(None, "SUBJECT", "launch"))),
     ("SEARCH BODY travel", op_command(lambda i: i.search(None, "BODY", "travel"))),
     ("SEARCH UNSEEN BODY travel", op_command(lambda i: i.search(None, "UNSEEN", "BODY", "travel"))),

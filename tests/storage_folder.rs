@@ -2,7 +2,8 @@
 //! index is told to do after QRESYNC answers, and that a server which
 //! breaks the rules (a FETCH without UID, names in its shared namespace,
 //! a malformed ENVELOPE) gets a full resync or an error, never a wrong
-//! index.
+//! index; and that a reopened folder resumes its remote selection only
+//! while the user may still read there.
 
 mod common;
 
@@ -21,7 +22,7 @@ fn serve(rest: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
     FakeServer::start(move |peer| {
         peer.send(GREETING);
         let (tag, _) = peer.command();
-        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS LITERAL+] in\r\n").as_bytes());
+        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS LITERAL+ ACL] in\r\n").as_bytes());
         loop {
             let (tag, command) = peer.command();
             if command.starts_with("NAMESPACE") {
@@ -42,6 +43,11 @@ fn serve(rest: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
 }
 
 fn open(port: u16) -> Folder {
+    let owner = account(port).owner("shared/alice/", "alice").unwrap();
+    Folder::open(owner, "Team", false, (0, 0)).unwrap()
+}
+
+fn account(port: u16) -> Account {
     let port = port.to_string();
     let settings = Settings::parse([
         ("shared_imapc_host", "127.0.0.1"),
@@ -51,9 +57,7 @@ fn open(port: u16) -> Folder {
         ("shared_imapc_command_timeout", "2s"),
     ])
     .unwrap();
-    let mut account = Account::new(settings, DebugLog::default(), None, None);
-    let owner = account.owner("shared/alice/", "alice").unwrap();
-    Folder::open(owner, "Team", false, (0, 0)).unwrap()
+    Account::new(settings, DebugLog::default(), None, None)
 }
 
 fn answer(peer: &mut Peer, expect: &str, lines: &[&str]) {
@@ -176,5 +180,40 @@ fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
     // Never answered: gone as far as the local side knows.
     assert!(folder.message(3, wanted).unwrap().is_none());
     drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_reopened_folder_resumes_its_selection_while_the_user_may_read() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // Reopened: no new SELECT, the changes since come with a NOOP.
+        answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team lrs"]);
+        answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS () MODSEQ (11))"]);
+        // Reopened after the read right went: selected anew, and refused.
+        answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team l"]);
+        let (tag, command) = peer.command();
+        assert_eq!(command, "SELECT Team (QRESYNC (7 11))");
+        peer.send(format!("{tag} NO Mailbox doesn't exist: Team\r\n").as_bytes());
+    });
+    let mut account = account(server.port);
+    let owner = account.owner("shared/alice/", "alice").unwrap();
+    let mut folder = Folder::open(owner.clone(), "Team", false, (0, 0)).unwrap();
+    assert_eq!(
+        folder
+            .sync(&Local::default(), false)
+            .unwrap()
+            .highest_modseq,
+        10
+    );
+    drop(folder);
+    let mut folder = Folder::open(owner.clone(), "Team", false, (7, 10)).unwrap();
+    let mut index = local(&[1, 2, 3]);
+    index.flags[1] = Flags::from_names(["\\Seen"]);
+    let next = folder.sync(&index, true).unwrap();
+    assert_eq!(next.changes, vec![Change::SetFlags(2, Flags::default())]);
+    assert_eq!(next.highest_modseq, 11);
+    drop(folder);
+    assert!(Folder::open(owner, "Team", false, (7, 11)).is_err());
     server.finish();
 }

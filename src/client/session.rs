@@ -56,6 +56,9 @@ pub struct Session {
     selected: Option<Selected>,
     /// Successful logins so far (1 unless it had to reconnect).
     logins: u32,
+    /// Counts SELECTs and logins: names the remote selection, whose
+    /// untagged news went to whoever made it.
+    selections: u32,
     last_used: Instant,
 }
 
@@ -67,12 +70,19 @@ impl Session {
             connection: None,
             selected: None,
             logins: 0,
+            selections: 0,
             last_used: Instant::now(),
         }
     }
 
     pub fn logins(&self) -> u32 {
         self.logins
+    }
+
+    /// Which remote selection is current: changes with every SELECT and
+    /// every login, so a folder can tell whether it is still its own.
+    pub fn selection(&self) -> u32 {
+        self.selections
     }
 
     /// The folder selected on the remote, if any.
@@ -104,6 +114,7 @@ impl Session {
             None => {
                 self.connection = Some(open(&self.spec)?);
                 self.logins += 1;
+                self.selections += 1;
             }
         }
         Ok(self.connection.as_mut().expect("connected above"))
@@ -127,12 +138,14 @@ impl Session {
         mailbox: &str,
         read_only: bool,
     ) -> ClientResult<Completion> {
-        let done = self.run_on_connection(|c| c.execute(command), true)?;
-        self.selected = Some(Selected {
+        let done = self.run_on_connection(|c| c.execute(command), true);
+        self.selections += 1;
+        // A SELECT that failed leaves nothing selected (RFC 3501 6.3.1).
+        self.selected = done.is_ok().then(|| Selected {
             mailbox: mailbox.to_string(),
             read_only,
         });
-        Ok(done)
+        done
     }
 
     /// Runs `command`; when the connection breaks and `repeatable` is true,
@@ -177,6 +190,7 @@ impl Session {
                     }
                     self.connection = Some(c);
                     self.logins += 1;
+                    self.selections += 1;
                     return Ok(());
                 }
                 Err(e @ (ClientError::AuthFailed { .. } | ClientError::SelfMaster { .. })) => {

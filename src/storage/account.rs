@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::error::{ErrorKind, StorageError, StorageResult};
+use super::folder::Parked;
 use super::list_cache::{ListCache, ListKey};
 use super::names::{ListedFolder, RemoteLayout};
 use super::remote::session_spec;
@@ -42,6 +43,20 @@ pub struct Account {
     list_cache: Rc<RefCell<ListCache>>,
     /// Every owner opened so far, to log in to them together.
     opened: Vec<Opened>,
+    /// What each session learnt, shared by all its `Owner` handles.
+    learnt: HashMap<PoolKey, Rc<RefCell<Learnt>>>,
+}
+
+/// What one remote session told, kept for its login's life by every
+/// `Owner` handle of it (each open folder has its own).
+#[derive(Default)]
+struct Learnt {
+    /// The remote's layout, and the login it was read on.
+    layout: Option<(u32, RemoteLayout)>,
+    /// The login on which `ENABLE QRESYNC` was sent.
+    qresync_enabled_at: Option<u32>,
+    /// The selection the last closed folder left.
+    parked: Option<Parked>,
 }
 
 /// An owner's session and where its listing is cached.
@@ -70,6 +85,7 @@ impl Account {
             pool: Rc::new(RefCell::new(Pool::new(parallel, RetryPolicy::default()))),
             list_cache: Rc::new(RefCell::new(ListCache::new(list_cache))),
             opened: Vec::new(),
+            learnt: HashMap::new(),
         }
     }
 
@@ -102,9 +118,8 @@ impl Account {
             list_key,
             list_cache_time: endpoint.list_cache_time,
             debug: self.debug.clone(),
+            learnt: Rc::clone(self.learnt.entry(PoolKey::of(&spec)).or_default()),
             spec,
-            layout: None,
-            qresync_enabled_at: None,
         })
     }
 
@@ -264,10 +279,7 @@ pub struct Owner {
     list_cache_time: Duration,
     debug: DebugLog,
     spec: SessionSpec,
-    /// The remote's layout, and the login it was read on.
-    layout: Option<(u32, RemoteLayout)>,
-    /// The login on which `ENABLE QRESYNC` was sent.
-    qresync_enabled_at: Option<u32>,
+    learnt: Rc<RefCell<Learnt>>,
 }
 
 /// `STATUS` of a folder (also `struct sic_status` of the C ABI).
@@ -292,6 +304,16 @@ impl Owner {
     /// The owner's user name.
     pub fn name(&self) -> &str {
         &self.spec.owner
+    }
+
+    /// Keeps a closed folder's selection for the next open (one per session).
+    pub fn park(&self, folder: Parked) {
+        self.learnt.borrow_mut().parked = Some(folder);
+    }
+
+    /// What the last closed folder of this session left, taken.
+    pub fn take_parked(&self) -> Option<Parked> {
+        self.learnt.borrow_mut().parked.take()
     }
 
     /// Runs `f` on the owner's session, turning failures into storage errors.
@@ -347,7 +369,7 @@ impl Owner {
             s.connection()?;
             Ok(s.logins())
         })?;
-        if let Some((at, layout)) = &self.layout {
+        if let Some((at, layout)) = &self.learnt.borrow().layout {
             if *at == logins {
                 return Ok(layout.clone());
             }
@@ -365,14 +387,14 @@ impl Owner {
                 })
             })
             .unwrap_or_default();
-        self.layout = Some((logins, layout.clone()));
+        self.learnt.borrow_mut().layout = Some((logins, layout.clone()));
         Ok(layout)
     }
 
     /// Whether the session supports and has enabled QRESYNC (enabling it
     /// on each new login).
     pub fn qresync(&mut self) -> StorageResult<bool> {
-        let enabled_at = self.qresync_enabled_at;
+        let enabled_at = self.learnt.borrow().qresync_enabled_at;
         let (logins, enabled) = self.with_session(|s| {
             s.connection()?;
             let logins = s.logins();
@@ -389,7 +411,7 @@ impl Owner {
             Ok((logins, on))
         })?;
         if enabled {
-            self.qresync_enabled_at = Some(logins);
+            self.learnt.borrow_mut().qresync_enabled_at = Some(logins);
         }
         Ok(enabled)
     }
@@ -434,7 +456,7 @@ impl Owner {
         {
             let logins = self.with_session(|s| Ok(s.logins()))?;
             let layout = listing.layout();
-            self.layout = Some((logins, layout.clone()));
+            self.learnt.borrow_mut().layout = Some((logins, layout.clone()));
             let mut folders = listed_folders(&layout, &listing.list.data);
             if !listing.may_look_up_inbox() {
                 folders.retain(|f| f.name != "INBOX");

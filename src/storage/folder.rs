@@ -57,12 +57,16 @@ pub struct Folder {
     guid_supported: Option<bool>,
     state: MailboxState,
     qresync: bool,
-    /// The session's login count when this folder was selected on it.
+    /// The session's selection this folder made (`Session::selection`).
     selected_on: u32,
     pending: Pending,
     highest_modseq: u64,
     /// Whether the index has been synced once in this process.
     synced: bool,
+    /// The HIGHESTMODSEQ the last sync gave the index.
+    synced_modseq: u64,
+    /// Whether the next sync must ask the remote (a resumed selection).
+    noop_due: bool,
     cache: HashMap<u32, MessageData>,
     cache_bytes: usize,
     /// UIDs a FETCH is about to read whole, fetched in batches.
@@ -97,13 +101,79 @@ impl Folder {
             pending: Pending::default(),
             highest_modseq: 0,
             synced: false,
+            synced_modseq: 0,
+            noop_due: false,
             cache: HashMap::new(),
             cache_bytes: 0,
             message_plan: Vec::new(),
             streaming: None,
         };
-        folder.select(known)?;
+        if !folder.resume(known)? {
+            folder.select(known)?;
+        }
         Ok(folder)
+    }
+
+    /// Takes over the selection an earlier folder of this session left
+    /// (`park`), when it is this folder's, the index is where that one left
+    /// it and the user may still read here: reopening then costs a NOOP
+    /// (and MYRIGHTS) instead of a new SELECT of the whole folder.
+    fn resume(&mut self, known: (u32, u64)) -> StorageResult<bool> {
+        let Some(parked) = self.owner.take_parked() else {
+            return Ok(false);
+        };
+        let current = self.owner.with_session(|s| Ok(s.selection()))?;
+        let usable = parked.remote_name == self.remote_name
+            && parked.read_only == self.read_only
+            && parked.selection == current
+            && (parked.state.uidvalidity, parked.synced_modseq) == known;
+        if !usable || !self.may_still_read()? {
+            return Ok(false);
+        }
+        self.selected_on = parked.selection;
+        self.state = parked.state;
+        self.pending = parked.pending;
+        self.highest_modseq = parked.highest_modseq;
+        self.synced_modseq = parked.synced_modseq;
+        self.may_expunge = parked.may_expunge;
+        self.guid_supported = parked.guid_supported;
+        self.synced = true;
+        self.noop_due = true;
+        Ok(true)
+    }
+
+    /// Whether the owner's server still lets the user read the folder: a
+    /// new SELECT would be refused otherwise, and so is resuming.
+    fn may_still_read(&mut self) -> StorageResult<bool> {
+        if !self.owner.has_capability("ACL")? {
+            return Ok(true);
+        }
+        let command = Command::new("MYRIGHTS")
+            .mailbox(&self.remote_name, false)
+            .map_err(encode_error)?;
+        let Ok(done) = self.owner.execute(&command, false) else {
+            return Ok(false);
+        };
+        Ok(done.data.iter().any(|d| {
+            matches!(d, Untagged::MyRights { rights, .. } if rights.contains('l') && rights.contains('r'))
+        }))
+    }
+
+    /// What the next folder of this session may resume (`resume`): only a
+    /// QRESYNC selection whose changes all reached the index, or were
+    /// noted since. The message data stays behind: the index cache has it.
+    fn park(&mut self) -> Option<Parked> {
+        (self.qresync && self.synced).then(|| Parked {
+            remote_name: std::mem::take(&mut self.remote_name),
+            read_only: self.read_only,
+            selection: self.selected_on,
+            state: std::mem::take(&mut self.state),
+            pending: std::mem::take(&mut self.pending),
+            highest_modseq: self.highest_modseq,
+            synced_modseq: self.synced_modseq,
+            may_expunge: self.may_expunge,
+            guid_supported: self.guid_supported,
+        })
     }
 
     /// What the SELECT (and changes since) told about the folder.
@@ -115,17 +185,17 @@ impl Folder {
         let name = self.remote_name.clone();
         let read_only = self.read_only;
         let resync_from = (self.qresync && known.0 != 0 && known.1 != 0).then_some(known);
-        let (done, logins) = self.owner.with_session(|s| {
+        let (done, selection) = self.owner.with_session(|s| {
             let verb = if read_only { "EXAMINE" } else { "SELECT" };
             let mut command = Command::new(verb).mailbox(&name, false)?;
             if let Some((uidvalidity, modseq)) = resync_from {
                 command = command.qresync(uidvalidity, modseq);
             }
             let done = s.select_with(&command, &name, read_only)?;
-            Ok((done, s.logins()))
+            Ok((done, s.selection()))
         })?;
         self.state = MailboxState::from_select(&done);
-        self.selected_on = logins;
+        self.selected_on = selection;
         self.highest_modseq = self.state.highest_modseq;
         self.pending = Pending {
             full: resync_from.is_none() || known.0 != self.state.uidvalidity,
@@ -139,7 +209,7 @@ impl Folder {
     fn still_selected(&mut self) -> StorageResult<bool> {
         let (on, selected) = self
             .owner
-            .with_session(|s| Ok((s.logins(), s.selected_mailbox().map(str::to_string))))?;
+            .with_session(|s| Ok((s.selection(), s.selected_mailbox().map(str::to_string))))?;
         Ok(on == self.selected_on && selected.as_deref() == Some(self.remote_name.as_str()))
     }
 
@@ -221,7 +291,7 @@ impl Folder {
     pub fn has_news(&mut self, quick: bool) -> StorageResult<bool> {
         let p = &self.pending;
         let quiet = p.vanished.is_empty() && p.changed.is_empty() && !p.full && !p.exists_grew;
-        Ok(!(quick && self.synced && quiet && self.still_selected()?))
+        Ok(self.noop_due || !(quick && self.synced && quiet && self.still_selected()?))
     }
 
     /// Brings the index in step with the remote: NOOP (or a new SELECT if
@@ -231,7 +301,7 @@ impl Folder {
     pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
         if self.still_selected()? {
             // Right after the SELECT there is nothing new to ask for.
-            if !quick && self.synced {
+            if !quick && self.synced || std::mem::take(&mut self.noop_due) {
                 let done = self.run(Command::new("NOOP"))?;
                 self.note(done.data);
             }
@@ -259,6 +329,7 @@ impl Folder {
         };
         self.pending = Pending::default();
         self.synced = true;
+        self.synced_modseq = self.highest_modseq;
         let changes = plan(local, self.state.uidvalidity, &delta);
         for change in &changes {
             if let Change::Expunge(uid) = change {
@@ -703,9 +774,27 @@ fn system_flag_names(bits: u8) -> Vec<&'static str> {
     .collect()
 }
 
+/// A closed folder's remote selection, kept for the next open of the
+/// same folder in this session (`Folder::park`, `Folder::resume`).
+pub struct Parked {
+    remote_name: String,
+    read_only: bool,
+    selection: u32,
+    state: MailboxState,
+    pending: Pending,
+    highest_modseq: u64,
+    synced_modseq: u64,
+    may_expunge: Option<bool>,
+    guid_supported: Option<bool>,
+}
+
 impl Drop for Folder {
     fn drop(&mut self) {
         // Leave the session clean for the owner's other folders.
-        let _ = self.finish_streaming();
+        if self.finish_streaming().is_ok() {
+            if let Some(parked) = self.park() {
+                self.owner.park(parked);
+            }
+        }
     }
 }
