@@ -176,25 +176,25 @@ def check(result):
 
 
 def measure(cluster, reader, operation, runs):
-    """Median ms over `runs` and remote commands of the last run."""
-    times, commands = [], 0
+    """Median ms over `runs` and the remote commands of the last run."""
+    times, commands = [], []
     for _ in range(runs):
-        ms, counted = operation(reader)
+        ms, commands = operation(reader)
         times.append(ms)
-        commands = counted
     return statistics.median(times), commands
 
 
-def remote_count(cluster, fn):
+def remote_commands(cluster, fn):
+    """Runs `fn`: its ms and the commands alice's backend received meanwhile."""
     before = len(cluster.remote_commands("alice"))
     ms, _ = timed(fn)
-    return ms, len(cluster.remote_commands("alice")) - before
+    return ms, cluster.remote_commands("alice")[before:]
 
 
 def op_first_select(reader, cluster):
     reader.clear_cache()
     imap = reader.connect()
-    ms, n = remote_count(cluster, lambda: (check(imap.select(reader.folder, readonly=True)),
+    ms, n = remote_commands(cluster, lambda: (check(imap.select(reader.folder, readonly=True)),
                                            check(imap.fetch("1:*", "(FLAGS)"))))
     imap.logout()
     return ms, n
@@ -224,7 +224,7 @@ def op_command(fn):
     def run(reader, cluster):
         imap = reader.connect()
         check(imap.select(reader.folder, readonly=True))
-        ms, n = remote_count(cluster, lambda: check(fn(imap)))
+        ms, n = remote_commands(cluster, lambda: check(fn(imap)))
         imap.logout()
         return ms, n
     return run
@@ -254,7 +254,7 @@ def op_reopen_after_changes(reader, cluster):
     imap.logout()
     ten_changes_by_alice(cluster)
     imap = reader.connect()
-    ms, n = remote_count(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
+    ms, n = remote_commands(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
     imap.logout()
     return ms, n
 
@@ -265,7 +265,7 @@ def op_reopen_same_session(reader, cluster):
     check(imap.select(reader.folder, readonly=True))
     check(imap.unselect())
     ten_changes_by_alice(cluster)
-    ms, n = remote_count(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
+    ms, n = remote_commands(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
     imap.logout()
     return ms, n
 
@@ -320,6 +320,17 @@ def connections_per_session(cluster, owners):
     return cluster.proxy.log().count("(master bob)") - before
 
 
+def print_commands(operations, readers, results, shown=6):
+    """Each row's remote commands (last run), the first few of each path."""
+    for name, _ in operations:
+        print(f"\n{name}")
+        for reader in readers:
+            result = results[(name, reader.name)]
+            commands = [] if result is None else result[1]
+            more = f" … (+{len(commands) - shown})" if len(commands) > shown else ""
+            print(f"  {reader.name:15} " + " | ".join(c[:60] for c in commands[:shown]) + more)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10000)
@@ -327,6 +338,8 @@ def main() -> None:
     parser.add_argument("--owners", type=int, default=50)
     parser.add_argument("--only", metavar="TEXT", default="",
                         help="only the rows whose name contains TEXT (e.g. FETCH, LIST)")
+    parser.add_argument("--show-commands", action="store_true",
+                        help="also print the remote commands of each row's last run")
     args = parser.parse_args()
     operations = [op for op in OPERATIONS if args.only.lower() in op[0].lower()]
     with_list = args.only.lower() in "list shared/*"
@@ -408,7 +421,7 @@ def main() -> None:
         print("-" * len(header))
         for name, _ in operations:
             ours, builtin, direct = (results[(name, r.name)] for r in readers)
-            cell = lambda r: "failed" if r is None else f"{r[0]:9.1f} ({r[1]:>5})"
+            cell = lambda r: "failed" if r is None else f"{r[0]:9.1f} ({len(r[1]):>5})"
             ratio = lambda a, b: "-" if a is None or b is None else f"{a[0] / b[0]:.2f}x"
             print(f"{name:42} {cell(ours):>18} {cell(builtin):>18} {cell(direct):>16} "
                   f"{ratio(builtin, ours):>9} {ratio(ours, direct):>9}")
@@ -426,6 +439,8 @@ def main() -> None:
         print("LIST rows count the owners' folders listed; the built-in imapc runs the wiki's shared"
               " namespace (see imapc_shared_node); 'next sessions' lists from the listing cache"
               " (shared_imapc_list_cache_time).")
+        if args.show_commands:
+            print_commands(operations, readers, results)
     finally:
         cluster.remove()
 
