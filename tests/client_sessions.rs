@@ -8,7 +8,7 @@ use common::cluster::TestCluster;
 use common::fake_server::{FakeServer, Peer, Script};
 use shared_imapc::client::connection::Target;
 use shared_imapc::client::error::ClientError;
-use shared_imapc::client::pool::Pool;
+use shared_imapc::client::pool::{Pool, PoolKey};
 use shared_imapc::client::session::{RetryPolicy, Session, SessionSpec};
 use shared_imapc::imap::command::Command;
 use shared_imapc::imap::response::Untagged;
@@ -134,9 +134,12 @@ fn the_pool_logs_in_to_many_owners_at_once_and_reuses_sessions() {
 
     // Already connected: nothing logs in again.
     pool.connect_all(&owners[..2]);
-    assert_eq!(pool.session(&owners[0]).logins(), 1);
-    assert_eq!(pool.session(&owners[1]).logins(), 1);
-    pool.session(&owners[1]).select("INBOX", true).unwrap();
+    let keys: Vec<PoolKey> = owners.iter().map(PoolKey::of).collect();
+    assert_eq!(pool.session(&keys[0], &owners[0]).logins(), 1);
+    assert_eq!(pool.session(&keys[1], &owners[1]).logins(), 1);
+    pool.session(&keys[1], &owners[1])
+        .select("INBOX", true)
+        .unwrap();
 
     // A refused login is reported for that owner only.
     let outcomes = pool.connect_all(&[spec(cluster.proxy_port, "carol", "alice", "wrong-secret")]);

@@ -53,11 +53,13 @@ impl Pool {
     }
 
     /// The session for `spec`, created (not yet connected) if new.
-    pub fn session(&mut self, spec: &SessionSpec) -> &mut Session {
-        let retry = self.retry;
-        self.sessions
-            .entry(PoolKey::of(spec))
-            .or_insert_with(|| Session::new(spec.clone(), retry))
+    pub fn session(&mut self, key: &PoolKey, spec: &SessionSpec) -> &mut Session {
+        // Looked up for every response a FETCH streams: no key copied then.
+        if !self.sessions.contains_key(key) {
+            let session = Session::new(spec.clone(), self.retry);
+            self.sessions.insert(key.clone(), session);
+        }
+        self.sessions.get_mut(key).expect("inserted above")
     }
 
     /// Number of sessions with an open connection.
@@ -85,8 +87,8 @@ impl Pool {
     ) -> Vec<(PoolKey, Option<ClientResult<T>>)> {
         let mut keys: Vec<PoolKey> = Vec::new();
         for spec in specs {
-            self.session(spec);
             let key = PoolKey::of(spec);
+            self.session(&key, spec);
             if !keys.contains(&key) {
                 keys.push(key);
             }

@@ -119,6 +119,7 @@ impl Account {
             list_cache_time: endpoint.list_cache_time,
             debug: self.debug.clone(),
             learnt: Rc::clone(self.learnt.entry(PoolKey::of(&spec)).or_default()),
+            key: PoolKey::of(&spec),
             spec,
         })
     }
@@ -279,6 +280,8 @@ pub struct Owner {
     list_cache_time: Duration,
     debug: DebugLog,
     spec: SessionSpec,
+    /// The pool's key for `spec`, made once.
+    key: PoolKey,
     learnt: Rc<RefCell<Learnt>>,
 }
 
@@ -322,7 +325,8 @@ impl Owner {
         f: impl FnOnce(&mut Session) -> ClientResult<T>,
     ) -> StorageResult<T> {
         let mut pool = self.pool.borrow_mut();
-        f(pool.session(&self.spec)).map_err(|e| StorageError::from_client(&self.spec.owner, e))
+        f(pool.session(&self.key, &self.spec))
+            .map_err(|e| StorageError::from_client(&self.spec.owner, e))
     }
 
     /// Runs `command` on the owner's session (repeated after a reconnect
@@ -450,7 +454,7 @@ impl Owner {
     }
 
     fn list_remote(&mut self) -> StorageResult<Vec<ListedFolder>> {
-        let read_at_login = self.listings.borrow_mut().remove(&PoolKey::of(&self.spec));
+        let read_at_login = self.listings.borrow_mut().remove(&self.key);
         if let Some((_, listing)) =
             read_at_login.filter(|(at, _)| at.elapsed() <= OWNERS_EXPECTED_FOR)
         {
