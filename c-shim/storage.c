@@ -218,19 +218,6 @@ static void sic_mailbox_known_state(struct sic_mailbox *mbox,
 		memcpy(hdr_r, data, sizeof(*hdr_r));
 }
 
-/* Without a dovecot.index.cache every message's lookup tries to open it
-   again (10,000 failing open() calls for FETCH 1:* of 10,000 messages):
-   create an empty one once. */
-static void sic_mailbox_create_cache_file(struct mailbox *box)
-{
-	if (mail_index_is_in_memory(box->index) ||
-	    mail_cache_open_and_verify(box->cache) != 0)
-		return;
-	if (mail_cache_purge(box->cache, 0, "shared_imapc: first open") < 0)
-		e_debug(box->event, "shared_imapc: no cache file: %s",
-			mail_index_get_error_message(box->index));
-}
-
 /* Dovecot never caches imap.envelope by default (mail_never_cache_fields):
    it rebuilds it from cached headers. Here rebuilding means going remote,
    so the remote's ENVELOPE is kept in a field of its own. */
@@ -261,7 +248,6 @@ static int sic_mailbox_open(struct mailbox *box)
 	}
 	if (index_storage_mailbox_open(box, FALSE) < 0)
 		return -1;
-	sic_mailbox_create_cache_file(box);
 	mbox->envelope_cache_idx = sic_mailbox_register_envelope(box);
 	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
 		sizeof(struct sic_index_header), 0, 0);

@@ -186,6 +186,25 @@ static void sic_local_messages_read(struct mail_index_view *view,
 	}
 }
 
+/* Without a dovecot.index.cache every message's lookup tries to open it
+   again (10,000 failing open() calls for FETCH 1:* of 10,000 messages):
+   create an empty one after the first sync. A new cache file lists every
+   registered field, also those never used; Dovecot drops these at its
+   next purge, which would otherwise come right after the first FETCH and
+   rewrite all it cached. So the empty file is purged once more at once
+   (the index has its day stamp by now, which the drop needs). */
+static void sic_mailbox_create_cache_file(struct mailbox *box)
+{
+	if (mail_index_is_in_memory(box->index) ||
+	    mail_cache_open_and_verify(box->cache) != 0)
+		return;
+	if (mail_cache_purge(box->cache, 0, "shared_imapc: first open") < 0 ||
+	    mail_cache_purge(box->cache, (uint32_t)-1,
+			     "shared_imapc: fields never used") < 0)
+		e_debug(box->event, "shared_imapc: no cache file: %s",
+			mail_index_get_error_message(box->index));
+}
+
 static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 {
 	struct mail_index_view *view;
@@ -238,6 +257,7 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 		ret = -1;
 	}
 	sic_sync_free(plan);
+	sic_mailbox_create_cache_file(&mbox->box);
 	mail_index_view_close(&view);
 	return ret;
 }
