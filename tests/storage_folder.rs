@@ -2,8 +2,9 @@
 //! index is told to do after QRESYNC answers, and that a server which
 //! breaks the rules (a FETCH without UID, names in its shared namespace,
 //! a malformed ENVELOPE) gets a full resync or an error, never a wrong
-//! index; and that a reopened folder resumes its remote selection only
-//! while the user may still read there.
+//! index; that a reopened folder resumes its remote selection only while
+//! the user may still read there; and that news about the folder that
+//! come with other commands (a STATUS) or in ranges reach its index.
 
 mod common;
 
@@ -215,5 +216,91 @@ fn a_reopened_folder_resumes_its_selection_while_the_user_may_read() {
     assert_eq!(next.highest_modseq, 11);
     drop(folder);
     assert!(Folder::open(owner, "Team", false, (7, 11)).is_err());
+    server.finish();
+}
+
+#[test]
+fn news_that_came_with_another_command_reach_the_open_folder() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // Dovecot tells the selected folder's news with any command.
+        answer(
+            peer,
+            "STATUS Other",
+            &[
+                "* VANISHED 2",
+                "* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (11))",
+                "* STATUS Other (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 9 HIGHESTMODSEQ 1)",
+            ],
+        );
+    });
+    let mut account = account(server.port);
+    let mut owner = account.owner("shared/alice/", "alice").unwrap();
+    let mut folder = Folder::open(owner.clone(), "Team", false, (0, 0)).unwrap();
+    folder.sync(&Local::default(), false).unwrap();
+    assert_eq!(owner.status("Other").unwrap().uidvalidity, 9);
+    assert!(folder.has_news(true).unwrap());
+    let next = folder.sync(&local(&[1, 2, 3]), true).unwrap();
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::Expunge(2),
+            Change::SetFlags(1, Flags::from_names(["\\Flagged"])),
+        ]
+    );
+    assert_eq!(next.highest_modseq, 11);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn news_that_came_while_the_folder_was_closed_reach_it_when_reopened() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // Closed, its selection kept: a STATUS brings news about it.
+        answer(
+            peer,
+            "STATUS Team",
+            &[
+                "* VANISHED 3",
+                "* STATUS Team (MESSAGES 2 UIDNEXT 4 UIDVALIDITY 7 HIGHESTMODSEQ 11)",
+            ],
+        );
+        answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team lr"]);
+        answer(peer, "NOOP", &[]);
+    });
+    let mut account = account(server.port);
+    let mut owner = account.owner("shared/alice/", "alice").unwrap();
+    let mut folder = Folder::open(owner.clone(), "Team", true, (0, 0)).unwrap();
+    folder.sync(&Local::default(), false).unwrap();
+    drop(folder);
+    assert_eq!(owner.status("Team").unwrap().messages, 2);
+    let mut folder = Folder::open(owner, "Team", true, (7, 10)).unwrap();
+    let next = folder.sync(&local(&[1, 2, 3]), true).unwrap();
+    assert_eq!(next.changes, vec![Change::Expunge(3)]);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_message_that_comes_after_several_vanished_is_fetched() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "NOOP", &["* VANISHED 2:3"]);
+        // One left, one new: fewer than before, but more than after.
+        answer(peer, "NOOP", &["* 2 EXISTS"]);
+        answer(
+            peer,
+            "UID FETCH 2:* (UID FLAGS MODSEQ)",
+            &["* 2 FETCH (UID 4 FLAGS () MODSEQ (12))"],
+        );
+    });
+    let mut folder = open(server.port);
+    folder.sync(&Local::default(), false).unwrap();
+    let next = folder.sync(&local(&[1, 2, 3]), false).unwrap();
+    assert_eq!(next.changes, vec![Change::Expunge(2), Change::Expunge(3)]);
+    let next = folder.sync(&local(&[1]), false).unwrap();
+    assert_eq!(next.changes, vec![Change::Append(4, Flags::default())]);
+    drop(folder);
     server.finish();
 }

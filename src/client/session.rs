@@ -9,6 +9,7 @@ use super::connection::{Completion, Connection, Target};
 use super::error::{ClientError, ClientResult};
 use super::login::{login_as_master, MasterLogin};
 use crate::imap::command::Command;
+use crate::imap::response::Untagged;
 use crate::storage::settings::Secret;
 
 /// Everything needed to (re)open the session.
@@ -59,6 +60,10 @@ pub struct Session {
     /// Counts SELECTs and logins: names the remote selection, whose
     /// untagged news went to whoever made it.
     selections: u32,
+    /// News about the selected folder (EXISTS, VANISHED, FETCH…) that came
+    /// with commands of other business (STATUS, LIST, MYRIGHTS…), kept
+    /// for the folder: the server sends such news with any command.
+    news: Vec<Untagged>,
     last_used: Instant,
 }
 
@@ -71,6 +76,7 @@ impl Session {
             selected: None,
             logins: 0,
             selections: 0,
+            news: Vec::new(),
             last_used: Instant::now(),
         }
     }
@@ -83,6 +89,17 @@ impl Session {
     /// every login, so a folder can tell whether it is still its own.
     pub fn selection(&self) -> u32 {
         self.selections
+    }
+
+    /// The news about the selected folder that came with other commands
+    /// since the last call (none after a new selection).
+    pub fn take_news(&mut self) -> Vec<Untagged> {
+        std::mem::take(&mut self.news)
+    }
+
+    fn new_selection(&mut self) {
+        self.selections += 1;
+        self.news.clear();
     }
 
     /// The folder selected on the remote, if any.
@@ -114,7 +131,7 @@ impl Session {
             None => {
                 self.connection = Some(open(&self.spec)?);
                 self.logins += 1;
-                self.selections += 1;
+                self.new_selection();
             }
         }
         Ok(self.connection.as_mut().expect("connected above"))
@@ -139,7 +156,7 @@ impl Session {
         read_only: bool,
     ) -> ClientResult<Completion> {
         let done = self.run_on_connection(|c| c.execute(command), true);
-        self.selections += 1;
+        self.new_selection();
         // A SELECT that failed leaves nothing selected (RFC 3501 6.3.1).
         self.selected = done.is_ok().then(|| Selected {
             mailbox: mailbox.to_string(),
@@ -150,8 +167,18 @@ impl Session {
 
     /// Runs `command`; when the connection breaks and `repeatable` is true,
     /// reconnects, restores the selected folder and runs it once more.
+    /// News about the selected folder in its answer are kept for the
+    /// folder (`take_news`) unless the command is the folder's own.
     pub fn execute(&mut self, command: &Command, repeatable: bool) -> ClientResult<Completion> {
-        self.run_on_connection(|c| c.execute(command), repeatable)
+        let mut done = self.run_on_connection(|c| c.execute(command), repeatable)?;
+        if self.selected.is_some() && !FOLDER_COMMANDS.contains(&command.name()) {
+            let (news, rest): (Vec<Untagged>, _) = std::mem::take(&mut done.data)
+                .into_iter()
+                .partition(is_news);
+            self.news.extend(news);
+            done.data = rest;
+        }
+        Ok(done)
     }
 
     fn run_on_connection(
@@ -190,7 +217,7 @@ impl Session {
                     }
                     self.connection = Some(c);
                     self.logins += 1;
-                    self.selections += 1;
+                    self.new_selection();
                     return Ok(());
                 }
                 Err(e @ (ClientError::AuthFailed { .. } | ClientError::SelfMaster { .. })) => {
@@ -201,6 +228,43 @@ impl Session {
         }
         Err(last_error.expect("at least one attempt"))
     }
+}
+
+/// Commands whose caller, the selected folder, reads the news in their
+/// answer itself.
+const FOLDER_COMMANDS: &[&str] = &[
+    "NOOP",
+    "CHECK",
+    "APPEND",
+    "FETCH",
+    "STORE",
+    "SEARCH",
+    "SORT",
+    "THREAD",
+    "EXPUNGE",
+    "COPY",
+    "MOVE",
+    "UID FETCH",
+    "UID STORE",
+    "UID SEARCH",
+    "UID SORT",
+    "UID THREAD",
+    "UID EXPUNGE",
+    "UID COPY",
+    "UID MOVE",
+];
+
+/// What the server tells about the selected folder, whatever the command.
+fn is_news(data: &Untagged) -> bool {
+    matches!(
+        data,
+        Untagged::Exists(_)
+            | Untagged::Recent(_)
+            | Untagged::Expunge(_)
+            | Untagged::Vanished { .. }
+            | Untagged::Fetch { .. }
+            | Untagged::Flags(_)
+    )
 }
 
 fn select_command(mailbox: &str, read_only: bool) -> ClientResult<Command> {

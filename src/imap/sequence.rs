@@ -57,6 +57,15 @@ impl SequenceSet {
         self.0.is_empty()
     }
 
+    /// How many numbers the ranges cover (counted, not listed: a hostile
+    /// `1:4294967295` is one range).
+    pub fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|&(low, high)| u64::from(high.saturating_sub(low)) + 1)
+            .sum()
+    }
+
     /// Every number in the set; `*` is capped at `max`.
     pub fn numbers(&self, max: u32) -> impl Iterator<Item = u32> + '_ {
         self.0
@@ -114,5 +123,12 @@ mod tests {
             format!("{}:*", STAR - 1)
         );
         assert!(SequenceSet::from_numbers([]).is_empty());
+    }
+
+    #[test]
+    fn count_adds_up_the_ranges_without_listing_them() {
+        assert_eq!(SequenceSet::parse("1:3,5,9:7").unwrap().count(), 7);
+        assert_eq!(SequenceSet::parse("1:*").unwrap().count(), u64::from(STAR));
+        assert_eq!(SequenceSet::default().count(), 0);
     }
 }

@@ -139,7 +139,20 @@ impl Folder {
         self.guid_supported = parked.guid_supported;
         self.synced = true;
         self.noop_due = true;
+        self.take_news()?;
         Ok(true)
+    }
+
+    /// Takes in the news about this folder that came with the owner's
+    /// other commands (a STATUS, LIST or MYRIGHTS meanwhile).
+    fn take_news(&mut self) -> StorageResult<()> {
+        let (selection, name) = (self.selected_on, self.remote_name.as_str());
+        let news = self.owner.with_session(|s| {
+            let ours = s.selection() == selection && s.selected_mailbox() == Some(name);
+            Ok(if ours { s.take_news() } else { Vec::new() })
+        })?;
+        self.note(news);
+        Ok(())
     }
 
     /// Whether the owner's server still lets the user read the folder: a
@@ -227,10 +240,11 @@ impl Folder {
                     self.state.exists = self.state.exists.saturating_sub(1);
                 }
                 Untagged::Vanished { earlier, uids } => {
-                    self.pending.vanished.0.extend(uids.0);
                     if !earlier {
-                        self.state.exists = self.state.exists.saturating_sub(1);
+                        let gone = u32::try_from(uids.count()).unwrap_or(u32::MAX);
+                        self.state.exists = self.state.exists.saturating_sub(gone);
                     }
+                    self.pending.vanished.0.extend(uids.0);
                 }
                 Untagged::Fetch { items, .. } => self.note_fetch(items),
                 Untagged::Status(line) => {
@@ -289,6 +303,7 @@ impl Folder {
     /// folder still selected, with nothing reported since the last one,
     /// has none (and needs no look at the local index).
     pub fn has_news(&mut self, quick: bool) -> StorageResult<bool> {
+        self.take_news()?;
         let p = &self.pending;
         let quiet = p.vanished.is_empty() && p.changed.is_empty() && !p.full && !p.exists_grew;
         Ok(self.noop_due || !(quick && self.synced && quiet && self.still_selected()?))
@@ -299,6 +314,7 @@ impl Folder {
     /// A `quick` sync (after FETCH, SEARCH…) asks nothing new and takes in
     /// what the remote reported alongside the last commands.
     pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
+        self.take_news()?;
         if self.still_selected()? {
             // Right after the SELECT there is nothing new to ask for.
             if !quick && self.synced || std::mem::take(&mut self.noop_due) {
@@ -346,6 +362,7 @@ impl Folder {
 
     fn run(&mut self, command: Command) -> StorageResult<Completion> {
         self.finish_streaming()?;
+        self.take_news()?;
         self.owner.execute(&command, true)
     }
 
@@ -638,6 +655,7 @@ impl Folder {
             .data
             .iter()
             .any(|d| matches!(d, Untagged::Search { ids, .. } if !ids.is_empty()));
+        self.note(left.data);
         if kept {
             self.pending.full = true;
             return Err(StorageError::new(

@@ -118,6 +118,22 @@ def test_changes_by_others_show_up_at_noop(cluster):
     bob.logout()
 
 
+def test_a_message_after_several_expunged_at_once_shows_up(cluster):
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    alice = cluster.login("alice")
+    alice.select("Team")
+    alice.store("1:3", "+FLAGS", "(\\Deleted)")
+    alice.expunge()
+    assert bob.noop()[0] == "OK"
+    alice.append("Team", None, None, b"Subject: after the expunge\r\n\r\nnew\r\n")
+    assert bob.noop()[0] == "OK"
+    status, data = bob.fetch("1:*", "(UID)")
+    assert [d.split(b" ", 1)[1] for d in data] == [b"(UID 4)", b"(UID 5)", b"(UID 6)"]
+    alice.logout()
+    bob.logout()
+
+
 def test_an_append_shows_up_during_idle(cluster):
     bob = cluster.login("bob")
     bob.select(TEAM, readonly=True)
