@@ -132,6 +132,10 @@ pub fn plan(local: &Local, remote_uidvalidity: u32, delta: &Delta) -> Vec<Change
     };
     changes.extend(vanished.into_iter().map(Change::Expunge));
     for (&uid, flags) in upserts {
+        // Flags fetched just before the message went: it is not there.
+        if matches!(delta, Delta::Changes { vanished, .. } if vanished.contains(uid)) {
+            continue;
+        }
         if uid > last_local {
             changes.push(Change::Append(uid, flags.clone()));
         } else if uids.binary_search(&uid).is_ok() {
@@ -227,6 +231,25 @@ mod tests {
                 Change::SetFlags(3, seen()),
                 Change::Append(4, Flags::default())
             ]
+        );
+    }
+
+    #[test]
+    fn a_message_that_vanished_after_its_flags_came_is_not_added() {
+        let local = Local {
+            uidvalidity: 7,
+            uids: vec![1, 2],
+            flags: vec![Flags::default(); 2],
+        };
+        let delta = Delta::Changes {
+            vanished: SequenceSet(vec![(2, 3)]),
+            changed: [(2, seen()), (3, seen()), (4, seen())]
+                .into_iter()
+                .collect(),
+        };
+        assert_eq!(
+            plan(&local, 7, &delta),
+            vec![Change::Expunge(2), Change::Append(4, seen())]
         );
     }
 
