@@ -304,3 +304,32 @@ fn a_message_that_comes_after_several_vanished_is_fetched() {
     drop(folder);
     server.finish();
 }
+
+#[test]
+fn too_many_news_for_a_folder_make_it_select_anew() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        let mut status = vec!["* 1 FETCH (UID 1 FLAGS () MODSEQ (11))"; 10_001];
+        status.push("* STATUS Other (MESSAGES 0)");
+        answer(peer, "STATUS Other", &status);
+        // Selected anew, and read whole: what the news said is not known.
+        answer(
+            peer,
+            "SELECT Team",
+            &["* 3 EXISTS", "* OK [UIDVALIDITY 7] v"],
+        );
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+    });
+    let mut account = account(server.port);
+    let mut owner = account.owner("shared/alice/", "alice").unwrap();
+    let mut folder = Folder::open(owner.clone(), "Team", false, (0, 0)).unwrap();
+    folder.sync(&Local::default(), false).unwrap();
+    owner.status("Other").unwrap();
+    let mut index = local(&[1, 2, 3]);
+    index.flags[1] = Flags::from_names(["\\Seen"]);
+    index.flags[2] = Flags::from_names(["$Work"]);
+    let next = folder.sync(&index, true).unwrap();
+    assert_eq!(next.changes, vec![]);
+    drop(folder);
+    server.finish();
+}

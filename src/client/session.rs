@@ -177,6 +177,11 @@ impl Session {
                 .partition(is_news);
             self.news.extend(news);
             done.data = rest;
+            if self.news.len() > MAX_NEWS {
+                // Too many to keep: the folder selects anew at its next
+                // sync (QRESYNC from its index) instead.
+                self.new_selection();
+            }
         }
         Ok(done)
     }
@@ -253,6 +258,10 @@ const FOLDER_COMMANDS: &[&str] = &[
     "UID COPY",
     "UID MOVE",
 ];
+
+/// News kept for a folder that does not take them (closed, the user busy
+/// with other folders) before its selection is given up.
+const MAX_NEWS: usize = 10_000;
 
 /// What the server tells about the selected folder, whatever the command.
 fn is_news(data: &Untagged) -> bool {

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// The server side of one connection, as the script sees it.
 pub struct Peer {
@@ -65,6 +66,8 @@ impl FakeServer {
         let handle = std::thread::spawn(move || {
             for script in scripts {
                 let (stream, _) = listener.accept().expect("accept");
+                // A command that never comes fails the test, not hangs it.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                 let reader = BufReader::new(stream.try_clone().unwrap());
                 script(&mut Peer {
                     reader,
