@@ -12,6 +12,10 @@ struct sic_list_iter {
 	struct mailbox_list_iterate_context ctx;
 	struct sic_folder_list *folders;
 	unsigned int next;
+	/* Folders open in the session, listed when the owner's server
+	   lists nothing (sic_list_keep_open_folders). */
+	ARRAY_TYPE(const_string) open;
+	unsigned int next_open;
 	struct mailbox_info info;
 };
 
@@ -113,6 +117,27 @@ static void sic_list_connect_owners(struct mailbox_list *list,
 	sic_account_connect_pending(storage->account);
 }
 
+/* The acl plugin frees an owner's namespace that the session's first LIST
+   shows nothing in (acl_shared_namespace_add); with a folder of it open,
+   Dovecot panics. So when the owner's server lists nothing (it is down,
+   or the rights are gone), the folders open in this namespace are listed
+   still: the session has them already. */
+static void sic_list_keep_open_folders(struct sic_list_iter *iter,
+				       struct mail_storage *storage)
+{
+	struct mailbox *box;
+	const char *vname;
+
+	if (sic_folder_list_count(iter->folders) > 0)
+		return;
+	for (box = storage->mailboxes; box != NULL; box = box->next) {
+		if (box->opened && box->list == iter->ctx.list) {
+			vname = p_strdup(iter->ctx.pool, box->vname);
+			array_push_back(&iter->open, &vname);
+		}
+	}
+}
+
 static struct mailbox_list_iterate_context *
 sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 		   enum mailbox_list_iter_flags flags)
@@ -132,6 +157,7 @@ sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 		mail_namespace_get_sep(list->ns));
 	array_create(&iter->ctx.module_contexts, pool, sizeof(void *), 5);
 	iter->info.ns = list->ns;
+	p_array_init(&iter->open, pool, 1);
 
 	/* Subscriptions live in the user's own namespace. */
 	if ((flags & MAILBOX_LIST_ITER_SELECT_SUBSCRIBED) != 0 ||
@@ -147,6 +173,7 @@ sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 		sic_storage_report(&storage->storage, &error);
 		iter->ctx.failed = TRUE;
 	}
+	sic_list_keep_open_folders(iter, &storage->storage);
 	return &iter->ctx;
 }
 
@@ -165,6 +192,13 @@ sic_list_iter_next(struct mailbox_list_iterate_context *ctx)
 		iter->info.vname = p_strconcat(ctx->pool, ctx->list->ns->prefix,
 					       name, NULL);
 		iter->info.flags = sic_list_info_flags(bits);
+		if ((imap_match(ctx->glob, iter->info.vname) &
+		     IMAP_MATCH_YES) != 0)
+			return &iter->info;
+	}
+	while (iter->next_open < array_count(&iter->open)) {
+		iter->info.vname = array_idx_elem(&iter->open, iter->next_open++);
+		iter->info.flags = MAILBOX_NOCHILDREN;
 		if ((imap_match(ctx->glob, iter->info.vname) &
 		     IMAP_MATCH_YES) != 0)
 			return &iter->info;

@@ -241,6 +241,11 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 			       count, quick ? 1 : 0, &error);
 	if (plan == NULL) {
 		sic_storage_report(mbox->box.storage, &error);
+		/* The owner's server has the open folder no more (deleted,
+		   renamed, the rights gone): as with a folder deleted under a
+		   Dovecot session, imap then tells the client to log in again. */
+		if (sic_mail_error(error.kind) == MAIL_ERROR_NOTFOUND)
+			mailbox_set_deleted(&mbox->box);
 		mail_index_view_close(&view);
 		return -1;
 	}

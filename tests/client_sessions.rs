@@ -84,6 +84,46 @@ fn a_dropped_connection_is_reopened_and_the_folder_selected_again() {
 }
 
 #[test]
+fn a_reconnect_whose_folder_is_gone_still_serves_the_owner() {
+    let first: Script = Box::new(|peer| {
+        greet_and_login(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        let (_, rest) = peer.command();
+        assert_eq!(rest, "LIST \"\" \"*\"");
+        peer.send(b"* BYE IMAP session state is inconsistent, please relogin.\r\n");
+    });
+    let second: Script = Box::new(|peer| {
+        greet_and_login(peer);
+        let (tag, rest) = peer.command();
+        assert_eq!(rest, "SELECT Team");
+        peer.send(format!("{tag} NO [NONEXISTENT] Mailbox doesn't exist: Team\r\n").as_bytes());
+        reply(peer, "LIST \"\" \"*\"", "* LIST () \"/\" Other\r\n");
+    });
+    let server = FakeServer::start_many(vec![first, second]);
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    session.select("Team", false).unwrap();
+    let selection = session.selection();
+    let list = Command::new("LIST")
+        .string(b"")
+        .unwrap()
+        .mailbox("*", false)
+        .unwrap();
+    let done = session.execute(&list, true).unwrap();
+    assert!(
+        matches!(&done.data[..], [Untagged::List(_)]),
+        "{:?}",
+        done.data
+    );
+    assert_eq!(session.selected_mailbox(), None);
+    assert_ne!(
+        session.selection(),
+        selection,
+        "the folder sees it lost its selection"
+    );
+    server.finish();
+}
+
+#[test]
 fn a_command_that_is_not_repeatable_is_not_sent_twice() {
     let server = FakeServer::start(|peer| {
         greet_and_login(peer);

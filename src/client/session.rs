@@ -218,7 +218,13 @@ impl Session {
             match open(&self.spec) {
                 Ok(mut c) => {
                     if let Some(sel) = &self.selected {
-                        c.execute(&select_command(&sel.mailbox, sel.read_only)?)?;
+                        match c.execute(&select_command(&sel.mailbox, sel.read_only)?) {
+                            // Gone or no longer allowed (renamed, rights
+                            // revoked): the session serves the owner's
+                            // other folders still; the folder finds out.
+                            Err(e) if !e.breaks_connection() => self.selected = None,
+                            other => drop(other?),
+                        }
                     }
                     self.connection = Some(c);
                     self.logins += 1;

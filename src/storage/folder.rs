@@ -315,13 +315,15 @@ impl Folder {
     /// what the remote reported alongside the last commands.
     pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
         self.take_news()?;
-        if self.still_selected()? {
-            // Right after the SELECT there is nothing new to ask for.
-            if !quick && self.synced || std::mem::take(&mut self.noop_due) {
-                let done = self.run(Command::new("NOOP"))?;
-                self.note(done.data);
-            }
-        } else {
+        // Right after the SELECT there is nothing new to ask for.
+        let ask = !quick && self.synced || std::mem::take(&mut self.noop_due);
+        if ask && self.still_selected()? {
+            let done = self.run(Command::new("NOOP"))?;
+            self.note(done.data);
+        }
+        // Also after the NOOP: it may have reconnected without the folder
+        // (renamed, deleted): selecting it again tells the user why.
+        if !self.still_selected()? {
             self.select((
                 local.uidvalidity,
                 if self.synced { 0 } else { self.highest_modseq },

@@ -4,6 +4,7 @@ as master user, so alice's backend applies bob's rights. Carol has no
 rights and learns nothing; changes others make show up in bob's session;
 a backend that goes away gives a NO, and the folder works again after."""
 
+import imaplib
 import re
 import socket
 
@@ -172,6 +173,41 @@ def test_a_backend_that_stops_gives_no_and_the_folder_comes_back(make_cluster):
     assert status == "OK" and len([d for d in data if isinstance(d, tuple)]) == 5
     assert bob.search(None, "BODY", "Body")[1] == [b"1 2 3 4 5"]
     bob.logout()
+    assert not cluster.backend_of("bob").problems(), cluster.backend_of("bob").problems()
+
+
+def test_listing_while_a_folder_is_open_and_the_owners_server_is_down(cluster):
+    # The acl plugin frees an owner's namespace that its first LIST of the
+    # session shows nothing in: never while a folder of it is open.
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    backend = cluster.backend_of("alice")
+    backend.crash()
+    bob.list('""', "shared/*")
+    backend.start()
+    assert bob.noop()[0] == "OK"
+    assert bob.fetch("1", "(UID)")[0] == "OK"
+    bob.logout()
+    assert not cluster.backend_of("bob").problems(), cluster.backend_of("bob").problems()
+
+
+def test_a_folder_deleted_by_its_owner_while_open_ends_the_session_as_dovecot_does(cluster):
+    # Dovecot disconnects a session whose selected folder was deleted
+    # under it; the owner's other folders stay reachable in a new one.
+    alice = cluster.login("alice")
+    alice.create("Other")
+    cluster.share("alice", "Other", "bob", "lookup read")
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    assert alice.delete("Team")[0] == "OK"
+    with pytest.raises(imaplib.IMAP4.abort, match="inconsistent"):
+        bob.noop()
+    bob = cluster.login("bob")
+    assert listed(bob, "shared/alice/*") == ["shared/alice/Other"]
+    assert bob.select(TEAM, readonly=True)[0] == "NO"
+    assert bob.select('"shared/alice/Other"', readonly=True)[0] == "OK"
+    bob.logout()
+    alice.logout()
     assert not cluster.backend_of("bob").problems(), cluster.backend_of("bob").problems()
 
 
