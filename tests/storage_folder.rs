@@ -9,7 +9,7 @@
 mod common;
 
 use common::fake_server::{FakeServer, Peer};
-use shared_imapc::storage::account::Account;
+use shared_imapc::storage::account::{Account, Owner};
 use shared_imapc::storage::folder::Folder;
 use shared_imapc::storage::settings::Settings;
 use shared_imapc::storage::sync_plan::{Change, Flags, Local};
@@ -46,6 +46,14 @@ fn serve(rest: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
 fn open(port: u16) -> Folder {
     let owner = account(port).owner("shared/alice/", "alice").unwrap();
     Folder::open(owner, "Team", false, (0, 0)).unwrap()
+}
+
+/// `Team` opened and synced once (`ALL_FLAGS`), with its owner.
+fn open_synced(port: u16, read_only: bool) -> (Owner, Folder) {
+    let owner = account(port).owner("shared/alice/", "alice").unwrap();
+    let mut folder = Folder::open(owner.clone(), "Team", read_only, (0, 0)).unwrap();
+    folder.sync(&Local::default(), false).unwrap();
+    (owner, folder)
 }
 
 fn account(port: u16) -> Account {
@@ -234,10 +242,7 @@ fn news_that_came_with_another_command_reach_the_open_folder() {
             ],
         );
     });
-    let mut account = account(server.port);
-    let mut owner = account.owner("shared/alice/", "alice").unwrap();
-    let mut folder = Folder::open(owner.clone(), "Team", false, (0, 0)).unwrap();
-    folder.sync(&Local::default(), false).unwrap();
+    let (mut owner, mut folder) = open_synced(server.port, false);
     assert_eq!(owner.status("Other").unwrap().uidvalidity, 9);
     assert!(folder.has_news(true).unwrap());
     let next = folder.sync(&local(&[1, 2, 3]), true).unwrap();
@@ -269,10 +274,7 @@ fn news_that_came_while_the_folder_was_closed_reach_it_when_reopened() {
         answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team lr"]);
         answer(peer, "NOOP", &[]);
     });
-    let mut account = account(server.port);
-    let mut owner = account.owner("shared/alice/", "alice").unwrap();
-    let mut folder = Folder::open(owner.clone(), "Team", true, (0, 0)).unwrap();
-    folder.sync(&Local::default(), false).unwrap();
+    let (mut owner, folder) = open_synced(server.port, true);
     drop(folder);
     assert_eq!(owner.status("Team").unwrap().messages, 2);
     let mut folder = Folder::open(owner, "Team", true, (7, 10)).unwrap();
@@ -320,10 +322,7 @@ fn too_many_news_for_a_folder_make_it_select_anew() {
         );
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
     });
-    let mut account = account(server.port);
-    let mut owner = account.owner("shared/alice/", "alice").unwrap();
-    let mut folder = Folder::open(owner.clone(), "Team", false, (0, 0)).unwrap();
-    folder.sync(&Local::default(), false).unwrap();
+    let (mut owner, mut folder) = open_synced(server.port, false);
     owner.status("Other").unwrap();
     let mut index = local(&[1, 2, 3]);
     index.flags[1] = Flags::from_names(["\\Seen"]);
