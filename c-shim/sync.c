@@ -276,11 +276,15 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 	if (!box->opened && mailbox_open(box) < 0)
 		ret = -1;
 	if (ret == 0 && mbox->folder != NULL) T_BEGIN {
-		bool pushed = sic_sync_push_local(mbox) > 0;
+		int pushed = sic_sync_push_local(mbox);
 
 		/* After passing changes on, ask what the remote made of them. */
-		ret = sic_sync_index(mbox, !pushed &&
+		ret = sic_sync_index(mbox, pushed == 0 &&
 				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
+		/* An expunge the owner's server refused fails the EXPUNGE (or
+		   MOVE) that asked for it, with its reason, not an OK. */
+		if (pushed < 0 && (flags & MAILBOX_SYNC_FLAG_EXPUNGE) != 0)
+			ret = -1;
 	} T_END;
 	return index_mailbox_sync_init(box, flags, ret < 0);
 }

@@ -288,6 +288,20 @@ def test_expunge_with_rights_and_without(cluster):
     alice.logout()
 
 
+def test_a_move_the_owners_server_cannot_finish_answers_no_and_loses_nothing(cluster):
+    # Expunging there takes \Deleted (write-deleted) as well as expunge: the
+    # copy is made, the message stays, and the MOVE says why, not OK.
+    cluster.share("alice", "Team", "bob", "lookup read expunge")
+    bob = cluster.login("bob")
+    bob.select(TEAM)
+    status, data = bob._simple_command("MOVE", "1", "INBOX")
+    assert status == "NO" and b"[NOPERM]" in data[0], data
+    assert bob.noop()[0] == "OK"
+    assert bob.select(TEAM, readonly=True)[1] == [b"5"]
+    assert bob.select("INBOX", readonly=True)[1] == [b"1"]
+    bob.logout()
+
+
 def test_one_remote_login_per_owner_per_session(cluster):
     bob = cluster.login("bob")
     for _ in range(2):
