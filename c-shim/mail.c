@@ -208,8 +208,9 @@ static int sic_mail_get_special(struct mail *_mail, enum mail_fetch_field field,
 	return 0;
 }
 
-/* As the acl plugin does without the expunge right: skip it silently, so
-   the message stays (the owner's server would refuse). */
+/* Without the expunge right the message stays (the owner's server would
+   refuse), and the EXPUNGE or MOVE asking for it answers NO: a MOVE must
+   not say OK while the original stays where it was. */
 static void sic_mail_expunge(struct mail *mail)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(mail->box);
@@ -222,6 +223,8 @@ static void sic_mail_expunge(struct mail *mail)
 		sic_storage_report(mail->box->storage, &error);
 	if (may > 0)
 		index_mail_expunge(mail);
+	else
+		mbox->expunge_refused = TRUE;
 }
 
 struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,

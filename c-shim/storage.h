@@ -28,6 +28,9 @@ struct sic_mailbox {
 	/* The cache file field of the remote's ENVELOPE (see storage.c). */
 	unsigned int envelope_cache_idx;
 	struct timeout *to_idle;
+	/* An expunge was asked for without the right: the EXPUNGE (or MOVE)
+	   that syncs it answers NO (sync.c). */
+	bool expunge_refused;
 };
 
 #define SIC_STORAGE(s) (container_of(s, struct sic_storage, storage))

@@ -279,7 +279,9 @@ def test_expunge_with_rights_and_without(cluster):
     bob = cluster.login("bob")
     bob.select(TEAM)
     bob.store("1", "+FLAGS", "(\\Deleted)")
+    # Told as Dovecot tells a failed sync: an untagged NO before the OK.
     bob.expunge()
+    assert bob.untagged_responses.pop("NO", []) == [b"Permission denied"], bob.untagged_responses
     bob.noop()
     assert bob.select(TEAM)[1] == [b"4"]
     bob.logout()
@@ -288,10 +290,11 @@ def test_expunge_with_rights_and_without(cluster):
     alice.logout()
 
 
-def test_a_move_the_owners_server_cannot_finish_answers_no_and_loses_nothing(cluster):
-    # Expunging there takes \Deleted (write-deleted) as well as expunge: the
+@pytest.mark.parametrize("rights", ["lookup read write", "lookup read expunge"])
+def test_a_move_without_the_rights_to_expunge_answers_no_and_loses_nothing(cluster, rights):
+    # Expunging there takes expunge and (for \Deleted) write-deleted: the
     # copy is made, the message stays, and the MOVE says why, not OK.
-    cluster.share("alice", "Team", "bob", "lookup read expunge")
+    cluster.share("alice", "Team", "bob", rights)
     bob = cluster.login("bob")
     bob.select(TEAM)
     status, data = bob._simple_command("MOVE", "1", "INBOX")
