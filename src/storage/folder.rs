@@ -12,6 +12,7 @@ use super::remote::MailboxState;
 use super::search_plan::{self, Key, Plan};
 use super::sync_plan::{plan, Change, Delta, Flags, Local};
 use crate::client::connection::Completion;
+use crate::client::session::Session;
 use crate::imap::command::Command;
 use crate::imap::response::{Code, Untagged};
 use crate::imap::sequence::{SequenceSet, STAR};
@@ -146,11 +147,9 @@ impl Folder {
     /// Takes in the news about this folder that came with the owner's
     /// other commands (a STATUS, LIST or MYRIGHTS meanwhile).
     fn take_news(&mut self) -> StorageResult<()> {
-        let (selection, name) = (self.selected_on, self.remote_name.as_str());
-        let news = self.owner.with_session(|s| {
-            let ours = s.selection() == selection && s.selected_mailbox() == Some(name);
-            Ok(if ours { s.take_news() } else { Vec::new() })
-        })?;
+        let news = self
+            .with_own_selection(Session::take_news)?
+            .unwrap_or_default();
         self.note(news);
         Ok(())
     }
@@ -220,10 +219,20 @@ impl Folder {
 
     /// Whether the owner's session still has this folder selected.
     fn still_selected(&mut self) -> StorageResult<bool> {
-        let (on, selected) = self
-            .owner
-            .with_session(|s| Ok((s.selection(), s.selected_mailbox().map(str::to_string))))?;
-        Ok(on == self.selected_on && selected.as_deref() == Some(self.remote_name.as_str()))
+        Ok(self.with_own_selection(|_| ())?.is_some())
+    }
+
+    /// Runs `f` on the owner's session while it still has the selection
+    /// this folder made; `None` once another SELECT or a login replaced it.
+    fn with_own_selection<T>(
+        &mut self,
+        f: impl FnOnce(&mut Session) -> T,
+    ) -> StorageResult<Option<T>> {
+        let (selection, name) = (self.selected_on, self.remote_name.as_str());
+        self.owner.with_session(|s| {
+            let ours = s.selection() == selection && s.selected_mailbox() == Some(name);
+            Ok(ours.then(|| f(s)))
+        })
     }
 
     /// Takes note of what the remote reported alongside any command.
