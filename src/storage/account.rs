@@ -103,7 +103,8 @@ impl Account {
                 format!("{owner}'s own folders are not shared with {owner}"),
             ));
         }
-        let list_key = ListKey::new(prefix, &PoolKey::of(&spec));
+        let key = PoolKey::of(&spec);
+        let list_key = ListKey::new(prefix, &key);
         if !self.opened.iter().any(|o| same_session(&o.spec, &spec)) {
             self.opened.push(Opened {
                 spec: spec.clone(),
@@ -118,8 +119,8 @@ impl Account {
             list_key,
             list_cache_time: endpoint.list_cache_time,
             debug: self.debug.clone(),
-            learnt: Rc::clone(self.learnt.entry(PoolKey::of(&spec)).or_default()),
-            key: PoolKey::of(&spec),
+            learnt: Rc::clone(self.learnt.entry(key.clone()).or_default()),
+            key,
             spec,
         })
     }
