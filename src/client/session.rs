@@ -219,11 +219,12 @@ impl Session {
                 Ok(mut c) => {
                     if let Some(sel) = &self.selected {
                         match c.execute(&select_command(&sel.mailbox, sel.read_only)?) {
+                            Ok(_) => {}
                             // Gone or no longer allowed (renamed, rights
                             // revoked): the session serves the owner's
                             // other folders still; the folder finds out.
                             Err(e) if !e.breaks_connection() => self.selected = None,
-                            other => drop(other?),
+                            Err(e) => return Err(e),
                         }
                     }
                     self.connection = Some(c);
@@ -241,28 +242,17 @@ impl Session {
     }
 }
 
-/// Commands whose caller, the selected folder, reads the news in their
-/// answer itself.
+/// The commands the selected folder sends: it reads the news in their
+/// answer itself (SELECT and EXAMINE go through `select_with`).
 const FOLDER_COMMANDS: &[&str] = &[
     "NOOP",
-    "CHECK",
     "APPEND",
-    "FETCH",
-    "STORE",
-    "SEARCH",
-    "SORT",
-    "THREAD",
-    "EXPUNGE",
-    "COPY",
-    "MOVE",
     "UID FETCH",
     "UID STORE",
     "UID SEARCH",
     "UID SORT",
     "UID THREAD",
     "UID EXPUNGE",
-    "UID COPY",
-    "UID MOVE",
 ];
 
 /// News kept for a folder that does not take them (closed, the user busy
