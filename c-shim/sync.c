@@ -281,16 +281,16 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 		/* After passing changes on, ask what the remote made of them. */
 		ret = sic_sync_index(mbox, pushed == 0 &&
 				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
-		/* An expunge refused (here or by the owner's server) fails the
-		   EXPUNGE (or MOVE) that asked for it, with the reason. */
+		/* An expunge refused (here or by the owner's server, whose
+		   reason the push left) fails the EXPUNGE (or MOVE) that asked
+		   for it. */
 		if ((flags & MAILBOX_SYNC_FLAG_EXPUNGE) != 0 && ret == 0 &&
-		    mbox->expunge_refused) {
-			mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
-					       MAIL_ERRSTR_NO_PERMISSION);
+		    (pushed < 0 || mbox->expunge_refused)) {
+			if (pushed >= 0)
+				mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+						       MAIL_ERRSTR_NO_PERMISSION);
 			ret = -1;
 		}
-		if (pushed < 0 && (flags & MAILBOX_SYNC_FLAG_EXPUNGE) != 0)
-			ret = -1;
 	} T_END;
 	mbox->expunge_refused = FALSE;
 	return index_mailbox_sync_init(box, flags, ret < 0);
