@@ -201,10 +201,10 @@ def remote_commands(cluster, fn):
 def op_first_select(reader, cluster):
     reader.clear_cache()
     imap = reader.connect()
-    ms, n = remote_commands(cluster, lambda: (check(imap.select(reader.folder, readonly=True)),
-                                           check(imap.fetch("1:*", "(FLAGS)"))))
+    measured = remote_commands(cluster, lambda: (check(imap.select(reader.folder, readonly=True)),
+                                                 check(imap.fetch("1:*", "(FLAGS)"))))
     imap.logout()
-    return ms, n
+    return measured
 
 
 def op_fetch(items):
@@ -231,9 +231,9 @@ def op_command(fn):
     def run(reader, cluster):
         imap = reader.connect()
         check(imap.select(reader.folder, readonly=True))
-        ms, n = remote_commands(cluster, lambda: check(fn(imap)))
+        measured = remote_commands(cluster, lambda: check(fn(imap)))
         imap.logout()
-        return ms, n
+        return measured
     return run
 
 
@@ -262,9 +262,9 @@ def op_reopen_after_changes(reader, cluster):
     imap.logout()
     ten_changes_by_alice(cluster)
     imap = reader.connect()
-    ms, n = remote_commands(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
+    measured = remote_commands(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
     imap.logout()
-    return ms, n
+    return measured
 
 
 def op_reopen_same_session(reader, cluster):
@@ -273,9 +273,9 @@ def op_reopen_same_session(reader, cluster):
     check(imap.select(reader.folder, readonly=True))
     check(imap.unselect())
     ten_changes_by_alice(cluster)
-    ms, n = remote_commands(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
+    measured = remote_commands(cluster, lambda: check(imap.select(reader.folder, readonly=True)))
     imap.logout()
-    return ms, n
+    return measured
 
 
 OPERATIONS = [
