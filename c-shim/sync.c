@@ -172,9 +172,11 @@ static void sic_local_messages_read(struct mail_index_view *view,
 		flags = rec->flags & MAIL_FLAGS_NONRECENT;
 		array_push_back(&local_r->uids, &rec->uid);
 		array_push_back(&local_r->flags, &flags);
-		mail_index_lookup_keywords(view, seq, &keyword_idx);
 		keywords = NULL;
-		if (!array_is_empty(&keyword_idx)) {
+		/* Most folders have no keywords: no lookup per message then. */
+		if (names_count > 0)
+			mail_index_lookup_keywords(view, seq, &keyword_idx);
+		if (names_count > 0 && !array_is_empty(&keyword_idx)) {
 			str = t_str_new(64);
 			array_foreach(&keyword_idx, idx) {
 				if (*idx < names_count)
@@ -187,21 +189,31 @@ static void sic_local_messages_read(struct mail_index_view *view,
 }
 
 /* Without a dovecot.index.cache every message's lookup tries to open it
-   again (10,000 failing open() calls for FETCH 1:* of 10,000 messages):
-   create an empty one after the first sync. A new cache file lists every
-   registered field, also those never used; Dovecot drops these at its
-   next purge, which would otherwise come right after the first FETCH and
-   rewrite all it cached. So the empty file is purged once more at once
-   (the index has its day stamp by now, which the drop needs). */
-static void sic_mailbox_create_cache_file(struct mailbox *box)
+   again (10,000 failing open() calls for FETCH 1:* of 10,000 messages), and
+   so does a purge that creates it: create the empty file before the first
+   sync adds the messages. A new cache file lists every registered field,
+   also those never used; Dovecot drops these at its next purge, which would
+   otherwise come right after the first FETCH and rewrite all it cached. So
+   the file is purged once more after the sync (the drop needs the index's
+   day stamp, which the first messages set). Returns TRUE if it was created. */
+static bool sic_mailbox_create_cache_file(struct mailbox *box)
 {
 	if (mail_index_is_in_memory(box->index) ||
 	    mail_cache_open_and_verify(box->cache) != 0)
-		return;
-	if (mail_cache_purge(box->cache, 0, "shared_imapc: first open") < 0 ||
-	    mail_cache_purge(box->cache, (uint32_t)-1,
-			     "shared_imapc: fields never used") < 0)
+		return FALSE;
+	if (mail_cache_purge(box->cache, 0, "shared_imapc: first open") < 0) {
 		e_debug(box->event, "shared_imapc: no cache file: %s",
+			mail_index_get_error_message(box->index));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void sic_mailbox_drop_unused_cache_fields(struct mailbox *box)
+{
+	if (mail_cache_purge(box->cache, (uint32_t)-1,
+			     "shared_imapc: fields never used") < 0)
+		e_debug(box->event, "shared_imapc: cache not purged: %s",
 			mail_index_get_error_message(box->index));
 }
 
@@ -217,6 +229,7 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 	uint32_t uidvalidity, uidnext;
 	uint64_t highest_modseq;
 	unsigned int i, count;
+	bool created_cache;
 	int ret;
 
 	/* After most commands nothing has come in: no need to read the
@@ -249,6 +262,7 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 		mail_index_view_close(&view);
 		return -1;
 	}
+	created_cache = sic_mailbox_create_cache_file(&mbox->box);
 	count = sic_sync_info(plan, &uidvalidity, &uidnext, &highest_modseq);
 	trans = mail_index_transaction_begin(view,
 		MAIL_INDEX_TRANSACTION_FLAG_EXTERNAL);
@@ -262,7 +276,8 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 		ret = -1;
 	}
 	sic_sync_free(plan);
-	sic_mailbox_create_cache_file(&mbox->box);
+	if (created_cache)
+		sic_mailbox_drop_unused_cache_fields(&mbox->box);
 	mail_index_view_close(&view);
 	return ret;
 }

@@ -363,6 +363,20 @@ impl Owner {
         })
     }
 
+    /// Sends all `commands` before reading the first answer (one round
+    /// trip), then waits for their completions in order; not repeated when
+    /// the connection breaks.
+    pub fn execute_pipelined(&mut self, commands: &[Command]) -> StorageResult<Vec<Completion>> {
+        let tags = commands
+            .iter()
+            .map(|command| self.send(command))
+            .collect::<StorageResult<Vec<_>>>()?;
+        self.with_session(|s| {
+            let c = s.connection()?;
+            tags.iter().map(|tag| c.wait(tag)).collect()
+        })
+    }
+
     /// Whether the remote offers `capability` (logging in if needed).
     pub fn has_capability(&mut self, capability: &str) -> StorageResult<bool> {
         self.with_session(|s| Ok(s.connection()?.has_capability(capability)))

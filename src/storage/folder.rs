@@ -14,7 +14,7 @@ use super::sync_plan::{plan, Change, Delta, Flags, Local};
 use crate::client::connection::Completion;
 use crate::client::session::Session;
 use crate::imap::command::Command;
-use crate::imap::response::{Code, Untagged};
+use crate::imap::response::{Code, Status, Untagged};
 use crate::imap::sequence::{SequenceSet, STAR};
 use crate::imap::value::Value;
 
@@ -66,8 +66,6 @@ pub struct Folder {
     synced: bool,
     /// The HIGHESTMODSEQ the last sync gave the index.
     synced_modseq: u64,
-    /// Whether the next sync must ask the remote (a resumed selection).
-    noop_due: bool,
     cache: HashMap<u32, MessageData>,
     cache_bytes: usize,
     /// UIDs a FETCH is about to read whole, fetched in batches.
@@ -103,7 +101,6 @@ impl Folder {
             highest_modseq: 0,
             synced: false,
             synced_modseq: 0,
-            noop_due: false,
             cache: HashMap::new(),
             cache_bytes: 0,
             message_plan: Vec::new(),
@@ -117,8 +114,8 @@ impl Folder {
 
     /// Takes over the selection an earlier folder of this session left
     /// (`park`), when it is this folder's, the index is where that one left
-    /// it and the user may still read here: reopening then costs a NOOP
-    /// (and MYRIGHTS) instead of a new SELECT of the whole folder.
+    /// it and the user may still read here: reopening then costs one round
+    /// trip (NOOP and MYRIGHTS) instead of a new SELECT of the whole folder.
     fn resume(&mut self, known: (u32, u64)) -> StorageResult<bool> {
         let Some(parked) = self.owner.take_parked() else {
             return Ok(false);
@@ -128,20 +125,46 @@ impl Folder {
             && parked.read_only == self.read_only
             && parked.selection == current
             && (parked.state.uidvalidity, parked.synced_modseq) == known;
-        if !usable || !self.may_still_read()? {
+        if !usable {
             return Ok(false);
         }
         self.selected_on = parked.selection;
         self.state = parked.state;
         self.pending = parked.pending;
         self.highest_modseq = parked.highest_modseq;
+        self.take_news()?;
+        // Refused: the SELECT that follows starts over (and is refused too).
+        let Some(changes) = self.changes_if_still_readable()? else {
+            return Ok(false);
+        };
+        self.note(changes);
+        self.take_news()?;
         self.synced_modseq = parked.synced_modseq;
         self.may_expunge = parked.may_expunge;
         self.guid_supported = parked.guid_supported;
         self.synced = true;
-        self.noop_due = true;
-        self.take_news()?;
         Ok(true)
+    }
+
+    /// What changed in the selected folder (NOOP), if the owner's server
+    /// still lets the user read it (MYRIGHTS): both sent at once, MYRIGHTS
+    /// first so that its answer comes before the NOOP's news (the server
+    /// may answer them in either order otherwise). None when it does not,
+    /// or the connection broke (a new SELECT then reconnects).
+    fn changes_if_still_readable(&mut self) -> StorageResult<Option<Vec<Untagged>>> {
+        let mut commands = Vec::new();
+        if self.owner.has_capability("ACL")? {
+            let myrights = Command::new("MYRIGHTS").mailbox(&self.remote_name, false);
+            commands.push(myrights.map_err(encode_error)?);
+        }
+        commands.push(Command::new("NOOP"));
+        let Ok(answers) = self.owner.execute_pipelined(&commands) else {
+            return Ok(None);
+        };
+        let all_ok = answers.iter().all(|done| done.line.status == Status::Ok);
+        let readable = commands.len() == 1 || answers[0].data.iter().any(allows_reading);
+        // MYRIGHTS's own answer is no news: `note` passes over it.
+        Ok((all_ok && readable).then(|| answers.into_iter().flat_map(|done| done.data).collect()))
     }
 
     /// Takes in the news about this folder that came with the owner's
@@ -152,23 +175,6 @@ impl Folder {
             .unwrap_or_default();
         self.note(news);
         Ok(())
-    }
-
-    /// Whether the owner's server still lets the user read the folder: a
-    /// new SELECT would be refused otherwise, and so is resuming.
-    fn may_still_read(&mut self) -> StorageResult<bool> {
-        if !self.owner.has_capability("ACL")? {
-            return Ok(true);
-        }
-        let command = Command::new("MYRIGHTS")
-            .mailbox(&self.remote_name, false)
-            .map_err(encode_error)?;
-        let Ok(done) = self.owner.execute(&command, false) else {
-            return Ok(false);
-        };
-        Ok(done.data.iter().any(|d| {
-            matches!(d, Untagged::MyRights { rights, .. } if rights.contains('l') && rights.contains('r'))
-        }))
     }
 
     /// What the next folder of this session may resume (`resume`): only a
@@ -315,7 +321,7 @@ impl Folder {
         self.take_news()?;
         let p = &self.pending;
         let quiet = p.vanished.is_empty() && p.changed.is_empty() && !p.full && !p.exists_grew;
-        Ok(self.noop_due || !(quick && self.synced && quiet && self.still_selected()?))
+        Ok(!(quick && self.synced && quiet && self.still_selected()?))
     }
 
     /// Brings the index in step with the remote: NOOP (or a new SELECT if
@@ -325,7 +331,7 @@ impl Folder {
     pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
         self.take_news()?;
         // Right after the SELECT there is nothing new to ask for.
-        let ask = !quick && self.synced || std::mem::take(&mut self.noop_due);
+        let ask = !quick && self.synced;
         if ask && self.still_selected()? {
             let done = self.run(Command::new("NOOP"))?;
             self.note(done.data);
@@ -406,7 +412,7 @@ impl Folder {
         if let Some(done) = done {
             self.streaming = None;
             self.note(done.data);
-            if done.line.status != crate::imap::response::Status::Ok {
+            if done.line.status != Status::Ok {
                 return Err(StorageError::new(
                     ErrorKind::Temp,
                     format!("{}'s server: {}", self.owner.name(), done.line.text),
@@ -826,4 +832,9 @@ impl Drop for Folder {
             }
         }
     }
+}
+
+/// MYRIGHTS with the rights to see and read the folder.
+fn allows_reading(data: &Untagged) -> bool {
+    matches!(data, Untagged::MyRights { rights, .. } if rights.contains('l') && rights.contains('r'))
 }
