@@ -4,10 +4,11 @@
 //! Dovecot writes each top-level key of the search as IMAP (its own
 //! canonical syntax); here it is parsed back into values and re-encoded,
 //! so strings always go quoted or as literals and nothing in them can
-//! change the command. Keys the local index answers as well as the remote
-//! (flags, sequence and UID sets) stay local unless the remote sorts, and
-//! so do MODSEQ keys (the client sees the local index's modseqs);
-//! everything else goes to the remote in one command.
+//! change the command. Everything the local index cannot answer goes to
+//! the remote in one command, and the flag, keyword and UID keys go along
+//! (the remote then reads fewer messages); alone they stay local. Sequence
+//! sets, `\Recent` and MODSEQ keys are this session's own (the client sees
+//! the local index's modseqs): local, unless the remote sorts.
 
 use std::io::Cursor;
 
@@ -128,15 +129,48 @@ pub fn plan(keys: &[Option<Key>], sort: Option<Vec<String>>, remote_sorts: bool)
             sort: Some(criteria),
         };
     }
+    let goes_remote = |k: &Key| !is_local(k);
+    let mut remote_keys = indexes_where(keys, goes_remote);
+    // With a search to send anyway, the flag keys go along: the remote then
+    // reads the bodies only of the messages they let through.
+    if !remote_keys.is_empty() {
+        remote_keys = indexes_where(keys, |k| goes_remote(k) || the_remote_answers_alike(k));
+    }
     Plan {
-        remote_keys: keys
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| k.as_deref().is_some_and(|k| !is_local(k)))
-            .map(|(i, _)| i)
-            .collect(),
+        remote_keys,
         sort: None,
     }
+}
+
+fn indexes_where(keys: &[Option<Key>], wanted: impl Fn(&Key) -> bool) -> Vec<usize> {
+    keys.iter()
+        .enumerate()
+        .filter(|(_, k)| k.as_ref().is_some_and(&wanted))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether the remote answers a local key as the local index does: not
+/// when it names sequence numbers, modseqs or \Recent, which are this
+/// session's own.
+fn the_remote_answers_alike(values: &[Value]) -> bool {
+    const SESSION_KEYS: &[&str] = &["MODSEQ", "RECENT", "NEW", "OLD"];
+    let mut rest = values;
+    while let Some((first, tail)) = rest.split_first() {
+        rest = tail;
+        match first {
+            Value::List(inner) if !the_remote_answers_alike(inner) => return false,
+            Value::Atom(a) if a.eq_ignore_ascii_case("UID") => {
+                rest = rest.get(1..).unwrap_or_default()
+            }
+            Value::Atom(a) if SESSION_KEYS.iter().any(|k| a.eq_ignore_ascii_case(k)) => {
+                return false
+            }
+            Value::Atom(a) if is_sequence_set(a) => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// The command for `keys` (already chosen by `plan`).
@@ -275,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn content_keys_go_remote_flags_stay_local() {
+    fn content_keys_go_remote_flags_alone_stay_local() {
         let k = keys(&[
             "SEEN",
             "SUBJECT \"report\"",
@@ -286,9 +320,17 @@ mod tests {
             "OR (BODY \"x\") (SEEN)",
         ]);
         let p = plan(&k, None, true);
-        assert_eq!(p.remote_keys, vec![1, 6]);
+        // The flag and UID keys go along with the content keys; the
+        // modseqs are the local index's.
+        assert_eq!(p.remote_keys, vec![0, 1, 2, 3, 6]);
         assert!(p.is_remote());
         assert!(!plan(&keys(&["UNSEEN", "1:3"]), None, true).is_remote());
+    }
+
+    #[test]
+    fn session_keys_stay_local_beside_content_keys() {
+        let k = keys(&["BODY x", "1:3", "RECENT", "NOT (NEW)", "UNSEEN", "UID 4:9"]);
+        assert_eq!(plan(&k, None, true).remote_keys, vec![0, 4, 5]);
     }
 
     #[test]

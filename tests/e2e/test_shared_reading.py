@@ -207,6 +207,16 @@ def test_content_search_is_one_remote_command(sessions):
     assert [c for c in new_remote_commands(cluster, before) if "SEARCH" in c] == ["UID SEARCH RETURN (ALL) BODY \"budget\""]
 
 
+def test_flag_keys_go_along_with_a_content_search(sessions):
+    """The remote then reads the bodies of the unseen messages only."""
+    cluster, alice, bob = sessions
+    before = len(cluster.remote_commands("alice"))
+    theirs = bob.search(None, "UNSEEN", "BODY", "budget")
+    sent = [c for c in new_remote_commands(cluster, before) if "SEARCH" in c]
+    assert theirs == alice.search(None, "UNSEEN", "BODY", "budget")
+    assert sent == ["UID SEARCH RETURN (ALL) NOT SEEN BODY \"budget\""]
+
+
 def test_flag_search_needs_no_remote_command(sessions):
     cluster, _, bob = sessions
     before = len(cluster.remote_commands("alice"))
