@@ -147,18 +147,22 @@ static bool sic_cmd_thread(struct client_command_context *cmd)
 static void sic_sort_send(struct client_command_context *cmd,
 			  struct mailbox *box, struct sic_search *result)
 {
-	string_t *line = t_str_new(1024);
+	string_t *line;
+	char number[MAX_INT_STRLEN];
 	const uint32_t *uids;
 	unsigned int i, count;
 	uint32_t seq;
 
-	str_append(line, "* SORT");
 	uids = sic_search_uids(result, &count);
+	line = t_str_new(16 + count * 6);
+	str_append(line, "* SORT");
 	for (i = 0; i < count; i++) {
-		if (cmd->uid)
-			str_printfa(line, " %u", uids[i]);
-		else if (mail_index_lookup_seq(box->view, uids[i], &seq))
-			str_printfa(line, " %u", seq);
+		seq = uids[i];
+		if (!cmd->uid && !mail_index_lookup_seq(box->view, uids[i], &seq))
+			continue;
+		/* Not str_printfa: at 10,000 numbers its formatting shows. */
+		str_append_c(line, ' ');
+		str_append(line, dec2str_buf(number, seq));
 	}
 	imap.client_send_line(cmd->client, str_c(line));
 }
