@@ -279,13 +279,8 @@ impl Folder {
         for (name, value) in items {
             match name.as_str() {
                 "FLAGS" => {
-                    let names: Vec<String> = value
-                        .as_list()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|v| v.as_text().map(|t| t.into_owned()))
-                        .collect();
-                    flags = Some(Flags::from_names(names.iter().map(String::as_str)));
+                    let names = value.as_list().unwrap_or_default();
+                    flags = Some(Flags::from_names(names.iter().filter_map(Value::as_text)));
                 }
                 "MODSEQ" => {
                     let modseq = value.as_list().and_then(|l| l.first()?.as_number());

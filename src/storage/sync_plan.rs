@@ -30,18 +30,25 @@ pub struct Flags {
 
 impl Flags {
     /// From a `FLAGS (…)` list. `\Recent` is the local server's business.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Flags {
+    pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Flags {
         use system_flags::*;
+        const SYSTEM: [(&str, u8); 5] = [
+            ("\\Answered", ANSWERED),
+            ("\\Flagged", FLAGGED),
+            ("\\Deleted", DELETED),
+            ("\\Seen", SEEN),
+            ("\\Draft", DRAFT),
+        ];
         let mut flags = Flags::default();
         for name in names {
-            match name.to_ascii_lowercase().as_str() {
-                "\\answered" => flags.system |= ANSWERED,
-                "\\flagged" => flags.system |= FLAGGED,
-                "\\deleted" => flags.system |= DELETED,
-                "\\seen" => flags.system |= SEEN,
-                "\\draft" => flags.system |= DRAFT,
-                n if n.starts_with('\\') => {}
-                _ => flags.keywords.push(name.to_string()),
+            let name = name.as_ref();
+            match SYSTEM
+                .iter()
+                .find(|(system, _)| system.eq_ignore_ascii_case(name))
+            {
+                Some((_, bit)) => flags.system |= bit,
+                None if name.starts_with('\\') => {}
+                None => flags.keywords.push(name.to_string()),
             }
         }
         flags
