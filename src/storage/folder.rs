@@ -66,6 +66,9 @@ pub struct Folder {
     synced: bool,
     /// The HIGHESTMODSEQ the last sync gave the index.
     synced_modseq: u64,
+    /// Whether the remote was asked just now (SELECT, resumed): the sync
+    /// that follows has nothing new to ask for.
+    just_asked: bool,
     cache: HashMap<u32, MessageData>,
     cache_bytes: usize,
     /// UIDs a FETCH is about to read whole, fetched in batches.
@@ -101,6 +104,7 @@ impl Folder {
             highest_modseq: 0,
             synced: false,
             synced_modseq: 0,
+            just_asked: false,
             cache: HashMap::new(),
             cache_bytes: 0,
             message_plan: Vec::new(),
@@ -143,6 +147,7 @@ impl Folder {
         self.may_expunge = parked.may_expunge;
         self.guid_supported = parked.guid_supported;
         self.synced = true;
+        self.just_asked = true;
         Ok(true)
     }
 
@@ -214,6 +219,7 @@ impl Folder {
         })?;
         self.state = MailboxState::from_select(&done);
         self.selected_on = selection;
+        self.just_asked = true;
         self.highest_modseq = self.state.highest_modseq;
         self.pending = Pending {
             full: resync_from.is_none() || known.0 != self.state.uidvalidity,
@@ -325,8 +331,7 @@ impl Folder {
     /// what the remote reported alongside the last commands.
     pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
         self.take_news()?;
-        // Right after the SELECT there is nothing new to ask for.
-        let ask = !quick && self.synced;
+        let ask = !quick && !std::mem::take(&mut self.just_asked);
         if ask && self.still_selected()? {
             let done = self.run(Command::new("NOOP"))?;
             self.note(done.data);
@@ -357,6 +362,7 @@ impl Folder {
         };
         self.pending = Pending::default();
         self.synced = true;
+        self.just_asked = false;
         self.synced_modseq = self.highest_modseq;
         let changes = plan(local, self.state.uidvalidity, &delta);
         for change in &changes {
