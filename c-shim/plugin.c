@@ -141,6 +141,22 @@ static const char *sic_user_list_cache_home(struct mail_user *user)
 	return home;
 }
 
+/* The owner object of a shared namespace (user/INBOX of shared/nobody/)
+   whom the userdb does not know: the shared storage still opens the
+   owner's own namespace at the owner's home ("~" of the location), which
+   fails without a log line, and the user gets a SERVERBUG. A home that is
+   never used lets it open; the storage then finds no folders there. */
+static void sic_user_settle_unknown_owner(struct mail_user *user)
+{
+	const char *home;
+
+	if (!user->autocreated || user->creator == NULL ||
+	    mail_user_get_home(user, &home) != 0 || !user->nonexistent)
+		return;
+	mail_user_set_home(user, t_strconcat(user->set->base_dir,
+		"/user-not-found/", user->username, NULL));
+}
+
 static void sic_mail_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
@@ -148,6 +164,7 @@ static void sic_mail_user_created(struct mail_user *user)
 	struct sic_settings *set;
 	char *description;
 
+	sic_user_settle_unknown_owner(user);
 	sic_acl_use_master_groups(user);
 	set = sic_user_read_settings(user);
 	if (set == NULL)

@@ -95,16 +95,19 @@ static int sic_storage_create(struct mail_storage *_storage,
 	   owner's. */
 	_storage->unique_root_dir = p_strdup(_storage->pool,
 		ns->list->set.root_dir != NULL ? ns->list->set.root_dir : "");
+	/* The shared storage also opens a namespace for its internal user
+	   object of the owner: that one stays offline. So does the namespace
+	   of an owner the userdb does not know: no folders there, as with
+	   Dovecot's own shared namespaces (and no login attempt). */
+	if (ns->type != MAIL_NAMESPACE_TYPE_SHARED || ns->owner == NULL ||
+	    ns->owner == ns->user || ns->owner->nonexistent ||
+	    (ns->flags & NAMESPACE_FLAG_UNUSABLE) != 0)
+		return 0;
 	storage->account = sic_user_account(ns->user);
 	if (storage->account == NULL) {
 		*error_r = "shared_imapc: the user's shared_imapc settings are unavailable";
 		return -1;
 	}
-	/* The shared storage also opens a namespace for its internal user
-	   object of the owner: that one stays offline. */
-	if (ns->type != MAIL_NAMESPACE_TYPE_SHARED || ns->owner == NULL ||
-	    ns->owner == ns->user)
-		return 0;
 	/* Folders shared with the user are never reachable through a master
 	   user's session as the user: bob, reading alice's folders, must not
 	   reach what dave shared with alice (nor cause logins as dave). */

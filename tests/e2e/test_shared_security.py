@@ -132,3 +132,17 @@ def test_group_rights_are_the_viewers_groups_not_the_owners(make_cluster):
     carol = cluster.login("carol")
     assert listed(carol, "shared/*") == ["shared/alice", "shared/alice/Staff"]
     carol.logout()
+
+
+def test_an_owner_the_userdb_does_not_know_looks_like_a_missing_folder(make_cluster):
+    """As with Dovecot's own shared namespaces: `Mailbox doesn't exist`,
+    the same answer as for an owner's missing folder, and no login."""
+    cluster = make_cluster(shared_imapc=True)
+    bob = cluster.login("bob")
+    for folder in ('"shared/nobody/INBOX"', '"shared/alice/Nope"'):
+        for answer in (bob.select(folder, readonly=True), bob.status(folder, "(MESSAGES)")):
+            assert answer[0] == "NO" and b"Mailbox doesn't exist" in answer[1][0], (folder, answer)
+    assert listed(bob, "shared/nobody/*") == []
+    bob.logout()
+    assert "proxy(nobody" not in cluster.proxy.log()
+    assert cluster.problems() == {}
