@@ -409,6 +409,15 @@ plugin {{
 }}
 """
 
+    def master_logins(self, master: str, expected: int) -> int:
+        """`master`'s master logins at the proxy, once `expected` are logged
+        or 5 s passed (the proxy's log line may trail its answer)."""
+        deadline = time.monotonic() + 5
+        while self.proxy.log().count(f"(master {master})") < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        return self.proxy.log().count(f"(master {master})")
+
     def remote_commands(self, user: str) -> list[str]:
         """Every command the user's backend received in `user`'s sessions
         (rawlog=True), as `NAME args`, without tags, in the order received
