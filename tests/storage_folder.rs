@@ -196,11 +196,18 @@ fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
 fn a_reopened_folder_resumes_its_selection_while_the_user_may_read() {
     let server = serve(|peer| {
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
-        // Reopened: no new SELECT, the changes since come with a NOOP.
+        // Reopened: no new SELECT, the changes since come with a NOOP
+        // (sent together with the MYRIGHTS).
         answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team lrs"]);
         answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS () MODSEQ (11))"]);
-        // Reopened after the read right went: selected anew, and refused.
+        // Reopened after the read right went: the NOOP's news are dropped,
+        // the folder is selected anew, and refused.
         answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team l"]);
+        answer(
+            peer,
+            "NOOP",
+            &["* 3 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (12))"],
+        );
         let (tag, command) = peer.command();
         assert_eq!(command, "SELECT Team (QRESYNC (7 11))");
         peer.send(format!("{tag} NO Mailbox doesn't exist: Team\r\n").as_bytes());
