@@ -141,7 +141,7 @@ static const char *sic_user_list_cache_home(struct mail_user *user)
 	return home;
 }
 
-/* The owner object of a shared namespace (user/INBOX of shared/nobody/)
+/* The owner object of a shared namespace (nobody of shared/nobody/INBOX)
    whom the userdb does not know: the shared storage still opens the
    owner's own namespace at the owner's home ("~" of the location), which
    fails without a log line, and the user gets a SERVERBUG. A home that is

@@ -1,8 +1,9 @@
 """Reopening a shared folder costs what changed, not the folder's size:
 in a new session a QRESYNC SELECT from what the local index knows; in the
 same session the remote selection the folder left behind, brought up to
-date with a NOOP (after a MYRIGHTS: a selection is resumed only while a
-new SELECT would be allowed; tests/storage_folder.rs has the refusal).
+date with a NOOP sent together with a MYRIGHTS (a selection is resumed
+only while a new SELECT would be allowed; tests/storage_folder.rs has the
+refusal).
 Either way bob sees exactly what alice sees."""
 
 import re
