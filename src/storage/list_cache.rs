@@ -265,17 +265,33 @@ mod tests {
             .collect()
     }
 
-    fn temp_path(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("sic-list-cache-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir.join(FILE_NAME)
+    /// A directory of the test's own for the cache file, removed after it.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir =
+                std::env::temp_dir().join(format!("sic-list-cache-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+
+        fn cache_file(&self) -> PathBuf {
+            self.0.join(FILE_NAME)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
     }
 
     #[test]
     fn a_listing_serves_the_next_session_and_odd_names_survive() {
-        let path = temp_path("roundtrip");
+        let dir = TempDir::new("roundtrip");
+        let path = dir.cache_file();
         let odd = folders(&[
             "Team",
             "Tab\there",
@@ -296,7 +312,8 @@ mod tests {
 
     #[test]
     fn sessions_merge_and_forgetting_removes() {
-        let path = temp_path("merge");
+        let dir = TempDir::new("merge");
+        let path = dir.cache_file();
         let mut a = ListCache::new(Some(path.clone()));
         let mut b = ListCache::new(Some(path.clone()));
         a.store(key("alice"), folders(&["A"]));
@@ -315,7 +332,8 @@ mod tests {
 
     #[test]
     fn old_entries_and_other_files_are_misses() {
-        let path = temp_path("stale");
+        let dir = TempDir::new("stale");
+        let path = dir.cache_file();
         let entry = Entry {
             listed_at: now_secs() - 31,
             folders: folders(&["Old"]),
@@ -340,7 +358,8 @@ mod tests {
 
     #[test]
     fn validity_zero_serves_nothing() {
-        let path = temp_path("off");
+        let dir = TempDir::new("off");
+        let path = dir.cache_file();
         let mut cache = ListCache::new(Some(path));
         cache.store(key("alice"), folders(&["A"]));
         assert_eq!(cache.fresh(&key("alice"), Duration::ZERO), None);
