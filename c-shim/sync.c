@@ -176,7 +176,7 @@ static void sic_local_messages_read(struct mail_index_view *view,
 		/* Most folders have no keywords: no lookup per message then. */
 		if (names_count > 0)
 			mail_index_lookup_keywords(view, seq, &keyword_idx);
-		if (names_count > 0 && !array_is_empty(&keyword_idx)) {
+		if (!array_is_empty(&keyword_idx)) {
 			str = t_str_new(64);
 			array_foreach(&keyword_idx, idx) {
 				if (*idx < names_count)

@@ -15,7 +15,7 @@ use super::list_cache::{ListCache, ListKey};
 use super::names::{ListedFolder, RemoteLayout};
 use super::remote::session_spec;
 use super::settings::Settings;
-use crate::client::connection::Completion;
+use crate::client::connection::{Completion, Connection};
 use crate::client::error::{ClientError, ClientResult};
 use crate::client::pool::{Pool, PoolKey};
 use crate::client::session::{RetryPolicy, Session, SessionSpec};
@@ -349,11 +349,7 @@ impl Owner {
     /// got, and its completion once that arrived.
     pub fn read_for(&mut self, tag: &str) -> StorageResult<(Vec<Untagged>, Option<Completion>)> {
         self.with_session(|s| {
-            // A new connection would never answer the tag: fail instead.
-            if !s.is_connected() {
-                return Err(ClientError::Closed("the connection was lost".into()));
-            }
-            let c = s.connection()?;
+            let c = connection_in_flight(s)?;
             if let Some(done) = c.take_finished(tag) {
                 return Ok((Vec::new(), Some(done)));
             }
@@ -372,7 +368,7 @@ impl Owner {
             .map(|command| self.send(command))
             .collect::<StorageResult<Vec<_>>>()?;
         self.with_session(|s| {
-            let c = s.connection()?;
+            let c = connection_in_flight(s)?;
             tags.iter().map(|tag| c.wait(tag)).collect()
         })
     }
@@ -648,4 +644,13 @@ fn quoted(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The connection that commands in flight went out on: a new one would
+/// never answer their tags, so its loss is an error here.
+fn connection_in_flight(s: &mut Session) -> ClientResult<&mut Connection> {
+    if !s.is_connected() {
+        return Err(ClientError::Closed("the connection was lost".into()));
+    }
+    s.connection()
 }

@@ -142,7 +142,6 @@ impl Folder {
             return Ok(false);
         };
         self.note(changes);
-        self.take_news()?;
         self.synced_modseq = parked.synced_modseq;
         self.may_expunge = parked.may_expunge;
         self.guid_supported = parked.guid_supported;
