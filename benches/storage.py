@@ -342,7 +342,7 @@ def connections_per_session(cluster, owners):
     """Remote logins one session of bob makes: LIST shared/* with every
     owner (nothing cached), then reading alice's folder (SELECT, FETCH,
     SEARCH, SORT)."""
-    (cluster.home("bob") / ".shared_imapc.lists").unlink(missing_ok=True)
+    drop_list_cache(cluster.home("bob") / ".shared_imapc.lists")
     before = cluster.proxy.log().count("(master bob)")
     bob = cluster.login("bob")
     check(bob.list('""', "shared/*"))
