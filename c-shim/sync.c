@@ -145,47 +145,72 @@ struct sic_local_messages {
 	ARRAY(uint32_t) uids;
 	ARRAY(uint8_t) flags;
 	ARRAY_TYPE(const_string) keywords;
-};
-
-static void sic_local_messages_read(struct mail_index_view *view,
-				    struct sic_local_messages *local_r)
-{
-	const struct mail_index_record *rec;
 	ARRAY_TYPE(keyword_indexes) keyword_idx;
 	const char *const *names;
-	unsigned int count = mail_index_view_get_messages_count(view);
 	unsigned int names_count;
+};
+
+static void sic_local_message_read(struct mail_index_view *view, uint32_t seq,
+				   struct sic_local_messages *local)
+{
+	const struct mail_index_record *rec = mail_index_lookup(view, seq);
+	uint8_t flags = rec->flags & MAIL_FLAGS_NONRECENT;
+	const char *keywords = NULL;
 	const unsigned int *idx;
 	string_t *str;
-	uint32_t seq;
-	uint8_t flags;
-	const char *keywords;
 
-	t_array_init(&local_r->uids, count + 1);
-	t_array_init(&local_r->flags, count + 1);
-	t_array_init(&local_r->keywords, count + 1);
-	t_array_init(&keyword_idx, 8);
-	names = array_get(mail_index_get_keywords(mail_index_view_get_index(view)),
-			  &names_count);
-	for (seq = 1; seq <= count; seq++) {
-		rec = mail_index_lookup(view, seq);
-		flags = rec->flags & MAIL_FLAGS_NONRECENT;
-		array_push_back(&local_r->uids, &rec->uid);
-		array_push_back(&local_r->flags, &flags);
-		keywords = NULL;
-		/* Most folders have no keywords: no lookup per message then. */
-		if (names_count > 0)
-			mail_index_lookup_keywords(view, seq, &keyword_idx);
-		if (!array_is_empty(&keyword_idx)) {
-			str = t_str_new(64);
-			array_foreach(&keyword_idx, idx) {
-				if (*idx < names_count)
-					str_printfa(str, "%s ", names[*idx]);
-			}
-			keywords = str_c(str);
+	array_push_back(&local->uids, &rec->uid);
+	array_push_back(&local->flags, &flags);
+	/* Most folders have no keywords: no lookup per message then. */
+	if (local->names_count > 0)
+		mail_index_lookup_keywords(view, seq, &local->keyword_idx);
+	if (!array_is_empty(&local->keyword_idx)) {
+		str = t_str_new(64);
+		array_foreach(&local->keyword_idx, idx) {
+			if (*idx < local->names_count)
+				str_printfa(str, "%s ", local->names[*idx]);
 		}
-		array_push_back(&local_r->keywords, &keywords);
+		keywords = str_c(str);
 	}
+	array_push_back(&local->keywords, &keywords);
+}
+
+/* Every local message (ranges NULL), or those with UIDs in range_count
+   ranges (pairs of first and last UID, ascending). */
+static void sic_local_messages_read(struct mail_index_view *view,
+				    const uint32_t *ranges,
+				    unsigned int range_count,
+				    struct sic_local_messages *local_r)
+{
+	unsigned int count = mail_index_view_get_messages_count(view);
+	unsigned int i, size = ranges == NULL ? count + 1 : 16;
+	uint32_t seq, first, last;
+
+	t_array_init(&local_r->uids, size);
+	t_array_init(&local_r->flags, size);
+	t_array_init(&local_r->keywords, size);
+	t_array_init(&local_r->keyword_idx, 8);
+	local_r->names = array_get(mail_index_get_keywords(
+		mail_index_view_get_index(view)), &local_r->names_count);
+	if (ranges == NULL) {
+		for (seq = 1; seq <= count; seq++)
+			sic_local_message_read(view, seq, local_r);
+		return;
+	}
+	for (i = 0; i < range_count; i++) {
+		if (!mail_index_lookup_seq_range(view, ranges[2 * i],
+						 ranges[2 * i + 1], &first, &last))
+			continue;
+		for (seq = first; seq <= last; seq++)
+			sic_local_message_read(view, seq, local_r);
+	}
+}
+
+static uint32_t sic_local_last_uid(struct mail_index_view *view)
+{
+	unsigned int count = mail_index_view_get_messages_count(view);
+
+	return count == 0 ? 0 : mail_index_lookup(view, count)->uid;
 }
 
 /* Without a dovecot.index.cache every message's lookup tries to open it
@@ -226,9 +251,10 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 	struct sic_sync *plan;
 	struct sic_change change;
 	struct sic_error error;
-	uint32_t uidvalidity, uidnext;
+	const uint32_t *ranges = NULL;
+	uint32_t uidvalidity, uidnext, last_uid;
 	uint64_t highest_modseq;
-	unsigned int i, count;
+	unsigned int i, count, range_count = 0;
 	bool created_cache;
 	int ret;
 
@@ -241,17 +267,27 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 			sic_storage_report(mbox->box.storage, &error);
 		return ret;
 	}
-	ret = 0;
 	(void)mail_index_refresh(mbox->box.index);
 	view = mail_index_view_open(mbox->box.index);
 	hdr = mail_index_get_header(view);
-	sic_local_messages_read(view, &local);
-	count = array_count(&local.uids);
-	plan = sic_folder_sync(mbox->folder, hdr->uid_validity,
-			       count == 0 ? NULL : array_front(&local.uids),
-			       count == 0 ? NULL : array_front(&local.flags),
-			       count == 0 ? NULL : array_front(&local.keywords),
-			       count, quick ? 1 : 0, &error);
+	last_uid = sic_local_last_uid(view);
+	/* After a QRESYNC the core needs only the messages that changed. */
+	ret = sic_folder_sync_begin(mbox->folder, hdr->uid_validity, last_uid,
+				    quick ? 1 : 0, &ranges, &range_count,
+				    &error);
+	plan = NULL;
+	if (ret >= 0) {
+		sic_local_messages_read(view, ret == 0 ? NULL : ranges,
+					range_count, &local);
+		count = array_count(&local.uids);
+		plan = sic_folder_sync_plan(mbox->folder, hdr->uid_validity,
+			last_uid,
+			count == 0 ? NULL : array_front(&local.uids),
+			count == 0 ? NULL : array_front(&local.flags),
+			count == 0 ? NULL : array_front(&local.keywords),
+			count, &error);
+	}
+	ret = 0;
 	if (plan == NULL) {
 		sic_storage_report(mbox->box.storage, &error);
 		/* The owner's server has the open folder no more (deleted,

@@ -146,17 +146,29 @@ struct sic_change {
 	/* NULL-terminated keyword names. */
 	const char *const *keywords;
 };
-/* Asks the remote what changed and compares with the local messages:
-   count UIDs (ascending), their enum mail_flags and keywords (space-
-   separated, or NULL). quick: only take in what the remote reported
-   alongside earlier commands (MAILBOX_SYNC_FLAG_FAST), no NOOP. Returns
-   the plan; sic_sync_info() gives the remote's UIDVALIDITY, UIDNEXT,
-   HIGHESTMODSEQ and the number of changes. */
-struct sic_sync *sic_folder_sync(struct sic_folder *folder,
-				 uint32_t local_uidvalidity,
-				 const uint32_t *uids, const uint8_t *flags,
-				 const char *const *keywords, unsigned int count,
-				 int quick, struct sic_error *error_r);
+/* Asks the remote what changed since the last sync. quick: only take in
+   what the remote reported alongside earlier commands
+   (MAILBOX_SYNC_FLAG_FAST), no NOOP. local_last_uid: the index's highest
+   UID (0 when empty). Returns 0 when the plan must see every local
+   message, 1 when only those with UIDs in *ranges_r (*count_r pairs of
+   first and last UID, ascending; valid until sic_folder_sync_plan()), -1
+   on error. */
+int sic_folder_sync_begin(struct sic_folder *folder, uint32_t local_uidvalidity,
+			  uint32_t local_last_uid, int quick,
+			  const uint32_t **ranges_r, unsigned int *count_r,
+			  struct sic_error *error_r);
+/* Compares what sic_folder_sync_begin() learnt with the local messages it
+   asked for: count UIDs (ascending), their enum mail_flags and keywords
+   (space-separated, or NULL). Returns the plan; sic_sync_info() gives the
+   remote's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the number of
+   changes. */
+struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
+				      uint32_t local_uidvalidity,
+				      uint32_t local_last_uid,
+				      const uint32_t *uids, const uint8_t *flags,
+				      const char *const *keywords,
+				      unsigned int count,
+				      struct sic_error *error_r);
 /* 0 when a sync would change nothing (quick, nothing reported since the
    last one), so the local index need not be read; 1 otherwise; -1 on
    error. */

@@ -9,10 +9,12 @@
 mod common;
 
 use common::fake_server::{FakeServer, Peer};
+use shared_imapc::imap::sequence::SequenceSet;
 use shared_imapc::storage::account::{Account, Owner};
 use shared_imapc::storage::folder::Folder;
+use shared_imapc::storage::folder::SyncResult;
 use shared_imapc::storage::settings::Settings;
-use shared_imapc::storage::sync_plan::{Change, Flags, Local};
+use shared_imapc::storage::sync_plan::{Change, Flags, Local, Needed};
 use shared_imapc::sys::log::DebugLog;
 
 const GREETING: &[u8] =
@@ -52,7 +54,7 @@ fn open(port: u16) -> Folder {
 fn open_synced(port: u16, read_only: bool) -> (Owner, Folder) {
     let owner = account(port).owner("shared/alice/", "alice").unwrap();
     let mut folder = Folder::open(owner.clone(), "Team", read_only, (0, 0)).unwrap();
-    folder.sync(&Local::default(), false).unwrap();
+    sync(&mut folder, &Local::default(), false);
     (owner, folder)
 }
 
@@ -90,9 +92,27 @@ const ALL_FLAGS: &[&str] = &[
 fn local(uids: &[u32]) -> Local {
     Local {
         uidvalidity: 7,
+        last_uid: uids.last().copied().unwrap_or(0),
         uids: uids.to_vec(),
         flags: vec![Flags::default(); uids.len()],
     }
+}
+
+/// One sync as the C shim runs it: the plan is given only the local
+/// messages the folder asked for.
+fn sync(folder: &mut Folder, local: &Local, quick: bool) -> SyncResult {
+    let needed = folder
+        .begin_sync(local.uidvalidity, local.last_uid, quick)
+        .unwrap();
+    let mut part = local.clone();
+    if let Needed::Only(uids) = needed {
+        let keep: Vec<usize> = (0..local.uids.len())
+            .filter(|&i| uids.contains(local.uids[i]))
+            .collect();
+        part.uids = keep.iter().map(|&i| local.uids[i]).collect();
+        part.flags = keep.iter().map(|&i| local.flags[i].clone()).collect();
+    }
+    folder.finish_sync(&part).unwrap()
 }
 
 #[test]
@@ -115,11 +135,14 @@ fn qresync_answers_become_index_changes() {
         );
     });
     let mut folder = open(server.port);
-    let first = folder.sync(&Local::default(), false).unwrap();
+    let first = sync(&mut folder, &Local::default(), false);
     assert_eq!(first.changes.len(), 3);
     assert!(matches!(first.changes[2], Change::Append(3, ref f) if f.keywords == ["$Work"]));
     assert_eq!((first.uidvalidity, first.highest_modseq), (7, 10));
-    let next = folder.sync(&local(&[1, 2, 3]), false).unwrap();
+    // The plan needs only the local messages the news name.
+    let needed = folder.begin_sync(7, 3, false).unwrap();
+    assert_eq!(needed, Needed::Only(SequenceSet(vec![(2, 3)])));
+    let next = folder.finish_sync(&local(&[2, 3])).unwrap();
     assert_eq!(
         next.changes,
         vec![
@@ -129,6 +152,34 @@ fn qresync_answers_become_index_changes() {
         ]
     );
     assert_eq!(next.highest_modseq, 13);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_sync_begun_and_never_finished_compares_the_whole_folder_next() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS () MODSEQ (11))"]);
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+    });
+    let mut folder = open(server.port);
+    sync(&mut folder, &Local::default(), false);
+    assert_eq!(
+        folder.begin_sync(7, 3, false).unwrap(),
+        Needed::Only(SequenceSet(vec![(2, 2)]))
+    );
+    // Its plan never made: what it learnt is not in the index.
+    assert_eq!(folder.begin_sync(7, 3, false).unwrap(), Needed::All);
+    let next = folder.finish_sync(&local(&[1, 2, 3])).unwrap();
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::SetFlags(2, Flags::from_names(["\\Seen"])),
+            Change::SetFlags(3, Flags::from_names(["$Work"])),
+        ]
+    );
     drop(folder);
     server.finish();
 }
@@ -149,8 +200,8 @@ fn a_fetch_without_uid_forces_a_full_resync() {
         );
     });
     let mut folder = open(server.port);
-    folder.sync(&Local::default(), false).unwrap();
-    let next = folder.sync(&local(&[1, 2, 3]), false).unwrap();
+    sync(&mut folder, &Local::default(), false);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
     assert_eq!(
         next.changes,
         vec![
@@ -180,7 +231,7 @@ fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
         answer(peer, "UID FETCH 3 (UID ENVELOPE BODYSTRUCTURE)", &[]);
     });
     let mut folder = open(server.port);
-    folder.sync(&Local::default(), false).unwrap();
+    sync(&mut folder, &Local::default(), false);
     let wanted = 0b1100; // ENVELOPE | BODYSTRUCTURE
     folder.prefetch(&[1, 2, 3], wanted).unwrap();
     let one = folder.message(1, wanted).unwrap().expect("cached");
@@ -216,17 +267,14 @@ fn a_reopened_folder_resumes_its_selection_while_the_user_may_read() {
     let owner = account.owner("shared/alice/", "alice").unwrap();
     let mut folder = Folder::open(owner.clone(), "Team", false, (0, 0)).unwrap();
     assert_eq!(
-        folder
-            .sync(&Local::default(), false)
-            .unwrap()
-            .highest_modseq,
+        sync(&mut folder, &Local::default(), false).highest_modseq,
         10
     );
     drop(folder);
     let mut folder = Folder::open(owner.clone(), "Team", false, (7, 10)).unwrap();
     let mut index = local(&[1, 2, 3]);
     index.flags[1] = Flags::from_names(["\\Seen"]);
-    let next = folder.sync(&index, true).unwrap();
+    let next = sync(&mut folder, &index, true);
     assert_eq!(next.changes, vec![Change::SetFlags(2, Flags::default())]);
     assert_eq!(next.highest_modseq, 11);
     drop(folder);
@@ -252,7 +300,7 @@ fn news_that_came_with_another_command_reach_the_open_folder() {
     let (mut owner, mut folder) = open_synced(server.port, false);
     assert_eq!(owner.status("Other").unwrap().uidvalidity, 9);
     assert!(folder.has_news(true).unwrap());
-    let next = folder.sync(&local(&[1, 2, 3]), true).unwrap();
+    let next = sync(&mut folder, &local(&[1, 2, 3]), true);
     assert_eq!(
         next.changes,
         vec![
@@ -285,7 +333,7 @@ fn news_that_came_while_the_folder_was_closed_reach_it_when_reopened() {
     drop(folder);
     assert_eq!(owner.status("Team").unwrap().messages, 2);
     let mut folder = Folder::open(owner, "Team", true, (7, 10)).unwrap();
-    let next = folder.sync(&local(&[1, 2, 3]), true).unwrap();
+    let next = sync(&mut folder, &local(&[1, 2, 3]), true);
     assert_eq!(next.changes, vec![Change::Expunge(3)]);
     drop(folder);
     server.finish();
@@ -305,10 +353,10 @@ fn a_message_that_comes_after_several_vanished_is_fetched() {
         );
     });
     let mut folder = open(server.port);
-    folder.sync(&Local::default(), false).unwrap();
-    let next = folder.sync(&local(&[1, 2, 3]), false).unwrap();
+    sync(&mut folder, &Local::default(), false);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
     assert_eq!(next.changes, vec![Change::Expunge(2), Change::Expunge(3)]);
-    let next = folder.sync(&local(&[1]), false).unwrap();
+    let next = sync(&mut folder, &local(&[1]), false);
     assert_eq!(next.changes, vec![Change::Append(4, Flags::default())]);
     drop(folder);
     server.finish();
@@ -334,7 +382,7 @@ fn too_many_news_for_a_folder_make_it_select_anew() {
     let mut index = local(&[1, 2, 3]);
     index.flags[1] = Flags::from_names(["\\Seen"]);
     index.flags[2] = Flags::from_names(["$Work"]);
-    let next = folder.sync(&index, true).unwrap();
+    let next = sync(&mut folder, &index, true);
     assert_eq!(next.changes, vec![]);
     drop(folder);
     server.finish();

@@ -36,17 +36,25 @@ impl SequenceSet {
 
     /// The smallest set covering `numbers` (sorted and merged).
     pub fn from_numbers(numbers: impl IntoIterator<Item = u32>) -> SequenceSet {
-        let mut sorted: Vec<u32> = numbers.into_iter().collect();
+        SequenceSet::from_ranges(numbers.into_iter().map(|n| (n, n)))
+    }
+
+    /// The smallest set covering `ranges` (each `(low, high)`, inclusive):
+    /// sorted, with overlapping and adjacent ranges merged.
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (u32, u32)>) -> SequenceSet {
+        let mut sorted: Vec<(u32, u32)> = ranges
+            .into_iter()
+            .map(|(a, b)| (a.min(b), a.max(b)))
+            .collect();
         sorted.sort_unstable();
-        sorted.dedup();
-        let mut ranges: Vec<(u32, u32)> = Vec::new();
-        for n in sorted {
-            match ranges.last_mut() {
-                Some((_, high)) if high.checked_add(1) == Some(n) => *high = n,
-                _ => ranges.push((n, n)),
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(sorted.len());
+        for (low, high) in sorted {
+            match merged.last_mut() {
+                Some((_, last)) if low <= last.saturating_add(1) => *last = (*last).max(high),
+                _ => merged.push((low, high)),
             }
         }
-        SequenceSet(ranges)
+        SequenceSet(merged)
     }
 
     pub fn contains(&self, n: u32) -> bool {
@@ -123,6 +131,16 @@ mod tests {
             format!("{}:*", STAR - 1)
         );
         assert!(SequenceSet::from_numbers([]).is_empty());
+    }
+
+    #[test]
+    fn from_ranges_merges_overlaps_and_neighbours() {
+        let s = SequenceSet::from_ranges([(9, 12), (1, 3), (2, 5), (6, 6), (20, 14), (STAR, STAR)]);
+        assert_eq!(s.0, vec![(1, 6), (9, 12), (14, 20), (STAR, STAR)]);
+        assert_eq!(
+            SequenceSet::from_ranges([(1, STAR), (5, 7)]).0,
+            vec![(1, STAR)]
+        );
     }
 
     #[test]

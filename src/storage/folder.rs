@@ -10,7 +10,7 @@ use super::error::{ErrorKind, StorageError, StorageResult};
 use super::fetch_items::{fetch_items, format_internaldate, want, MessageData};
 use super::remote::MailboxState;
 use super::search_plan::{self, Key, Plan};
-use super::sync_plan::{plan, Change, Delta, Flags, Local};
+use super::sync_plan::{plan, Change, Delta, Flags, Local, Needed};
 use crate::client::connection::Completion;
 use crate::client::session::Session;
 use crate::imap::command::Command;
@@ -69,6 +69,8 @@ pub struct Folder {
     /// Whether the remote was asked just now (SELECT, resumed): the sync
     /// that follows has nothing new to ask for.
     just_asked: bool,
+    /// What `begin_sync` learnt, until `finish_sync` plans with it.
+    delta: Option<Delta>,
     cache: HashMap<u32, MessageData>,
     cache_bytes: usize,
     /// UIDs a FETCH is about to read whole, fetched in batches.
@@ -105,6 +107,7 @@ impl Folder {
             synced: false,
             synced_modseq: 0,
             just_asked: false,
+            delta: None,
             cache: HashMap::new(),
             cache_bytes: 0,
             message_plan: Vec::new(),
@@ -324,11 +327,23 @@ impl Folder {
         Ok(!(quick && self.synced && quiet && self.still_selected()?))
     }
 
-    /// Brings the index in step with the remote: NOOP (or a new SELECT if
-    /// the session moved on), then only what changed when QRESYNC is on.
-    /// A `quick` sync (after FETCH, SEARCH…) asks nothing new and takes in
-    /// what the remote reported alongside the last commands.
-    pub fn sync(&mut self, local: &Local, quick: bool) -> StorageResult<SyncResult> {
+    /// Starts bringing the index in step with the remote: NOOP (or a new
+    /// SELECT if the session moved on), then only what changed when QRESYNC
+    /// is on. A `quick` sync (after FETCH, SEARCH…) asks nothing new and
+    /// takes in what the remote reported alongside the last commands.
+    /// `uidvalidity` and `last_uid` are the index's (0 when empty). Returns
+    /// which local messages `finish_sync` must be given.
+    pub fn begin_sync(
+        &mut self,
+        uidvalidity: u32,
+        last_uid: u32,
+        quick: bool,
+    ) -> StorageResult<Needed> {
+        // A sync begun and never finished: its changes are lost, so the
+        // whole folder is compared this time.
+        if self.delta.take().is_some() {
+            self.pending.full = true;
+        }
         self.take_news()?;
         let ask = !quick && !std::mem::take(&mut self.just_asked);
         if ask && self.still_selected()? {
@@ -339,19 +354,18 @@ impl Folder {
         // (renamed, deleted): selecting it again tells the user why.
         if !self.still_selected()? {
             self.select((
-                local.uidvalidity,
+                uidvalidity,
                 if self.synced { 0 } else { self.highest_modseq },
             ))?;
         }
-        if local.uidvalidity == 0 || !self.synced && !self.qresync {
+        if uidvalidity == 0 || !self.synced && !self.qresync {
             self.pending.full = true;
         }
         let delta = if self.pending.full || !self.qresync {
             self.fetch_all_flags()?
         } else {
             if self.pending.exists_grew {
-                let after = local.uids.last().copied().unwrap_or(0);
-                self.fetch_flags_after(after)?;
+                self.fetch_flags_after(last_uid)?;
             }
             let pending = std::mem::take(&mut self.pending);
             Delta::Changes {
@@ -360,8 +374,21 @@ impl Folder {
             }
         };
         self.pending = Pending::default();
+        let needed = delta.local_needed(last_uid);
+        self.delta = Some(delta);
+        Ok(needed)
+    }
+
+    /// What the index must change: `begin_sync`'s news compared with
+    /// `local`, which holds at least the messages it said were needed.
+    pub fn finish_sync(&mut self, local: &Local) -> StorageResult<SyncResult> {
+        let delta = self.delta.take().ok_or_else(|| {
+            StorageError::new(
+                ErrorKind::Temp,
+                "shared_imapc: sync finished before it began",
+            )
+        })?;
         self.synced = true;
-        self.just_asked = false;
         self.synced_modseq = self.highest_modseq;
         let changes = plan(local, self.state.uidvalidity, &delta);
         for change in &changes {

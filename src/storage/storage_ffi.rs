@@ -14,7 +14,7 @@ use super::list_cache;
 use super::names::ListedFolder;
 use super::search_plan::{parse_key, Key, Plan};
 use super::settings_ffi::SicSettings;
-use super::sync_plan::{Change, Flags, Local};
+use super::sync_plan::{Change, Flags, Local, Needed};
 use crate::imap::framer::Literal;
 use crate::imap::sequence::SequenceSet;
 use crate::sys::bindings::event;
@@ -296,10 +296,12 @@ pub unsafe extern "C" fn sic_owner_status(
     })
 }
 
-/// Opaque to C: `struct sic_folder`, with the texts last handed out.
+/// Opaque to C: `struct sic_folder`, with the texts last handed out and
+/// the UID ranges the sync begun last needs (first, last, first, last…).
 pub struct SicFolder {
     folder: Folder,
     texts: [Option<CString>; 4],
+    needed: Vec<u32>,
 }
 
 /// `struct sic_folder_state`.
@@ -349,6 +351,7 @@ pub unsafe extern "C" fn sic_folder_open(
         Ok(Box::into_raw(Box::new(SicFolder {
             folder,
             texts: Default::default(),
+            needed: Vec::new(),
         })))
     })
 }
@@ -379,79 +382,118 @@ pub struct SicChange {
 }
 
 /// # Safety
-/// `folder` came from `sic_folder_open`; `uids`, `flags` and `keywords`
-/// hold `count` entries (ascending UIDs; keywords space-separated or null);
-/// `quick`: ask the remote nothing new (see `Folder::sync`).
+/// `folder` came from `sic_folder_open`; `ranges_r` and `count_r` are
+/// writable. `quick`: ask the remote nothing new (see `Folder::begin_sync`).
 #[no_mangle]
-pub unsafe extern "C" fn sic_folder_sync(
+pub unsafe extern "C" fn sic_folder_sync_begin(
     folder: *mut SicFolder,
     local_uidvalidity: u32,
+    local_last_uid: u32,
+    quick: c_int,
+    ranges_r: *mut *const u32,
+    count_r: *mut c_uint,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_sync_begin", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        let needed = folder
+            .folder
+            .begin_sync(local_uidvalidity, local_last_uid, quick != 0)?;
+        let Needed::Only(uids) = needed else {
+            return Ok(0);
+        };
+        folder.needed = uids.0.iter().flat_map(|&(low, high)| [low, high]).collect();
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            ranges_r.write(folder.needed.as_ptr());
+            count_r.write((uids.0.len()) as c_uint);
+        }
+        Ok(1)
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open` and began a sync; `uids`, `flags`
+/// and `keywords` hold `count` entries (ascending UIDs; keywords
+/// space-separated or null).
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_sync_plan(
+    folder: *mut SicFolder,
+    local_uidvalidity: u32,
+    local_last_uid: u32,
     uids: *const u32,
     flags: *const u8,
     keywords: *const *const c_char,
     count: c_uint,
-    quick: c_int,
     error_r: *mut SicError,
 ) -> *mut SicSync {
-    guarded("sic_folder_sync", error_r, std::ptr::null_mut(), || {
-        // SAFETY: guaranteed by the caller.
-        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        let n = count as usize;
-        let mut local = Local {
-            uidvalidity: local_uidvalidity,
-            ..Local::default()
-        };
-        if n > 0 && !uids.is_null() && !flags.is_null() {
-            // SAFETY: the caller passes `count` readable entries each.
-            let (uids, flags) = unsafe {
-                (
-                    std::slice::from_raw_parts(uids, n),
-                    std::slice::from_raw_parts(flags, n),
-                )
+    guarded(
+        "sic_folder_sync_plan",
+        error_r,
+        std::ptr::null_mut(),
+        || {
+            // SAFETY: guaranteed by the caller.
+            let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+            let n = count as usize;
+            let mut local = Local {
+                uidvalidity: local_uidvalidity,
+                last_uid: local_last_uid,
+                ..Local::default()
             };
-            // SAFETY: as above.
-            let keywords = unsafe { string_array(keywords, Some(n)) };
-            local.uids = uids.to_vec();
-            local.flags = flags
+            if n > 0 && !uids.is_null() && !flags.is_null() {
+                // SAFETY: the caller passes `count` readable entries each.
+                let (uids, flags) = unsafe {
+                    (
+                        std::slice::from_raw_parts(uids, n),
+                        std::slice::from_raw_parts(flags, n),
+                    )
+                };
+                // SAFETY: as above.
+                let keywords = unsafe { string_array(keywords, Some(n)) };
+                local.uids = uids.to_vec();
+                local.flags = flags
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &system)| Flags {
+                        system,
+                        keywords: keywords
+                            .get(i)
+                            .and_then(Option::as_deref)
+                            .map(|k| k.split_whitespace().map(str::to_string).collect())
+                            .unwrap_or_default(),
+                    })
+                    .collect();
+            }
+            folder.needed.clear();
+            let result = folder.folder.finish_sync(&local)?;
+            let keywords: Vec<Vec<CString>> = result
+                .changes
                 .iter()
-                .enumerate()
-                .map(|(i, &system)| Flags {
-                    system,
-                    keywords: keywords
-                        .get(i)
-                        .and_then(Option::as_deref)
-                        .map(|k| k.split_whitespace().map(str::to_string).collect())
-                        .unwrap_or_default(),
+                .map(|c| match c {
+                    Change::SetFlags(_, f) | Change::Append(_, f) => f
+                        .keywords
+                        .iter()
+                        .filter_map(|k| CString::new(k.as_str()).ok())
+                        .collect(),
+                    _ => Vec::new(),
                 })
                 .collect();
-        }
-        let result = folder.folder.sync(&local, quick != 0)?;
-        let keywords: Vec<Vec<CString>> = result
-            .changes
-            .iter()
-            .map(|c| match c {
-                Change::SetFlags(_, f) | Change::Append(_, f) => f
-                    .keywords
-                    .iter()
-                    .filter_map(|k| CString::new(k.as_str()).ok())
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        let keyword_ptrs = keywords
-            .iter()
-            .map(|list| {
-                let mut ptrs: Vec<*const c_char> = list.iter().map(|k| k.as_ptr()).collect();
-                ptrs.push(std::ptr::null());
-                ptrs
-            })
-            .collect();
-        Ok(Box::into_raw(Box::new(SicSync {
-            result,
-            _keywords: keywords,
-            keyword_ptrs,
-        })))
-    })
+            let keyword_ptrs = keywords
+                .iter()
+                .map(|list| {
+                    let mut ptrs: Vec<*const c_char> = list.iter().map(|k| k.as_ptr()).collect();
+                    ptrs.push(std::ptr::null());
+                    ptrs
+                })
+                .collect();
+            Ok(Box::into_raw(Box::new(SicSync {
+                result,
+                _keywords: keywords,
+                keyword_ptrs,
+            })))
+        },
+    )
 }
 
 /// # Safety
@@ -470,7 +512,7 @@ pub unsafe extern "C" fn sic_folder_has_news(
 }
 
 /// # Safety
-/// `sync` came from `sic_folder_sync`; the out pointers are writable.
+/// `sync` came from `sic_folder_sync_plan`; the out pointers are writable.
 #[no_mangle]
 pub unsafe extern "C" fn sic_sync_info(
     sync: *const SicSync,
@@ -500,7 +542,7 @@ const CHANGE_FLAGS: c_int = 2;
 const CHANGE_APPEND: c_int = 3;
 
 /// # Safety
-/// `sync` came from `sic_folder_sync`; `change_r` is writable.
+/// `sync` came from `sic_folder_sync_plan`; `change_r` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn sic_sync_get(
     sync: *const SicSync,
@@ -549,7 +591,7 @@ pub unsafe extern "C" fn sic_sync_get(
 }
 
 /// # Safety
-/// `sync` is null or came from `sic_folder_sync`, freed once.
+/// `sync` is null or came from `sic_folder_sync_plan`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn sic_sync_free(sync: *mut SicSync) {
     free_box("sic_sync_free", sync)

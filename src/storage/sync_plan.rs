@@ -69,15 +69,49 @@ pub enum Delta {
     },
 }
 
-/// The local index as it stands.
+/// The local index as it stands: every message, or those the plan needs
+/// (`Delta::local_needed`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Local {
     /// The index's UIDVALIDITY (0 for a new index).
     pub uidvalidity: u32,
+    /// The index's highest UID (0 when it is empty).
+    pub last_uid: u32,
     /// UIDs in ascending order.
     pub uids: Vec<u32>,
     /// Each UID's flags, in the same order.
     pub flags: Vec<Flags>,
+}
+
+/// Which local messages a plan must see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Needed {
+    /// Every one: what is not on the remote goes.
+    All,
+    /// Only these UIDs: what the remote said changed or vanished.
+    Only(SequenceSet),
+}
+
+impl Delta {
+    /// The local messages `plan` compares with this delta, given the
+    /// index's highest UID: so that a resync reads what changed, not the
+    /// whole index.
+    pub fn local_needed(&self, last_local: u32) -> Needed {
+        let Delta::Changes { vanished, changed } = self else {
+            return Needed::All;
+        };
+        let below_last =
+            |&(low, high): &(u32, u32)| (low <= last_local).then(|| (low, high.min(last_local)));
+        let changed = changed.keys().map(|&uid| (uid, uid));
+        Needed::Only(SequenceSet::from_ranges(
+            vanished
+                .0
+                .iter()
+                .copied()
+                .chain(changed)
+                .filter_map(|r| below_last(&r)),
+        ))
+    }
 }
 
 impl Local {
@@ -120,7 +154,7 @@ pub fn plan(local: &Local, remote_uidvalidity: u32, delta: &Delta) -> Vec<Change
     if reset {
         changes.push(Change::Reset);
     }
-    let last_local = uids.last().copied().unwrap_or(0);
+    let last_local = if reset { 0 } else { local.last_uid };
     let (vanished, upserts): (Vec<u32>, &BTreeMap<u32, Flags>) = match delta {
         Delta::Full(all) => (
             uids.iter()
@@ -187,6 +221,7 @@ mod tests {
     fn full_sync_expunges_what_is_gone_and_updates_what_changed() {
         let local = Local {
             uidvalidity: 7,
+            last_uid: 3,
             uids: vec![1, 2, 3],
             flags: vec![Flags::default(), seen(), seen()],
         };
@@ -213,6 +248,7 @@ mod tests {
     fn changed_uidvalidity_resets_the_index() {
         let local = Local {
             uidvalidity: 7,
+            last_uid: 2,
             uids: vec![1, 2],
             flags: vec![seen(), seen()],
         };
@@ -224,6 +260,7 @@ mod tests {
     fn qresync_changes_touch_only_what_changed() {
         let local = Local {
             uidvalidity: 7,
+            last_uid: 3,
             uids: vec![1, 2, 3],
             flags: vec![Flags::default(); 3],
         };
@@ -245,6 +282,7 @@ mod tests {
     fn a_message_that_vanished_after_its_flags_came_is_not_added() {
         let local = Local {
             uidvalidity: 7,
+            last_uid: 2,
             uids: vec![1, 2],
             flags: vec![Flags::default(); 2],
         };
@@ -257,6 +295,42 @@ mod tests {
         assert_eq!(
             plan(&local, 7, &delta),
             vec![Change::Expunge(2), Change::Append(4, seen())]
+        );
+    }
+
+    #[test]
+    fn a_resync_needs_only_the_local_messages_it_names() {
+        let delta = Delta::Changes {
+            vanished: SequenceSet(vec![(2, 4), (90, 95)]),
+            changed: [(3, seen()), (7, seen()), (50, seen())]
+                .into_iter()
+                .collect(),
+        };
+        let needed = delta.local_needed(10);
+        assert_eq!(needed, Needed::Only(SequenceSet(vec![(2, 4), (7, 7)])));
+        assert_eq!(all(&[1]).local_needed(10), Needed::All);
+        // The plan from those alone is the plan from the whole index.
+        let whole = Local {
+            uidvalidity: 7,
+            last_uid: 10,
+            uids: (1..=10).collect(),
+            flags: vec![Flags::default(); 10],
+        };
+        let part = Local {
+            uids: vec![2, 3, 4, 7],
+            flags: vec![Flags::default(); 4],
+            ..whole.clone()
+        };
+        assert_eq!(plan(&part, 7, &delta), plan(&whole, 7, &delta));
+        assert_eq!(
+            plan(&part, 7, &delta),
+            vec![
+                Change::Expunge(2),
+                Change::Expunge(3),
+                Change::Expunge(4),
+                Change::SetFlags(7, seen()),
+                Change::Append(50, seen())
+            ]
         );
     }
 
