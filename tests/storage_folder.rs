@@ -116,6 +116,34 @@ fn sync(folder: &mut Folder, local: &Local, quick: bool) -> SyncResult {
 }
 
 #[test]
+fn after_the_login_one_round_trip_brings_the_layout_and_qresync() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC] in\r\n").as_bytes());
+        // Both sent before either is answered (else this waits in vain).
+        let (namespace, first) = peer.command();
+        let (enable, second) = peer.command();
+        assert_eq!(
+            (first.as_str(), second.as_str()),
+            ("NAMESPACE", "ENABLE QRESYNC")
+        );
+        peer.send(
+            format!("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n{namespace} OK done\r\n").as_bytes(),
+        );
+        peer.send(format!("* ENABLED QRESYNC\r\n{enable} OK done\r\n").as_bytes());
+        // The folder then needs no ENABLE of its own.
+        answer(
+            peer,
+            "SELECT Team",
+            &["* 0 EXISTS", "* OK [UIDVALIDITY 7] v"],
+        );
+    });
+    drop(open(server.port));
+    server.finish();
+}
+
+#[test]
 fn qresync_answers_become_index_changes() {
     let server = serve(|peer| {
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);

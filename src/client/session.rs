@@ -171,19 +171,46 @@ impl Session {
     /// folder (`take_news`) unless the command is the folder's own.
     pub fn execute(&mut self, command: &Command, repeatable: bool) -> ClientResult<Completion> {
         let mut done = self.run_on_connection(|c| c.execute(command), repeatable)?;
-        if self.selected.is_some() && !FOLDER_COMMANDS.contains(&command.name()) {
-            let (news, rest): (Vec<Untagged>, _) = std::mem::take(&mut done.data)
-                .into_iter()
-                .partition(is_news);
-            self.news.extend(news);
-            done.data = rest;
-            if self.news.len() > MAX_NEWS {
-                // Too many to keep: the folder selects anew at its next
-                // sync (QRESYNC from its index) instead.
-                self.new_selection();
-            }
-        }
+        self.keep_news(command, &mut done);
         Ok(done)
+    }
+
+    /// Sends all `commands` before reading the first answer (one round
+    /// trip), then waits for their completions in order. Not repeated when
+    /// the connection breaks: a new one would never answer their tags.
+    /// News as with `execute`.
+    pub fn execute_pipelined(&mut self, commands: &[Command]) -> ClientResult<Vec<Completion>> {
+        let c = self.connection()?;
+        let tags = commands
+            .iter()
+            .map(|command| c.send(command))
+            .collect::<ClientResult<Vec<_>>>()?;
+        let mut answers = tags
+            .iter()
+            .map(|tag| c.wait(tag))
+            .collect::<ClientResult<Vec<_>>>()?;
+        for (command, done) in commands.iter().zip(&mut answers) {
+            self.keep_news(command, done);
+        }
+        Ok(answers)
+    }
+
+    /// Moves the news about the selected folder out of the answer to a
+    /// command of other business, for the folder (`take_news`).
+    fn keep_news(&mut self, command: &Command, done: &mut Completion) {
+        if self.selected.is_none() || FOLDER_COMMANDS.contains(&command.name()) {
+            return;
+        }
+        let (news, rest): (Vec<Untagged>, _) = std::mem::take(&mut done.data)
+            .into_iter()
+            .partition(is_news);
+        self.news.extend(news);
+        done.data = rest;
+        if self.news.len() > MAX_NEWS {
+            // Too many to keep: the folder selects anew at its next
+            // sync (QRESYNC from its index) instead.
+            self.new_selection();
+        }
     }
 
     fn run_on_connection(

@@ -363,14 +363,11 @@ impl Owner {
     /// trip), then waits for their completions in order; not repeated when
     /// the connection breaks.
     pub fn execute_pipelined(&mut self, commands: &[Command]) -> StorageResult<Vec<Completion>> {
-        let tags = commands
-            .iter()
-            .map(|command| self.send(command))
-            .collect::<StorageResult<Vec<_>>>()?;
-        self.with_session(|s| {
-            let c = connection_in_flight(s)?;
-            tags.iter().map(|tag| c.wait(tag)).collect()
-        })
+        for command in commands {
+            self.debug
+                .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
+        }
+        self.with_session(|s| s.execute_pipelined(commands))
     }
 
     /// Whether the remote offers `capability` (logging in if needed).
@@ -378,28 +375,35 @@ impl Owner {
         self.with_session(|s| Ok(s.connection()?.has_capability(capability)))
     }
 
-    /// The remote's layout, asked for once per login.
+    /// The remote's layout, asked for once per login; QRESYNC is enabled
+    /// with the same round trip, so that opening a folder later needs none
+    /// of its own.
     pub fn layout(&mut self) -> StorageResult<RemoteLayout> {
-        let logins = self.with_session(|s| {
-            s.connection()?;
-            Ok(s.logins())
-        })?;
+        let logins = self.logins()?;
         if let Some((at, layout)) = &self.learnt.borrow().layout {
             if *at == logins {
                 return Ok(layout.clone());
             }
         }
-        let namespace = if self.has_capability("NAMESPACE")? {
-            Some(self.execute(&Command::new("NAMESPACE"), true)?)
-        } else {
-            None
-        };
-        let layout = namespace
-            .and_then(|done| {
-                done.data.into_iter().find_map(|d| match d {
-                    Untagged::Namespace(values) => Some(RemoteLayout::from_namespace(&values)),
-                    _ => None,
-                })
+        let mut commands = Vec::new();
+        if self.has_capability("NAMESPACE")? {
+            commands.push(Command::new("NAMESPACE"));
+        }
+        let enable = self.qresync_to_enable(logins)?;
+        if enable {
+            commands.push(enable_qresync());
+        }
+        let mut answers = self.execute_pipelined(&commands)?;
+        if enable {
+            let done = answers.pop().expect("one answer per command");
+            self.note_qresync(logins, &done);
+        }
+        let layout = answers
+            .into_iter()
+            .flat_map(|done| done.data)
+            .find_map(|d| match d {
+                Untagged::Namespace(values) => Some(RemoteLayout::from_namespace(&values)),
+                _ => None,
             })
             .unwrap_or_default();
         self.learnt.borrow_mut().layout = Some((logins, layout.clone()));
@@ -409,26 +413,37 @@ impl Owner {
     /// Whether the session supports and has enabled QRESYNC (enabling it
     /// on each new login).
     pub fn qresync(&mut self) -> StorageResult<bool> {
-        let enabled_at = self.learnt.borrow().qresync_enabled_at;
-        let (logins, enabled) = self.with_session(|s| {
+        let logins = self.logins()?;
+        if !self.qresync_to_enable(logins)? {
+            return Ok(self.learnt.borrow().qresync_enabled_at == Some(logins));
+        }
+        let done = self.execute(&enable_qresync(), true)?;
+        Ok(self.note_qresync(logins, &done))
+    }
+
+    /// Logs in if needed: the count of logins so far, which names this one.
+    fn logins(&mut self) -> StorageResult<u32> {
+        self.with_session(|s| {
             s.connection()?;
-            let logins = s.logins();
-            if enabled_at == Some(logins) {
-                return Ok((logins, true));
-            }
-            if !s.connection()?.has_capability("QRESYNC") {
-                return Ok((logins, false));
-            }
-            let done = s.execute(&Command::new("ENABLE").syntax("QRESYNC"), true)?;
-            let on = done.data.iter().any(|d| {
-                matches!(d, Untagged::Enabled(list) if list.iter().any(|c| c.eq_ignore_ascii_case("QRESYNC")))
-            });
-            Ok((logins, on))
-        })?;
-        if enabled {
+            Ok(s.logins())
+        })
+    }
+
+    /// Whether QRESYNC is offered and not yet enabled on this login.
+    fn qresync_to_enable(&mut self, logins: u32) -> StorageResult<bool> {
+        let enabled = self.learnt.borrow().qresync_enabled_at == Some(logins);
+        Ok(!enabled && self.has_capability("QRESYNC")?)
+    }
+
+    /// Notes what an `ENABLE QRESYNC` got; whether QRESYNC is on.
+    fn note_qresync(&mut self, logins: u32, done: &Completion) -> bool {
+        let on = done.data.iter().any(|d| {
+            matches!(d, Untagged::Enabled(list) if list.iter().any(|c| c.eq_ignore_ascii_case("QRESYNC")))
+        });
+        if on {
             self.learnt.borrow_mut().qresync_enabled_at = Some(logins);
         }
-        Ok(enabled)
+        on
     }
 
     /// The owner's folders that this user may see, as the remote lists them:
@@ -648,6 +663,10 @@ fn quoted(text: &str) -> String {
 
 /// The connection that commands in flight went out on: a new one would
 /// never answer their tags, so its loss is an error here.
+fn enable_qresync() -> Command {
+    Command::new("ENABLE").syntax("QRESYNC")
+}
+
 fn connection_in_flight(s: &mut Session) -> ClientResult<&mut Connection> {
     if !s.is_connected() {
         return Err(ClientError::Closed("the connection was lost".into()));
