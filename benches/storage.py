@@ -21,14 +21,17 @@ import shutil
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.cluster import Cluster, Dovecot, User  # noqa: E402
+from support.cluster import MASTER_PASSWORD, Cluster, Dovecot, User  # noqa: E402
 
 FOLDER = "Big"
 IMAPC_FEATURES = "search fetch-headers fetch-bodystructure rfc822.size modseq delay-login acl"
+# shared_imapc_max_connections' default: how many owners it logs in to at once.
+PARALLEL_LOGINS = 8
 WORDS = ["budget", "report", "meeting", "invoice", "travel", "launch", "review", "lunch"]
 
 
@@ -343,6 +346,22 @@ def drop_list_cache(path):
     path.unlink(missing_ok=True)
 
 
+def plain_logins_and_lists(cluster, owners, runs, at_a_time):
+    """The floor for a cold LIST of many owners: a plain client (imaplib,
+    `at_a_time` threads) logs in to every owner through the proxy as bob
+    the master user and lists its folders. Median ms."""
+    def list_one(owner):
+        imap = imaplib.IMAP4("127.0.0.1", cluster.proxy.port)
+        imap.authenticate("PLAIN", lambda _: f"{owner.name}\0bob\0{MASTER_PASSWORD}".encode())
+        check(imap.list('""', "*"))
+        imap.logout()
+
+    def all_owners():
+        with ThreadPoolExecutor(at_a_time) as pool:
+            list(pool.map(list_one, owners))
+    return statistics.median(timed(all_owners)[0] for _ in range(runs))
+
+
 def connections_per_session(cluster, owners):
     """Remote logins one session of bob makes: LIST shared/* with every
     owner (nothing cached), then reading alice's folder (SELECT, FETCH,
@@ -457,6 +476,7 @@ def main() -> None:
                 "built-in": list_many_owners(bob_at_shared_node, args.runs),
             }
             logins = connections_per_session(cluster, args.owners)
+            floor = plain_logins_and_lists(cluster, owners, args.runs, PARALLEL_LOGINS)
 
         print()
         print(f"{args.messages} messages, medians of {args.runs} runs, ms (remote commands on alice's backend)")
@@ -475,6 +495,7 @@ def main() -> None:
                 ms, listed = listings[key]
                 print(f"{label + f' ({args.owners} owners)':42} {ms:9.1f} ({listed:>3} fold.) {builtin_ms:9.1f} "
                       f"({builtin_listed:>3} fold.) {'-':>16} {builtin_ms / ms:8.2f}x {'-':>9}")
+            print(f"{'  the floor: plain logins + LIST, ' + str(PARALLEL_LOGINS) + ' at a time':42} {floor:9.1f}")
             print(f"remote logins in one session that lists {args.owners + 1} owners and reads alice's folder:"
                   f" {logins}")
         print()
@@ -482,7 +503,8 @@ def main() -> None:
               " vs owner: ours / the owner's direct time (1.0 is the limit).")
         print("LIST rows count the owners' folders listed; the built-in imapc runs the wiki's shared"
               " namespace (see imapc_shared_node); 'next sessions' lists from the listing cache"
-              " (shared_imapc_list_cache_time).")
+              " (shared_imapc_list_cache_time); 'the floor' is a plain"
+              " client logging in to each owner as bob the master user and listing, no plugin in the way.")
         if args.show_commands:
             print_commands(operations, readers, results)
     finally:
