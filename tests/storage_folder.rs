@@ -213,6 +213,32 @@ fn a_sync_begun_and_never_finished_compares_the_whole_folder_next() {
 }
 
 #[test]
+fn a_folder_that_selected_anew_in_its_sync_asks_again_at_the_next() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(
+            peer,
+            "SELECT Other",
+            &["* 0 EXISTS", "* OK [UIDVALIDITY 9] v"],
+        );
+        answer(
+            peer,
+            "SELECT Team",
+            &["* 3 EXISTS", "* OK [UIDVALIDITY 7] v"],
+        );
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "NOOP", &[]);
+    });
+    let (owner, mut folder) = open_synced(server.port, false);
+    // Another folder of the owner's takes the remote selection.
+    drop(Folder::open(owner, "Other", false, (0, 0)).unwrap());
+    sync(&mut folder, &local(&[1, 2, 3]), false);
+    sync(&mut folder, &local(&[1, 2, 3]), false);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
 fn a_fetch_without_uid_forces_a_full_resync() {
     let server = serve(|peer| {
         answer(peer, "UID FETCH 1:*", ALL_FLAGS);

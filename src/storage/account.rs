@@ -661,12 +661,12 @@ fn quoted(text: &str) -> String {
     out
 }
 
-/// The connection that commands in flight went out on: a new one would
-/// never answer their tags, so its loss is an error here.
 fn enable_qresync() -> Command {
     Command::new("ENABLE").syntax("QRESYNC")
 }
 
+/// The connection that commands in flight went out on: a new one would
+/// never answer their tags, so its loss is an error here.
 fn connection_in_flight(s: &mut Session) -> ClientResult<&mut Connection> {
     if !s.is_connected() {
         return Err(ClientError::Closed("the connection was lost".into()));

@@ -374,6 +374,8 @@ impl Folder {
             }
         };
         self.pending = Pending::default();
+        // Also after a SELECT of its own: the next sync asks again.
+        self.just_asked = false;
         let needed = delta.local_needed(last_uid);
         self.delta = Some(delta);
         Ok(needed)
