@@ -362,6 +362,53 @@ def plain_logins_and_lists(cluster, owners, runs, at_a_time):
     return statistics.median(timed(all_owners)[0] for _ in range(runs))
 
 
+def imap_process_of(instance):
+    """The pid of the one imap process that `instance`'s master runs."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            title = (stat.parent / "cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == instance.pid and title.endswith(b"/imap"):
+            return int(stat.parent.name)
+    raise RuntimeError(f"no imap process under {instance.name}")
+
+
+def private_memory_kb(pid):
+    """The memory only this process has: its private dirty pages."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return next(int(line.split()[1]) for line in rollup if line.startswith("Private_Dirty:"))
+
+
+def session_cost(plugins, runs, sessions=20):
+    """What every IMAP session on a backend pays for the plugins loaded,
+    whether it opens a shared folder or not: ms per login + LIST + LOGOUT
+    through the proxy (median of `runs` rounds of `sessions` logins), and
+    the private memory of its imap process."""
+    users = [User(f"user{i:02d}", f"pw{i}") for i in range(sessions)]
+    cluster = Cluster(users=users, homes={u.name: 0 for u in users}, plugins=plugins).start()
+    try:
+        def one(user):
+            imap = imaplib.IMAP4("127.0.0.1", cluster.proxy.port)
+            imap.login(user.name, user.password)
+            check(imap.list('""', "*"))
+            imap.logout()
+
+        def all_users():
+            for user in users:
+                one(user)
+        all_users()  # the first logins start Dovecot's auth and config processes
+        ms = statistics.median(timed(all_users)[0] / sessions for _ in range(runs))
+        imap = cluster.login(users[0].name)
+        check(imap.list('""', "*"))
+        kb = private_memory_kb(imap_process_of(cluster.backends[0]))
+        imap.logout()
+        return ms, kb
+    finally:
+        cluster.remove()
+
+
 def connections_per_session(cluster, owners):
     """Remote logins one session of bob makes: LIST shared/* with every
     owner (nothing cached), then reading alice's folder (SELECT, FETCH,
@@ -403,6 +450,10 @@ def main() -> None:
     args = parser.parse_args()
     operations = [op for op in OPERATIONS if args.only.lower() in op[0].lower()]
     with_list = args.only.lower() in "list shared/*"
+    with_session_cost = args.only.lower() in "every session"
+    if with_session_cost:
+        # Clusters of their own, before the big one: nothing else running.
+        session_costs = [session_cost(plugins, args.runs) for plugins in (("acl", "shared_imapc"), ("acl",))]
 
     owners = [User(f"owner{i:02d}", f"pw{i}") for i in range(args.owners)]
     users = [User("alice", "alice-pw"), User("bob", "bob-pw")] + owners
@@ -498,6 +549,12 @@ def main() -> None:
             print(f"{'  the floor: plain logins + LIST, ' + str(PARALLEL_LOGINS) + ' at a time':42} {floor:9.1f}")
             print(f"remote logins in one session that lists {args.owners + 1} owners and reads alice's folder:"
                   f" {logins}")
+        if with_session_cost:
+            (with_ms, with_kb), (without_ms, without_kb) = session_costs
+            print(f"{'every session on a backend: login+LIST ms':42} {with_ms:9.1f} {'':8} {without_ms:9.1f}"
+                  " (without the plugin)")
+            print(f"{'  its imap process, private memory kB':42} {with_kb:9d} {'':8} {without_kb:9d}"
+                  " (without the plugin)")
         print()
         print("vs imapc: the built-in imapc's time / ours (higher is better for us);"
               " vs owner: ours / the owner's direct time (1.0 is the limit).")
