@@ -2,6 +2,7 @@
    in the user's module context. */
 #include "shim.h"
 #include "array.h"
+#include "ioloop.h"
 #include "str.h"
 #include "mail-storage-settings.h"
 #include "mail-namespace.h"
@@ -17,6 +18,7 @@ struct sic_user {
 	union mail_user_module_context module_ctx;
 	struct sic_settings *set;
 	struct sic_account *account;
+	struct timeout *to_close_unused;
 };
 
 static MODULE_CONTEXT_DEFINE_INIT(sic_user_module, &mail_user_module_register);
@@ -26,8 +28,27 @@ static void sic_user_deinit(struct mail_user *user)
 	struct sic_user *suser = SIC_USER_CONTEXT(user);
 
 	suser->module_ctx.super.deinit(user);
+	timeout_remove(&suser->to_close_unused);
 	sic_account_free(suser->account);
 	sic_settings_free(suser->set);
+}
+
+static void sic_user_close_unused(struct sic_user *suser)
+{
+	sic_account_close_unused(suser->account);
+}
+
+/* Remote sessions left unused (say after a LIST of many owners) are
+   logged out while the user idles, not kept until the session ends. Only
+   the logged-in user has them: not the owner objects of shared
+   namespaces. */
+static void sic_user_watch_unused(struct mail_user *user, struct sic_user *suser)
+{
+	if (user->creator != NULL || current_ioloop == NULL)
+		return;
+	suser->to_close_unused = timeout_add(
+		sic_account_unused_check_msecs(suser->account),
+		sic_user_close_unused, suser);
 }
 
 struct sic_account *sic_user_account(struct mail_user *user)
@@ -183,6 +204,7 @@ static void sic_mail_user_created(struct mail_user *user)
 		user->conn.remote_ip == NULL ? NULL : net_ip2addr(user->conn.remote_ip),
 		sic_user_list_cache_home(user));
 	sic_user_exempt_from_local_acls(user);
+	sic_user_watch_unused(user, suser);
 	suser->module_ctx.super = *v;
 	user->vlast = &suser->module_ctx.super;
 	v->deinit = sic_user_deinit;

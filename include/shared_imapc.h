@@ -71,6 +71,10 @@ struct sic_account *sic_account_new(const struct sic_settings *set,
 				    const char *client_ip,
 				    const char *home);
 void sic_account_free(struct sic_account *account);
+/* Logs out of the remote sessions unused for shared_imapc_idle_timeout;
+   due every sic_account_unused_check_msecs(). */
+void sic_account_close_unused(struct sic_account *account);
+unsigned int sic_account_unused_check_msecs(const struct sic_account *account);
 /* Logs in, in parallel (bounded by shared_imapc_max_connections), to every
    owner opened so far that has no session yet. */
 void sic_account_connect_pending(struct sic_account *account);

@@ -197,6 +197,11 @@ impl Connection {
         self.broken.is_none()
     }
 
+    /// Whether every command sent has been answered.
+    pub fn is_quiet(&self) -> bool {
+        self.in_flight.is_empty()
+    }
+
     /// Sends a command without waiting for its completion; returns its tag.
     pub fn send(&mut self, command: &Command) -> ClientResult<String> {
         self.check_usable()?;

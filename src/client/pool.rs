@@ -62,6 +62,15 @@ impl Pool {
         self.sessions.get_mut(key).expect("inserted above")
     }
 
+    /// Logs out of the sessions unused for their idle timeout
+    /// (`Session::close_if_unused`); returns the owners they were for.
+    pub fn close_unused(&mut self) -> Vec<String> {
+        self.sessions
+            .values_mut()
+            .filter_map(|s| s.close_if_unused().then(|| s.owner().to_string()))
+            .collect()
+    }
+
     /// Number of sessions with an open connection.
     pub fn connected(&self) -> usize {
         self.sessions.values().filter(|s| s.is_connected()).count()

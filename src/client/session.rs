@@ -117,11 +117,7 @@ impl Session {
     pub fn connection(&mut self) -> ClientResult<&mut Connection> {
         // The server may have dropped a connection idle this long: replace
         // it rather than find out in the middle of a user's command.
-        if self.last_used.elapsed() > self.spec.target.idle_timeout {
-            if let Some(c) = self.connection.as_mut() {
-                c.close();
-            }
-        }
+        self.close_if_unused();
         self.last_used = Instant::now();
         match &self.connection {
             Some(c) if c.is_usable() => {}
@@ -135,6 +131,27 @@ impl Session {
             }
         }
         Ok(self.connection.as_mut().expect("connected above"))
+    }
+
+    /// Logs out of a connection unused for the idle timeout with nothing in
+    /// flight, so that the owner's server does not keep a process for it;
+    /// the next use logs in again (and selects the folder again). Whether
+    /// it did.
+    pub fn close_if_unused(&mut self) -> bool {
+        let unused = self.last_used.elapsed() > self.spec.target.idle_timeout;
+        match &mut self.connection {
+            Some(c) if unused && c.is_usable() && c.is_quiet() => {
+                c.close();
+                self.connection = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The owner this session logs in as.
+    pub fn owner(&self) -> &str {
+        &self.spec.owner
     }
 
     /// Opens the connection now if needed (used by the pool's parallel logins).

@@ -150,6 +150,26 @@ impl Account {
         }
     }
 
+    /// Logs out of the remote sessions unused for `shared_imapc_idle_timeout`:
+    /// a session that listed many owners once and then idles for hours
+    /// would otherwise keep a process on each owner's server.
+    pub fn close_unused(&mut self) {
+        for owner in self.pool.borrow_mut().close_unused() {
+            self.debug.line(|| {
+                format!("shared_imapc: {owner}: remote session unused for a while: logged out")
+            });
+        }
+    }
+
+    /// How often `close_unused` is due: half the shortest idle timeout of
+    /// the user's endpoints, between 1 s and 60 s.
+    pub fn unused_check_interval(&self) -> Duration {
+        let endpoints = std::iter::once(&self.settings.defaults)
+            .chain(self.settings.groups.iter().map(|g| &g.endpoint));
+        let shortest = endpoints.map(|e| e.idle_timeout).min().unwrap_or_default();
+        (shortest / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
+
     /// Logs in, at once and bounded by `shared_imapc_max_connections`, to
     /// every owner opened so far that has no session yet (`LIST shared/*`)
     /// and no recent listing in the cache.

@@ -131,6 +131,29 @@ pub unsafe extern "C" fn sic_account_free(account: *mut Account) {
 /// # Safety
 /// `account` came from `sic_account_new`.
 #[no_mangle]
+pub unsafe extern "C" fn sic_account_close_unused(account: *mut Account) {
+    ffi_guard("sic_account_close_unused", (), || {
+        // SAFETY: guaranteed by the caller.
+        if let Some(account) = unsafe { account.as_mut() } {
+            account.close_unused();
+        }
+    })
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`.
+#[no_mangle]
+pub unsafe extern "C" fn sic_account_unused_check_msecs(account: *const Account) -> c_uint {
+    ffi_guard("sic_account_unused_check_msecs", 60_000, || {
+        // SAFETY: guaranteed by the caller.
+        unsafe { account.as_ref() }
+            .map_or(60_000, |a| a.unused_check_interval().as_millis() as c_uint)
+    })
+}
+
+/// # Safety
+/// `account` came from `sic_account_new`.
+#[no_mangle]
 pub unsafe extern "C" fn sic_account_connect_pending(account: *mut Account) {
     ffi_guard("sic_account_connect_pending", (), || {
         // SAFETY: guaranteed by the caller.

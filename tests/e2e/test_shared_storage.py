@@ -318,6 +318,24 @@ def test_one_remote_login_per_owner_per_session(cluster):
     assert cluster.master_logins("bob", 1) == 1, cluster.proxy.log()
 
 
+def test_remote_sessions_left_unused_are_logged_out_and_come_back(make_cluster):
+    cluster = make_team_cluster(make_cluster, "plugin {\n  shared_imapc_idle_timeout = 2s\n}\n")
+    alices = cluster.backend_of("alice")
+    bob = cluster.login("bob")
+    assert "Team" in " ".join(listed(bob, "shared/*"))
+    # bob's session idles: the master session on alice's backend ends
+    # (LOGOUT) within the idle timeout and a check interval.
+    master_login = cluster.proxy.wait_for_log("(master bob)")
+    session = re.search(r"session=<([^>]+)>", master_login).group(1)
+    line = alices.wait_for_log(f"<{session}>: Info: Disconnected: Logged out", timeout=6)
+    assert line.split(" imap(")[1].startswith("alice)"), line
+    assert bob.noop()[0] == "OK"
+    # The folder is there still: a new login brings it.
+    assert bob.select(TEAM, readonly=True) == ("OK", [b"5"])
+    assert cluster.master_logins("bob", 2) == 2, cluster.proxy.log()
+    bob.logout()
+
+
 def test_append_and_copy_need_the_insert_right(cluster):
     message = b"From: bob@example.net\r\nSubject: From bob\r\n\r\nHello alice.\r\n"
     cluster.share("alice", "Team", "carol", "lookup read")
