@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::fake_server::{FakeServer, Peer};
+use common::fake_server::{FakeServer, Peer, Script};
 use shared_imapc::imap::sequence::SequenceSet;
 use shared_imapc::storage::account::{Account, Owner};
 use shared_imapc::storage::folder::Folder;
@@ -23,26 +23,31 @@ const GREETING: &[u8] =
 /// Answers the login, NAMESPACE and ENABLE; then `rest` takes over.
 fn serve(rest: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
     FakeServer::start(move |peer| {
-        peer.send(GREETING);
-        let (tag, _) = peer.command();
-        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS LITERAL+ ACL] in\r\n").as_bytes());
-        loop {
-            let (tag, command) = peer.command();
-            if command.starts_with("NAMESPACE") {
-                peer.send(b"* NAMESPACE ((\"\" \"/\")) NIL ((\"shared/\" \"/\"))\r\n");
-            } else if command.starts_with("ENABLE") {
-                peer.send(b"* ENABLED QRESYNC\r\n");
-            } else {
-                peer.send(
-                    b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 4] n\r\n* OK [HIGHESTMODSEQ 10] m\r\n",
-                );
-                peer.send(format!("{tag} OK [READ-WRITE] selected\r\n").as_bytes());
-                break;
-            }
-            peer.send(format!("{tag} OK done\r\n").as_bytes());
-        }
+        log_in_and_select(peer);
         rest(peer);
     })
+}
+
+/// The greeting and login, NAMESPACE and ENABLE, and the first SELECT.
+fn log_in_and_select(peer: &mut Peer) {
+    peer.send(GREETING);
+    let (tag, _) = peer.command();
+    peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS LITERAL+ ACL] in\r\n").as_bytes());
+    loop {
+        let (tag, command) = peer.command();
+        if command.starts_with("NAMESPACE") {
+            peer.send(b"* NAMESPACE ((\"\" \"/\")) NIL ((\"shared/\" \"/\"))\r\n");
+        } else if command.starts_with("ENABLE") {
+            peer.send(b"* ENABLED QRESYNC\r\n");
+        } else {
+            peer.send(
+                b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 4] n\r\n* OK [HIGHESTMODSEQ 10] m\r\n",
+            );
+            peer.send(format!("{tag} OK [READ-WRITE] selected\r\n").as_bytes());
+            break;
+        }
+        peer.send(format!("{tag} OK done\r\n").as_bytes());
+    }
 }
 
 fn open(port: u16) -> Folder {
@@ -221,19 +226,60 @@ fn a_folder_that_selected_anew_in_its_sync_asks_again_at_the_next() {
             "SELECT Other",
             &["* 0 EXISTS", "* OK [UIDVALIDITY 9] v"],
         );
+        // Selected anew from where the index is: only what changed since.
         answer(
             peer,
-            "SELECT Team",
-            &["* 3 EXISTS", "* OK [UIDVALIDITY 7] v"],
+            "SELECT Team (QRESYNC (7 10))",
+            &[
+                "* 2 EXISTS",
+                "* OK [UIDVALIDITY 7] v",
+                "* VANISHED (EARLIER) 2",
+            ],
         );
-        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         answer(peer, "NOOP", &[]);
     });
     let (owner, mut folder) = open_synced(server.port, false);
     // Another folder of the owner's takes the remote selection.
     drop(Folder::open(owner, "Other", false, (0, 0)).unwrap());
-    sync(&mut folder, &local(&[1, 2, 3]), false);
-    sync(&mut folder, &local(&[1, 2, 3]), false);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(next.changes, vec![Change::Expunge(2)]);
+    sync(&mut folder, &local(&[1, 3]), false);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn after_a_reconnect_the_folder_resyncs_with_qresync_from_its_index() {
+    let first: Script = Box::new(|peer| {
+        log_in_and_select(peer);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // The server goes away instead of answering.
+        let (_, command) = peer.command();
+        assert_eq!(command, "NOOP");
+    });
+    let second: Script = Box::new(|peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 QRESYNC ACL] in\r\n").as_bytes());
+        // The session restores its selection and repeats the NOOP; the
+        // folder then enables QRESYNC on this login and resyncs with it.
+        answer(peer, "SELECT Team", &["* 2 EXISTS"]);
+        answer(peer, "NOOP", &[]);
+        answer(peer, "ENABLE QRESYNC", &["* ENABLED QRESYNC"]);
+        answer(
+            peer,
+            "SELECT Team (QRESYNC (7 10))",
+            &[
+                "* 2 EXISTS",
+                "* OK [UIDVALIDITY 7] v",
+                "* VANISHED (EARLIER) 3",
+            ],
+        );
+    });
+    let server = FakeServer::start_many(vec![first, second]);
+    let (_owner, mut folder) = open_synced(server.port, false);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(next.changes, vec![Change::Expunge(3)]);
     drop(folder);
     server.finish();
 }
@@ -420,16 +466,20 @@ fn a_message_that_comes_after_several_vanished_is_fetched() {
 fn too_many_news_for_a_folder_make_it_select_anew() {
     let server = serve(|peer| {
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
-        let mut status = vec!["* 1 FETCH (UID 1 FLAGS () MODSEQ (11))"; 10_001];
+        let mut status = vec!["* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (11))"; 10_001];
         status.push("* STATUS Other (MESSAGES 0)");
         answer(peer, "STATUS Other", &status);
-        // Selected anew, and read whole: what the news said is not known.
+        // Selected anew from where the index is: the server tells again
+        // what the dropped news said.
         answer(
             peer,
-            "SELECT Team",
-            &["* 3 EXISTS", "* OK [UIDVALIDITY 7] v"],
+            "SELECT Team (QRESYNC (7 10))",
+            &[
+                "* 3 EXISTS",
+                "* OK [UIDVALIDITY 7] v",
+                "* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (11))",
+            ],
         );
-        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
     });
     let (mut owner, mut folder) = open_synced(server.port, false);
     owner.status("Other").unwrap();
@@ -437,7 +487,10 @@ fn too_many_news_for_a_folder_make_it_select_anew() {
     index.flags[1] = Flags::from_names(["\\Seen"]);
     index.flags[2] = Flags::from_names(["$Work"]);
     let next = sync(&mut folder, &index, true);
-    assert_eq!(next.changes, vec![]);
+    assert_eq!(
+        next.changes,
+        vec![Change::SetFlags(1, Flags::from_names(["\\Flagged"]))]
+    );
     drop(folder);
     server.finish();
 }

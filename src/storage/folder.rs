@@ -64,7 +64,8 @@ pub struct Folder {
     highest_modseq: u64,
     /// Whether the index has been synced once in this process.
     synced: bool,
-    /// The HIGHESTMODSEQ the last sync gave the index.
+    /// The HIGHESTMODSEQ the last sync gave the index (at first, the one
+    /// the index had when the folder was opened).
     synced_modseq: u64,
     /// Whether the remote was asked just now (SELECT, resumed): the sync
     /// that follows has nothing new to ask for.
@@ -105,7 +106,7 @@ impl Folder {
             pending: Pending::default(),
             highest_modseq: 0,
             synced: false,
-            synced_modseq: 0,
+            synced_modseq: known.1,
             just_asked: false,
             delta: None,
             cache: HashMap::new(),
@@ -207,6 +208,8 @@ impl Folder {
     }
 
     fn select(&mut self, known: (u32, u64)) -> StorageResult<()> {
+        // Enabled per login: the session may have logged in again since.
+        self.qresync = self.owner.qresync()?;
         let name = self.remote_name.clone();
         let read_only = self.read_only;
         let resync_from = (self.qresync && known.0 != 0 && known.1 != 0).then_some(known);
@@ -353,10 +356,9 @@ impl Folder {
         // Also after the NOOP: it may have reconnected without the folder
         // (renamed, deleted): selecting it again tells the user why.
         if !self.still_selected()? {
-            self.select((
-                uidvalidity,
-                if self.synced { 0 } else { self.highest_modseq },
-            ))?;
+            // QRESYNC from where the index is: what was noted since (and
+            // dropped with the old selection) is told again.
+            self.select((uidvalidity, self.synced_modseq))?;
         }
         if uidvalidity == 0 || !self.synced && !self.qresync {
             self.pending.full = true;
