@@ -80,6 +80,23 @@ fn debian_package_installs_module_and_example_config() {
     let depends = run(Command::new("dpkg-deb").args(["-f", &deb, "Depends"]));
     assert!(depends.contains(&abi_package()), "Depends: {depends}");
     assert!(depends.contains("dovecot-core"), "Depends: {depends}");
+    // Every library the module links is one that Depends brings.
+    let dynamic = run(Command::new("readelf")
+        .arg("-d")
+        .arg(common::built_module()));
+    for needed in dynamic
+        .lines()
+        .filter_map(|l| l.split("Shared library: [").nth(1))
+    {
+        let library = needed.trim_end_matches(']');
+        let covered = ["libdovecot", "libc.so", "libgcc_s.so", "ld-linux"]
+            .iter()
+            .any(|known| library.starts_with(known));
+        assert!(
+            covered,
+            "{library} is linked but no package in Depends: {depends}"
+        );
+    }
 
     // A real dpkg install into an empty root (dependencies live on the host).
     let root = scratch.join("root");
