@@ -280,8 +280,7 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 		sic_local_messages_read(view, ret == 0 ? NULL : ranges,
 					range_count, &local);
 		count = array_count(&local.uids);
-		plan = sic_folder_sync_plan(mbox->folder, hdr->uid_validity,
-			last_uid,
+		plan = sic_folder_sync_plan(mbox->folder,
 			count == 0 ? NULL : array_front(&local.uids),
 			count == 0 ? NULL : array_front(&local.flags),
 			count == 0 ? NULL : array_front(&local.keywords),

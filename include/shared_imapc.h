@@ -167,8 +167,6 @@ int sic_folder_sync_begin(struct sic_folder *folder, uint32_t local_uidvalidity,
    remote's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the number of
    changes. */
 struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
-				      uint32_t local_uidvalidity,
-				      uint32_t local_last_uid,
 				      const uint32_t *uids, const uint8_t *flags,
 				      const char *const *keywords,
 				      unsigned int count,

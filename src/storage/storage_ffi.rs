@@ -319,11 +319,13 @@ pub unsafe extern "C" fn sic_owner_status(
     })
 }
 
-/// Opaque to C: `struct sic_folder`, with the texts last handed out and
-/// the UID ranges the sync begun last needs (first, last, first, last…).
+/// Opaque to C: `struct sic_folder`, with the texts last handed out, and
+/// for the sync begun last the index's UIDVALIDITY and highest UID and the
+/// UID ranges it needs (first, last, first, last…).
 pub struct SicFolder {
     folder: Folder,
     texts: [Option<CString>; 4],
+    begun: (u32, u32),
     needed: Vec<u32>,
 }
 
@@ -374,6 +376,7 @@ pub unsafe extern "C" fn sic_folder_open(
         Ok(Box::into_raw(Box::new(SicFolder {
             folder,
             texts: Default::default(),
+            begun: (0, 0),
             needed: Vec::new(),
         })))
     })
@@ -420,6 +423,7 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
     guarded("sic_folder_sync_begin", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        folder.begun = (local_uidvalidity, local_last_uid);
         let needed = folder
             .folder
             .begin_sync(local_uidvalidity, local_last_uid, quick != 0)?;
@@ -430,7 +434,7 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
         // SAFETY: guaranteed by the caller.
         unsafe {
             ranges_r.write(folder.needed.as_ptr());
-            count_r.write((uids.0.len()) as c_uint);
+            count_r.write(uids.0.len() as c_uint);
         }
         Ok(1)
     })
@@ -443,8 +447,6 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
 #[no_mangle]
 pub unsafe extern "C" fn sic_folder_sync_plan(
     folder: *mut SicFolder,
-    local_uidvalidity: u32,
-    local_last_uid: u32,
     uids: *const u32,
     flags: *const u8,
     keywords: *const *const c_char,
@@ -458,65 +460,88 @@ pub unsafe extern "C" fn sic_folder_sync_plan(
         || {
             // SAFETY: guaranteed by the caller.
             let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-            let n = count as usize;
+            let (uidvalidity, last_uid) = folder.begun;
             let mut local = Local {
-                uidvalidity: local_uidvalidity,
-                last_uid: local_last_uid,
+                uidvalidity,
+                last_uid,
                 ..Local::default()
             };
-            if n > 0 && !uids.is_null() && !flags.is_null() {
-                // SAFETY: the caller passes `count` readable entries each.
-                let (uids, flags) = unsafe {
-                    (
-                        std::slice::from_raw_parts(uids, n),
-                        std::slice::from_raw_parts(flags, n),
-                    )
-                };
-                // SAFETY: as above.
-                let keywords = unsafe { string_array(keywords, Some(n)) };
-                local.uids = uids.to_vec();
-                local.flags = flags
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &system)| Flags {
-                        system,
-                        keywords: keywords
-                            .get(i)
-                            .and_then(Option::as_deref)
-                            .map(|k| k.split_whitespace().map(str::to_string).collect())
-                            .unwrap_or_default(),
-                    })
-                    .collect();
-            }
+            // SAFETY: guaranteed by the caller.
+            (local.uids, local.flags) = unsafe { local_messages(uids, flags, keywords, count) };
             folder.needed.clear();
             let result = folder.folder.finish_sync(&local)?;
-            let keywords: Vec<Vec<CString>> = result
-                .changes
-                .iter()
-                .map(|c| match c {
-                    Change::SetFlags(_, f) | Change::Append(_, f) => f
-                        .keywords
-                        .iter()
-                        .filter_map(|k| CString::new(k.as_str()).ok())
-                        .collect(),
-                    _ => Vec::new(),
-                })
-                .collect();
-            let keyword_ptrs = keywords
-                .iter()
-                .map(|list| {
-                    let mut ptrs: Vec<*const c_char> = list.iter().map(|k| k.as_ptr()).collect();
-                    ptrs.push(std::ptr::null());
-                    ptrs
-                })
-                .collect();
-            Ok(Box::into_raw(Box::new(SicSync {
-                result,
-                _keywords: keywords,
-                keyword_ptrs,
-            })))
+            Ok(Box::into_raw(Box::new(SicSync::new(result))))
         },
     )
+}
+
+/// The local messages C handed over: UIDs and their flags.
+///
+/// # Safety
+/// `uids`, `flags` and `keywords` are null or hold `count` entries each.
+unsafe fn local_messages(
+    uids: *const u32,
+    flags: *const u8,
+    keywords: *const *const c_char,
+    count: c_uint,
+) -> (Vec<u32>, Vec<Flags>) {
+    let n = count as usize;
+    if n == 0 || uids.is_null() || flags.is_null() {
+        return (Vec::new(), Vec::new());
+    }
+    // SAFETY: the caller passes `count` readable entries each.
+    let (uids, flags) = unsafe {
+        (
+            std::slice::from_raw_parts(uids, n),
+            std::slice::from_raw_parts(flags, n),
+        )
+    };
+    // SAFETY: as above.
+    let keywords = unsafe { string_array(keywords, Some(n)) };
+    let flags = flags
+        .iter()
+        .enumerate()
+        .map(|(i, &system)| Flags {
+            system,
+            keywords: keywords
+                .get(i)
+                .and_then(Option::as_deref)
+                .map(|k| k.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    (uids.to_vec(), flags)
+}
+
+impl SicSync {
+    /// The plan with NULL-terminated C arrays of each change's keywords.
+    fn new(result: SyncResult) -> SicSync {
+        let keywords: Vec<Vec<CString>> = result
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::SetFlags(_, f) | Change::Append(_, f) => f
+                    .keywords
+                    .iter()
+                    .filter_map(|k| CString::new(k.as_str()).ok())
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let keyword_ptrs = keywords
+            .iter()
+            .map(|list| {
+                let mut ptrs: Vec<*const c_char> = list.iter().map(|k| k.as_ptr()).collect();
+                ptrs.push(std::ptr::null());
+                ptrs
+            })
+            .collect();
+        SicSync {
+            result,
+            _keywords: keywords,
+            keyword_ptrs,
+        }
+    }
 }
 
 /// # Safety
