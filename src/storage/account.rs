@@ -353,15 +353,13 @@ impl Owner {
     /// Runs `command` on the owner's session (repeated after a reconnect
     /// when `repeatable`), logged with `mail_debug`; secrets never are.
     pub fn execute(&mut self, command: &Command, repeatable: bool) -> StorageResult<Completion> {
-        self.debug
-            .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
+        self.log_command(command);
         self.with_session(|s| s.execute(command, repeatable))
     }
 
     /// Sends `command` without waiting; `read_for` reads its answers.
     pub fn send(&mut self, command: &Command) -> StorageResult<String> {
-        self.debug
-            .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
+        self.log_command(command);
         self.with_session(|s| s.connection()?.send(command))
     }
 
@@ -383,11 +381,16 @@ impl Owner {
     /// trip), then waits for their completions in order; not repeated when
     /// the connection breaks.
     pub fn execute_pipelined(&mut self, commands: &[Command]) -> StorageResult<Vec<Completion>> {
-        for command in commands {
-            self.debug
-                .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
-        }
+        commands
+            .iter()
+            .for_each(|command| self.log_command(command));
         self.with_session(|s| s.execute_pipelined(commands))
+    }
+
+    /// The command as `mail_debug` shows it: secrets never.
+    fn log_command(&self, command: &Command) {
+        self.debug
+            .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
     }
 
     /// Whether the remote offers `capability` (logging in if needed).
