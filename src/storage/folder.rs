@@ -92,7 +92,6 @@ impl Folder {
         known: (u32, u64),
     ) -> StorageResult<Folder> {
         let remote_name = owner.remote_name(local_name)?;
-        let qresync = owner.qresync()?;
         let mut folder = Folder {
             owner,
             remote_name,
@@ -101,7 +100,8 @@ impl Folder {
             may_expunge: None,
             guid_supported: None,
             state: MailboxState::default(),
-            qresync,
+            // Set by `select`, or taken over by `resume`.
+            qresync: false,
             selected_on: 0,
             pending: Pending::default(),
             highest_modseq: 0,
@@ -136,6 +136,8 @@ impl Folder {
         if !usable {
             return Ok(false);
         }
+        // Parked only by a QRESYNC selection, and this one is of the same login.
+        self.qresync = true;
         self.selected_on = parked.selection;
         self.state = parked.state;
         self.pending = parked.pending;
