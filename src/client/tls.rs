@@ -124,8 +124,8 @@ static CONFIGS: LazyLock<Mutex<HashMap<TlsConfig, Arc<ClientConfig>>>> =
     LazyLock::new(Default::default);
 
 fn client_config(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
-    let built_before = || CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(built) = built_before().get(config) {
+    let configs = || CONFIGS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(built) = configs().get(config) {
         return Ok(built.clone());
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -140,7 +140,7 @@ fn client_config(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
     };
     let built = Arc::new(built.with_no_client_auth());
-    built_before().insert(config.clone(), built.clone());
+    configs().insert(config.clone(), built.clone());
     Ok(built)
 }
 
@@ -149,34 +149,29 @@ fn client_config(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
 fn roots(config: &TlsConfig) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    let mut files: Vec<PathBuf> = config.ca_file.iter().cloned().collect();
+    if let Some(file) = &config.ca_file {
+        let certs = pem_certificates(file)
+            .map_err(|e| format!("TLS setup: ssl_ca_file {}: {e}", file.display()))?;
+        roots.add_parsable_certificates(certs);
+    }
     if let Some(dir) = &config.ca_dir {
         let entries = std::fs::read_dir(dir)
             .map_err(|e| format!("TLS setup: ssl_ca_dir {}: {e}", dir.display()))?;
-        files.extend(
-            entries
-                .filter_map(|e| Some(e.ok()?.path()))
-                .filter(|p| p.is_file()),
-        );
-    }
-    for file in files {
-        roots.add_parsable_certificates(certificates_in(&file, config)?);
+        let files = entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.is_file());
+        // A CA directory may hold other files too (OpenSSL skips them).
+        for certs in files.filter_map(|file| pem_certificates(&file).ok()) {
+            roots.add_parsable_certificates(certs);
+        }
     }
     Ok(roots)
 }
 
-fn certificates_in(
+fn pem_certificates(
     file: &Path,
-    config: &TlsConfig,
-) -> Result<Vec<CertificateDer<'static>>, String> {
-    let read =
-        CertificateDer::pem_file_iter(file).and_then(|certs| certs.collect::<Result<Vec<_>, _>>());
-    match read {
-        Ok(certs) => Ok(certs),
-        // A CA directory may hold other files too (OpenSSL skips them).
-        Err(_) if config.ca_file.as_deref() != Some(file) => Ok(Vec::new()),
-        Err(e) => Err(format!("TLS setup: ssl_ca_file {}: {e}", file.display())),
-    }
+) -> Result<Vec<CertificateDer<'static>>, rustls::pki_types::pem::Error> {
+    CertificateDer::pem_file_iter(file)?.collect()
 }
 
 /// `ssl_verify = no`: any certificate and name, but the handshake's
