@@ -100,16 +100,13 @@ impl Delta {
         let Delta::Changes { vanished, changed } = self else {
             return Needed::All;
         };
-        let below_last =
-            |&(low, high): &(u32, u32)| (low <= last_local).then(|| (low, high.min(last_local)));
+        // Above the last local UID there is nothing to compare with.
         let changed = changed.keys().map(|&uid| (uid, uid));
+        let ranges = vanished.0.iter().copied().chain(changed);
         Needed::Only(SequenceSet::from_ranges(
-            vanished
-                .0
-                .iter()
-                .copied()
-                .chain(changed)
-                .filter_map(|r| below_last(&r)),
+            ranges
+                .filter(|&(low, _)| low <= last_local)
+                .map(|(low, high)| (low, high.min(last_local))),
         ))
     }
 }
