@@ -18,7 +18,9 @@ MODULEDIR = /usr/lib/dovecot/modules
 endif
 MODULE_FILE = lib30_shared_imapc_plugin.so
 CARGO ?= cargo
-PYTHON ?= python3
+# Debian's Python, where setup installs python3-pytest: another python3 first
+# on PATH (pyenv, a virtualenv) has neither pytest nor a say in the tests.
+PYTHON ?= /usr/bin/python3
 DEMO_DIR ?= $(CURDIR)/demo-data
 FUZZ_SECONDS ?= 60
 
@@ -26,7 +28,7 @@ RELEASE_LIB = target/release/libshared_imapc.so
 # The module to install or package; the release build unless told otherwise.
 MODULE ?= $(RELEASE_LIB)
 
-.PHONY: all build module install uninstall setup test lint bench-client bench-dict bench-storage fuzz demo demo-stop deb clean
+.PHONY: all build module install uninstall setup setup-build test lint bench-client bench-dict bench-storage fuzz demo demo-stop deb clean
 
 all: build
 
@@ -43,15 +45,20 @@ install: module
 uninstall:
 	rm -f $(DESTDIR)$(MODULEDIR)/$(MODULE_FILE)
 
+# What building and the demo need (Dovecot, its headers, libclang).
+setup-build:
+	scripts/install-deps build
+
+# That, and the test tools (PostgreSQL, OpenSSL, pytest).
 setup:
-	scripts/install-deps
+	scripts/install-deps test
 
 lint: setup
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
 test: lint
-	$(CARGO) test
+	SHARED_IMAPC_PYTHON=$(PYTHON) $(CARGO) test
 
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain take
 # them (the only toolchain here). A crash input lands in fuzz/artifacts/:
@@ -73,9 +80,11 @@ fuzz:
 	mkdir -p fuzz/corpus
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none response_parser corpus seeds -- -max_total_time=$(FUZZ_SECONDS)
 
-demo: setup
+# The proxy on DEMO_PORT and the backends after it, or free ports when taken.
+DEMO_PORT ?= 10143
+demo: setup-build
 	$(CARGO) build
-	$(PYTHON) tests/support/demo.py start --dir $(DEMO_DIR) --module target/debug/libshared_imapc.so
+	$(PYTHON) tests/support/demo.py start --dir $(DEMO_DIR) --port $(DEMO_PORT) --module target/debug/libshared_imapc.so
 
 demo-stop:
 	$(PYTHON) tests/support/demo.py stop --dir $(DEMO_DIR)

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 /// A running cluster; stops it on drop (printing its logs if the test failed).
 pub struct TestCluster {
@@ -28,7 +28,7 @@ impl TestCluster {
     /// Same, with `cluster.py serve` options such as `--tls`.
     pub fn start_with(options: &[&str]) -> TestCluster {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/cluster.py");
-        let mut child = Command::new("python3")
+        let mut child = super::python()
             .arg(script)
             .arg("serve")
             .args(options)

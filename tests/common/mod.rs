@@ -29,6 +29,16 @@ pub fn build_dir() -> PathBuf {
     exe.parent().expect("target/<profile>/deps").to_path_buf()
 }
 
+/// The Python that runs the test support scripts and pytest: Debian's own,
+/// where `make setup` installs python3-pytest, whatever other `python3`
+/// comes first on `PATH` (`SHARED_IMAPC_PYTHON` overrides it).
+#[allow(dead_code)] // not every test binary runs Python
+pub fn python() -> Command {
+    Command::new(
+        std::env::var_os("SHARED_IMAPC_PYTHON").unwrap_or_else(|| "/usr/bin/python3".into()),
+    )
+}
+
 /// The cdylib cargo built for this test run.
 pub fn built_module() -> PathBuf {
     let path = build_dir().join("libshared_imapc.so");

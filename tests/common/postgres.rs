@@ -2,7 +2,7 @@
 //! serve` and removed when this guard drops.
 
 use std::io::{BufRead, BufReader, Lines, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 
 pub struct TestPostgres {
     child: Child,
@@ -13,7 +13,7 @@ pub struct TestPostgres {
 
 impl TestPostgres {
     pub fn start() -> TestPostgres {
-        let mut child = Command::new("python3")
+        let mut child = super::python()
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/support/postgres.py"

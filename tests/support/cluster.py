@@ -7,7 +7,7 @@ that user lives on (`proxy=y host=... port=...`), and the proxy and every
 backend accept the master secret (`user*master` or a SASL authzid), as a
 production cluster does.
 
-Everything runs as root on 127.0.0.1 and needs the Debian packages
+Everything runs as root on loopback addresses and needs the Debian packages
 dovecot-core and dovecot-imapd. The shared_imapc module is loaded from the
 build directory through `mail_plugin_dir`.
 """
@@ -46,17 +46,31 @@ def built_module() -> Path:
     return path
 
 
-def free_port() -> int:
+def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float) -> bool:
+def port_or_free(preferred: int | None, address: str = "127.0.0.1") -> int:
+    """`preferred` when nothing listens there (a port left in TIME_WAIT is
+    free for Dovecot, which binds with SO_REUSEADDR), else a free one."""
+    if preferred is None:
+        return free_port(address)
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, preferred))
+            return preferred
+        except OSError:
+            return free_port(address)
+
+
+def wait_for_port(port: int, timeout: float, address: str = "127.0.0.1") -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((address, port), timeout=0.5):
                 return True
         except OSError:
             time.sleep(0.05)
@@ -88,12 +102,15 @@ def shared_imapc_namespace(name: str) -> str:
 
 
 class Dovecot:
-    """One Dovecot instance on 127.0.0.1."""
+    """One Dovecot instance on a loopback address."""
 
-    def __init__(self, root: Path, name: str):
+    def __init__(self, root: Path, name: str, address: str = "127.0.0.1", port: int | None = None):
         self.name = name
         self.dir = root / name
-        self.port = free_port()
+        # Any 127.0.0.0/8 address works on Linux: a director ring tells its
+        # members and backends apart by address.
+        self.address = address
+        self.port = port or free_port(address)
         self.base_dir = self.dir / "run"
         self.conf = self.dir / "dovecot.conf"
         self.log_path = self.dir / "dovecot.log"
@@ -103,6 +120,8 @@ class Dovecot:
         self.tls: tuple[Path, Path] | None = None
         self.imaps_port = 0
         self.pid: int | None = None
+        # Where problems() starts reading the log (past expected start-up lines).
+        self.problems_from = 0
 
     def common_config(self) -> str:
         return f"""
@@ -113,7 +132,7 @@ log_path = {self.log_path}
 info_log_path = {self.log_path}
 debug_log_path = {self.log_path}
 protocols = imap
-listen = 127.0.0.1
+listen = {self.address}
 {self._ssl_config()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -126,7 +145,7 @@ first_valid_gid = 1
 shutdown_clients = yes
 service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
+    address = {self.address}
     port = {self.port}
   }}
   inet_listener imaps {{
@@ -165,7 +184,7 @@ service imap-login {{
         deadline = time.monotonic() + START_TIMEOUT
         while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.02)
-        if not pid_file.exists() or not wait_for_port(self.port, max(0.0, deadline - time.monotonic())):
+        if not pid_file.exists() or not wait_for_port(self.port, max(0.0, deadline - time.monotonic()), self.address):
             self.stop()
             raise RuntimeError(f"dovecot {self.name} is not listening on {self.port}:\n{self.log()}")
         self.pid = int(pid_file.read_text().strip())
@@ -231,13 +250,14 @@ service imap-login {{
 
     def problems(self) -> list[str]:
         """Log lines Dovecot wrote at error level or worse."""
-        return [line for line in self.log().splitlines() if any(p in line for p in LOG_PROBLEMS)]
+        log = self.log()[self.problems_from:]
+        return [line for line in log.splitlines() if any(p in line for p in LOG_PROBLEMS)]
 
     def doveadm(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True, text=True, check=check)
 
     def connect(self) -> imaplib.IMAP4:
-        return imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        return imaplib.IMAP4(self.address, self.port, timeout=30)
 
 
 def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
@@ -277,7 +297,15 @@ class Cluster:
     `homes` maps a user name to the index of the backend the user lives on
     (default: round robin). `backend_config` is appended to every backend's
     dovecot.conf (plugin settings, namespaces); `plugin=True` loads
-    shared_imapc there (`mail_plugins`, `mail_plugin_dir`).
+    shared_imapc there (`mail_plugins`, `mail_plugin_dir`). `first_port`
+    asks for fixed ports (the proxy on it, the backends after it), each
+    falling back to a free one when taken.
+
+    `directors=N` puts a Dovecot 2.3 director ring of N members in front
+    instead of the proxy (`self.proxy` is the first of them): the directors
+    choose each user's backend by hashing the name, so homes are on one
+    shared filesystem, as in a real director cluster, and the backends
+    listen on addresses of their own (the ring tells them apart by address).
     """
 
     def __init__(
@@ -294,6 +322,8 @@ class Cluster:
         shared_imapc: bool = False,
         rawlog: bool | tuple[str, ...] = False,
         master_password: str = MASTER_PASSWORD,
+        first_port: int | None = None,
+        directors: int = 0,
     ):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="sic-"))
         self.root.mkdir(parents=True, exist_ok=True)
@@ -304,12 +334,17 @@ class Cluster:
         self.plugins = plugins
         # Every backend's userdb names each user's real home, as if all
         # homes were on one shared filesystem (Dovecot's non-cluster setup).
-        self.shared_filesystem = shared_filesystem
+        self.shared_filesystem = shared_filesystem or directors > 0
         self.module_dir = self.root / "modules"
-        self.backends = [
-            Dovecot(self.root, f"backend{chr(ord('a') + i)}") for i in range(backends)
-        ]
-        self.proxy = Dovecot(self.root, "proxy")
+        if directors:
+            self._make_director_ring(backends, directors)
+        else:
+            port = (lambda n: port_or_free(first_port + n)) if first_port else (lambda n: None)
+            self.directors = []
+            self.backends = [
+                Dovecot(self.root, f"backend{chr(ord('a') + i)}", port=port(1 + i)) for i in range(backends)
+            ]
+            self.proxy = Dovecot(self.root, "proxy", port=port(0))
         # The shared_dict store every backend shares (shared_imapc=True).
         self.dict_dir = self.root / "shared-dict"
         if shared_imapc:
@@ -322,7 +357,10 @@ class Cluster:
             backend_config += "\nrawlog_dir = %h/rawlog\n"
         for backend in self.backends:
             backend.config = self._backend_config(backend, backend_config, mail_debug)
-        self.proxy.config = self._proxy_config()
+        for director in self.directors:
+            director.config = self._director_config(director)
+        if not self.directors:
+            self.proxy.config = self._proxy_config()
         self.ca_file: Path | None = None
         if tls:
             self.ca_file, cert, key = make_test_ca(self.root / "tls")
@@ -402,7 +440,7 @@ protocol imap {{
 plugin {{
   acl = vfile
   acl_shared_dict = shared_dict:{self.dict_dir}
-  shared_imapc_host = 127.0.0.1
+  shared_imapc_host = {self.proxy.address}
   shared_imapc_port = {self.proxy.port}
   shared_imapc_master_user = %u
   shared_imapc_password = {self.master_password}
@@ -459,6 +497,75 @@ userdb {{
 }}
 """
 
+    def _make_director_ring(self, backends: int, directors: int) -> None:
+        """Directors on 127.0.0.11…, backends on 127.0.0.21…: one IMAP port
+        for all backends (the directors proxy to the address they choose),
+        one for all directors, and one for the ring."""
+        backend_port, director_port, self.ring_port = free_port(), free_port(), free_port()
+        self.backends = [
+            Dovecot(self.root, f"backend{chr(ord('a') + i)}", f"127.0.0.{21 + i}", backend_port)
+            for i in range(backends)
+        ]
+        self.directors = [
+            Dovecot(self.root, f"director{i + 1}", f"127.0.0.{11 + i}", director_port) for i in range(directors)
+        ]
+        self.proxy = self.directors[0]
+
+    def _director_config(self, director: Dovecot) -> str:
+        """One ring member: the master passdb first (a master login as
+        `alice*bob` is checked here and again on the backend), then every
+        user proxied without a password check to the backend the ring
+        chose by hashing the login name, the owner's for a master login."""
+        ring = " ".join(f"{d.address}:{self.ring_port}" for d in self.directors)
+        return f"""
+login_trusted_networks = 127.0.0.0/8
+login_proxy_max_reconnects = 0
+director_servers = {ring}
+director_mail_servers = {" ".join(b.address for b in self.backends)}
+director_username_hash = %Lu
+service director {{
+  unix_listener login/director {{
+    mode = 0666
+  }}
+  fifo_listener login/proxy-notify {{
+    mode = 0666
+  }}
+  unix_listener director-userdb {{
+    mode = 0600
+  }}
+  inet_listener {{
+    address = {director.address}
+    port = {self.ring_port}
+  }}
+}}
+service imap-login {{
+  executable = imap-login director
+}}
+{self._master_passdb()}
+passdb {{
+  driver = static
+  args = proxy=y nopassword=y port={self.backends[0].port}
+}}
+userdb {{
+  driver = static
+  args = uid={MAIL_USER} gid={MAIL_GROUP} home=/nonexistent
+}}
+"""
+
+    def _wait_for_ring(self) -> None:
+        """Waits until every director has connected to the ring. The first
+        ones started could not reach the others yet and logged that as an
+        error, which is no problem of the tests'."""
+        for director in self.directors:
+            director.wait_for_log("Handshake finished")
+            director.problems_from = len(director.log())
+
+    def director_host(self, user: str, director: Dovecot | None = None) -> str:
+        """The backend address the ring assigned `user` to ('' if none yet)."""
+        out = (director or self.proxy).doveadm("director", "status", user).stdout
+        # "Current: 127.0.0.21 (expires …)"
+        return next((line.split()[1] for line in out.splitlines() if line.startswith("Current:")), "")
+
     def _prepare_module_dir(self) -> None:
         """mail_plugin_dir is the only directory plugins load from, so it
         holds the system modules (symlinked) and the built shared_imapc."""
@@ -497,7 +604,9 @@ userdb {{
             self._prepare_homes()
             for backend in self.backends:
                 backend.start()
-            self.proxy.start()
+            for front in self.directors or [self.proxy]:
+                front.start()
+            self._wait_for_ring()
         except BaseException:
             self.stop()
             raise
@@ -523,7 +632,7 @@ userdb {{
 
     @property
     def instances(self) -> list[Dovecot]:
-        return [self.proxy, *self.backends]
+        return [*(self.directors or [self.proxy]), *self.backends]
 
     def password(self, user: str) -> str:
         return next(u.password for u in self.users if u.name == user)
@@ -544,9 +653,10 @@ userdb {{
     def describe(self) -> dict:
         return {
             "root": str(self.root),
-            "proxy": {"host": "127.0.0.1", "port": self.proxy.port, "conf": str(self.proxy.conf)},
+            "proxy": {"host": self.proxy.address, "port": self.proxy.port, "conf": str(self.proxy.conf)},
             "backends": [
-                {"name": b.name, "port": b.port, "conf": str(b.conf), "log": str(b.log_path)} for b in self.backends
+                {"name": b.name, "host": b.address, "port": b.port, "conf": str(b.conf), "log": str(b.log_path)}
+                for b in self.backends
             ],
             "users": [
                 {"name": u.name, "password": u.password, "backend": self.backend_of(u.name).name} for u in self.users

@@ -3,7 +3,7 @@ shared_imapc and shared_dict, where alice (backend A) shares a folder with
 bob (backend B). Prints a scripted session of bob reading it through the
 proxy, then leaves the cluster running for any IMAP client.
 
-    python3 tests/support/demo.py start --dir demo-data [--module PATH]
+    python3 tests/support/demo.py start --dir demo-data [--port 10143] [--module PATH]
     python3 tests/support/demo.py stop --dir demo-data
 """
 
@@ -22,16 +22,17 @@ DEMO_USERS = [User("alice", "alice-pw"), User("bob", "bob-pw"), User("carol", "c
 DEMO_HOMES = {"alice": 0, "bob": 1, "carol": 0}
 
 
-def start(root: Path) -> None:
+def start(root: Path, port: int) -> None:
     stop_saved(root)
     shutil.rmtree(root, ignore_errors=True)
-    cluster = Cluster(root=root, users=DEMO_USERS, homes=DEMO_HOMES, shared_imapc=True)
+    # Fixed ports, so a mail client set up once works after a restart.
+    cluster = Cluster(root=root, users=DEMO_USERS, homes=DEMO_HOMES, shared_imapc=True, first_port=port)
     cluster.start()
     cluster.save_description()
     seed_rich_folder(cluster, owner="alice", folder="Projects")
     cluster.share("alice", "Projects", "bob", "lookup read")
     show_session(cluster)
-    print_instructions(cluster, root)
+    print_instructions(cluster, root, port)
 
 
 def show(command: str, result, prefix: str = "", suffix: str = "") -> None:
@@ -70,8 +71,12 @@ def show_session(cluster: Cluster) -> None:
     print()
 
 
-def print_instructions(cluster: Cluster, root: Path) -> None:
+def print_instructions(cluster: Cluster, root: Path, wanted_port: int) -> None:
     port = cluster.proxy.port
+    instances = [cluster.proxy, *cluster.backends]
+    moved = [f"{i.name} on {i.port} ({wanted_port + n} was taken)" for n, i in enumerate(instances) if i.port != wanted_port + n]
+    if moved:
+        print("Ports in use elsewhere, so free ones were taken: " + ", ".join(moved))
     users = ", ".join(f"{u.name}/{u.password} (on {cluster.backend_of(u.name).name})" for u in cluster.users)
     print(f"""The demo cluster is running (data and logs in {root}):
   proxy     127.0.0.1:{port}  (IMAP, plain text on loopback)
@@ -91,12 +96,14 @@ def main() -> None:
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", type=Path, default=Path("demo-data"))
     parser.add_argument("--module", type=Path, help="the built libshared_imapc.so")
+    parser.add_argument("--port", type=int, default=10143,
+                        help="the proxy's port, the backends' after it (free ones when taken)")
     args = parser.parse_args()
     root = args.dir.resolve()
     if args.module:
         os.environ["SHARED_IMAPC_MODULE"] = str(args.module.resolve())
     if args.action == "start":
-        start(root)
+        start(root, args.port)
     else:
         stop_saved(root)
         print(f"demo cluster under {root} stopped")
