@@ -1,7 +1,8 @@
 /* Saving into a shared folder (APPEND, and COPY from anywhere, which
    Dovecot does by saving): the message is read whole, then APPENDed on the
    owner's server with its flags and date. The owner's server checks the
-   insert right; the message reaches the local index at the next sync. */
+   insert right; the message reaches the local index at the next sync. The
+   UIDs the owner's server gave go to the client ([APPENDUID], [COPYUID]). */
 #include "shim.h"
 #include "buffer.h"
 #include "istream.h"
@@ -12,6 +13,11 @@ struct sic_save_context {
 	struct mail_save_context ctx;
 	struct istream *input;
 	buffer_t *message;
+	/* Where the owner's server saved the messages of this transaction,
+	   unless it did not say for one of them (uids_unknown). */
+	uint32_t uid_validity;
+	ARRAY_TYPE(seq_range) saved_uids;
+	bool uids_unknown;
 };
 
 #define SIC_SAVE_CONTEXT(s) (container_of(s, struct sic_save_context, ctx))
@@ -23,6 +29,7 @@ struct mail_save_context *sic_save_alloc(struct mailbox_transaction_context *t)
 	if (t->save_ctx == NULL) {
 		ctx = i_new(struct sic_save_context, 1);
 		ctx->ctx.transaction = t;
+		i_array_init(&ctx->saved_uids, 8);
 		t->save_ctx = &ctx->ctx;
 	}
 	return t->save_ctx;
@@ -83,15 +90,32 @@ static const char *const *sic_save_keywords(struct mail_save_context *_ctx)
 	return array_front(&names);
 }
 
+/* Notes where a message went, for the client's [APPENDUID]/[COPYUID]:
+   all of the transaction's messages or none. */
+static void sic_save_note_uid(struct sic_save_context *ctx,
+			      const struct sic_saved *saved)
+{
+	if (saved->uid == 0 || (ctx->uid_validity != 0 &&
+				saved->uidvalidity != ctx->uid_validity) ||
+	    seq_range_exists(&ctx->saved_uids, saved->uid)) {
+		ctx->uids_unknown = TRUE;
+		return;
+	}
+	ctx->uid_validity = saved->uidvalidity;
+	seq_range_array_add(&ctx->saved_uids, saved->uid);
+}
+
 int sic_save_finish(struct mail_save_context *_ctx)
 {
 	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
 	struct mailbox *box = _ctx->transaction->box;
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_saved saved;
 	struct sic_error error;
 	int ret = -1;
 
 	i_zero(&error);
+	i_zero(&saved);
 	if (mbox->folder == NULL) {
 		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
 				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
@@ -101,9 +125,11 @@ int sic_save_finish(struct mail_save_context *_ctx)
 			sic_save_keywords(_ctx),
 			_ctx->data.received_date != (time_t)-1,
 			_ctx->data.received_date, _ctx->data.received_tz_offset,
-			&error);
+			&saved, &error);
 		if (ret < 0)
 			sic_mailbox_report(box, &error);
+		else
+			sic_save_note_uid(ctx, &saved);
 	} T_END;
 	sic_save_reset(ctx);
 	index_save_context_free(_ctx);
@@ -121,11 +147,20 @@ static void sic_save_free(struct mail_save_context *_ctx)
 	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
 
 	sic_save_reset(ctx);
+	array_free(&ctx->saved_uids);
 	i_free(ctx);
 }
 
-int sic_save_commit_pre(struct mail_save_context *ctx ATTR_UNUSED)
+int sic_save_commit_pre(struct mail_save_context *_ctx)
 {
+	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
+	struct mail_transaction_commit_changes *changes =
+		_ctx->transaction->changes;
+
+	if (!ctx->uids_unknown && array_count(&ctx->saved_uids) > 0) {
+		changes->uid_validity = ctx->uid_validity;
+		array_append_array(&changes->saved_uids, &ctx->saved_uids);
+	}
 	return 0;
 }
 

@@ -108,6 +108,22 @@ static int sic_sync_push_record(struct sic_mailbox *mbox,
 /* The user's own changes (STORE, EXPUNGE, \Seen from FETCH) wait in the
    index for the "backend" to apply them: here the owner's server. What it
    really did comes back with the remote changes below. */
+/* Changes kept in an index of another UIDVALIDITY name messages of a
+   folder the owner deleted since: dropped, never sent to the new one. */
+static void sic_sync_drop_local(struct sic_mailbox *mbox,
+				struct mail_index_sync_ctx *sync_ctx,
+				uint32_t uidvalidity)
+{
+	struct mail_index_sync_rec rec;
+	unsigned int dropped = 0;
+
+	while (mail_index_sync_next(sync_ctx, &rec))
+		dropped++;
+	e_warning(mbox->box.event, "shared_imapc: %u of the user's changes "
+		  "dropped: made in the folder of UIDVALIDITY %u, which the "
+		  "owner's server has replaced", dropped, uidvalidity);
+}
+
 static int sic_sync_push_local(struct sic_mailbox *mbox)
 {
 	struct mail_index_sync_ctx *sync_ctx;
@@ -115,8 +131,15 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	struct mail_index_transaction *trans;
 	struct mail_index_sync_rec rec;
 	struct sic_error error;
+	uint32_t uidvalidity;
 	int ret;
 
+	/* EXAMINE sends nothing: what another session of the user changed
+	   stays in the index for a SELECT to pass on. (A folder the rights
+	   make read-only still passes changes on: the owner's server drops
+	   them, and its answer puts the index right.) */
+	if ((mbox->box.flags & MAILBOX_FLAG_READONLY) != 0)
+		return 0;
 	ret = mail_index_sync_begin(mbox->box.index, &sync_ctx, &sync_view,
 		&trans, index_storage_get_sync_flags(&mbox->box) |
 		MAIL_INDEX_SYNC_FLAG_REQUIRE_CHANGES);
@@ -127,6 +150,9 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	}
 	i_zero(&error);
 	ret = 0;
+	uidvalidity = mail_index_get_header(sync_view)->uid_validity;
+	if (sic_folder_accepts_changes(mbox->folder, uidvalidity) == 0)
+		sic_sync_drop_local(mbox, sync_ctx, uidvalidity);
 	while (ret == 0 && mail_index_sync_next(sync_ctx, &rec))
 		ret = sic_sync_push_record(mbox, &rec, &error);
 	if (ret < 0)
@@ -242,19 +268,93 @@ static void sic_mailbox_drop_unused_cache_fields(struct mailbox *box)
 			mail_index_get_error_message(box->index));
 }
 
-static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
+/* The index as the plan must see it, under the sync lock: the highest
+   UID it ever had (an expunged one is never appended again) and the
+   remote modseq it is as of. */
+static void sic_sync_local_index(struct sic_mailbox *mbox,
+				 struct mail_index_view *view,
+				 struct sic_local_index *index_r)
 {
+	const struct mail_index_header *hdr = mail_index_get_header(view);
+	const struct sic_index_header *ext;
+	const void *data;
+	size_t size;
+
+	i_zero(index_r);
+	index_r->uidvalidity = hdr->uid_validity;
+	index_r->last_uid = I_MAX(sic_local_last_uid(view),
+				  hdr->next_uid == 0 ? 0 : hdr->next_uid - 1);
+	mail_index_get_header_ext(view, mbox->ext_id, &data, &size);
+	ext = data;
+	if (size >= sizeof(*ext) && ext->uidvalidity == hdr->uid_validity)
+		index_r->highest_modseq = ext->highest_modseq;
+}
+
+/* Asks the remote what changed and applies it, all under the index's sync
+   lock: the user's other sessions share this index, and one that synced
+   in between could otherwise have its newer state undone, or the same
+   messages appended twice. The lock is held for the remote's answer, at
+   most shared_imapc_command_timeout (as the built-in imapc does). The
+   user's own changes the sync may list are left for sic_sync_push_local.
+   -2 when the core failed (error_r set). */
+static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
+			   struct sic_error *error_r)
+{
+	struct mail_index_sync_ctx *sync_ctx;
 	struct mail_index_view *view;
 	struct mail_index_transaction *trans;
-	const struct mail_index_header *hdr;
+	struct sic_local_index index;
 	struct sic_local_messages local;
-	struct sic_sync *plan;
+	struct sic_sync *plan = NULL;
 	struct sic_change change;
-	struct sic_error error;
 	const uint32_t *ranges = NULL;
-	uint32_t uidvalidity, uidnext, last_uid;
+	uint32_t uidvalidity, uidnext;
 	uint64_t highest_modseq;
 	unsigned int i, count, range_count = 0;
+	int needed;
+
+	if (mail_index_sync_begin(mbox->box.index, &sync_ctx, &view, &trans,
+				  0) < 0) {
+		mailbox_set_index_error(&mbox->box);
+		return -1;
+	}
+	sic_sync_local_index(mbox, view, &index);
+	/* After a QRESYNC the core needs only the messages that changed. */
+	needed = sic_folder_sync_begin(mbox->folder, index.uidvalidity,
+				       sic_local_last_uid(view), quick ? 1 : 0,
+				       &ranges, &range_count, error_r);
+	if (needed >= 0) {
+		sic_local_messages_read(view, needed == 0 ? NULL : ranges,
+					range_count, &local);
+		count = array_count(&local.uids);
+		plan = sic_folder_sync_plan(mbox->folder, &index,
+			count == 0 ? NULL : array_front(&local.uids),
+			count == 0 ? NULL : array_front(&local.flags),
+			count == 0 ? NULL : array_front(&local.keywords),
+			count, error_r);
+	}
+	if (plan == NULL) {
+		mail_index_sync_rollback(&sync_ctx);
+		return -2;
+	}
+	count = sic_sync_info(plan, &uidvalidity, &uidnext, &highest_modseq);
+	for (i = 0; i < count; i++) {
+		if (sic_sync_get(plan, i, &change) == 0)
+			sic_sync_apply(trans, &change);
+	}
+	sic_sync_header(mbox, trans, mail_index_get_header(view),
+			uidvalidity, uidnext, highest_modseq);
+	sic_sync_free(plan);
+	if (mail_index_sync_commit(&sync_ctx) < 0) {
+		mailbox_set_index_error(&mbox->box);
+		return -1;
+	}
+	return 0;
+}
+
+static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
+{
+	struct sic_error error;
 	bool created_cache;
 	int ret;
 
@@ -267,54 +367,19 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 			sic_storage_report(mbox->box.storage, &error);
 		return ret;
 	}
-	(void)mail_index_refresh(mbox->box.index);
-	view = mail_index_view_open(mbox->box.index);
-	hdr = mail_index_get_header(view);
-	last_uid = sic_local_last_uid(view);
-	/* After a QRESYNC the core needs only the messages that changed. */
-	ret = sic_folder_sync_begin(mbox->folder, hdr->uid_validity, last_uid,
-				    quick ? 1 : 0, &ranges, &range_count,
-				    &error);
-	plan = NULL;
-	if (ret >= 0) {
-		sic_local_messages_read(view, ret == 0 ? NULL : ranges,
-					range_count, &local);
-		count = array_count(&local.uids);
-		plan = sic_folder_sync_plan(mbox->folder,
-			count == 0 ? NULL : array_front(&local.uids),
-			count == 0 ? NULL : array_front(&local.flags),
-			count == 0 ? NULL : array_front(&local.keywords),
-			count, &error);
-	}
-	ret = 0;
-	if (plan == NULL) {
-		sic_storage_report(mbox->box.storage, &error);
-		/* The owner's server has the open folder no more (deleted,
-		   renamed, the rights gone): as with a folder deleted under a
-		   Dovecot session, imap then tells the client to log in again. */
-		if (sic_mail_error(error.kind) == MAIL_ERROR_NOTFOUND)
-			mailbox_set_deleted(&mbox->box);
-		mail_index_view_close(&view);
-		return -1;
-	}
 	created_cache = sic_mailbox_create_cache_file(&mbox->box);
-	count = sic_sync_info(plan, &uidvalidity, &uidnext, &highest_modseq);
-	trans = mail_index_transaction_begin(view,
-		MAIL_INDEX_TRANSACTION_FLAG_EXTERNAL);
-	for (i = 0; i < count; i++) {
-		if (sic_sync_get(plan, i, &change) == 0)
-			sic_sync_apply(trans, &change);
-	}
-	sic_sync_header(mbox, trans, hdr, uidvalidity, uidnext, highest_modseq);
-	if (mail_index_transaction_commit(&trans) < 0) {
-		mailbox_set_index_error(&mbox->box);
-		ret = -1;
-	}
-	sic_sync_free(plan);
+	ret = sic_sync_locked(mbox, quick, &error);
 	if (created_cache)
 		sic_mailbox_drop_unused_cache_fields(&mbox->box);
-	mail_index_view_close(&view);
-	return ret;
+	if (ret != -2)
+		return ret;
+	sic_storage_report(mbox->box.storage, &error);
+	/* The owner's server has the open folder no more (deleted, renamed,
+	   the rights gone): as with a folder deleted under a Dovecot
+	   session, imap then tells the client to log in again. */
+	if (sic_mail_error(error.kind) == MAIL_ERROR_NOTFOUND)
+		mailbox_set_deleted(&mbox->box);
+	return -1;
 }
 
 struct mailbox_sync_context *

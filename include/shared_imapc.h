@@ -161,12 +161,23 @@ int sic_folder_sync_begin(struct sic_folder *folder, uint32_t local_uidvalidity,
 			  uint32_t local_last_uid, int quick,
 			  const uint32_t **ranges_r, unsigned int *count_r,
 			  struct sic_error *error_r);
-/* Compares what sic_folder_sync_begin() learnt with the local messages it
-   asked for: count UIDs (ascending), their enum mail_flags and keywords
-   (space-separated, or NULL). Returns the plan; sic_sync_info() gives the
-   remote's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the number of
-   changes. */
+/* The local index as a sync plans against it: read under the index's
+   sync lock, after the remote was asked, since the user's other sessions
+   may have synced meanwhile. */
+struct sic_local_index {
+	uint32_t uidvalidity;
+	/* The highest UID the index has or ever had (next_uid - 1). */
+	uint32_t last_uid;
+	/* The remote HIGHESTMODSEQ the index is as of (0: unknown). */
+	uint64_t highest_modseq;
+};
+/* Compares what sic_folder_sync_begin() learnt with the index and the
+   local messages it asked for: count UIDs (ascending), their enum
+   mail_flags and keywords (space-separated, or NULL). Returns the plan;
+   sic_sync_info() gives the remote's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ
+   and the number of changes. */
 struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
+				      const struct sic_local_index *index,
 				      const uint32_t *uids, const uint8_t *flags,
 				      const char *const *keywords,
 				      unsigned int count,
@@ -184,6 +195,11 @@ void sic_sync_free(struct sic_sync *sync);
 
 /* Whether the remote opened the folder read-only ([READ-ONLY]). */
 int sic_folder_is_read_only(const struct sic_folder *folder);
+/* 1 when changes the user made in an index of index_uidvalidity may go to
+   the owner's server (not after EXAMINE, not into a folder created anew
+   since), 0 when they must be dropped. */
+int sic_folder_accepts_changes(const struct sic_folder *folder,
+			       uint32_t index_uidvalidity);
 /* Local changes passed on: flags (enum mail_flags) and keywords (NULL-
    terminated, or NULL) added (add = 1) or removed for UIDs uid1..uid2, and
    expunges. The remote's answer reaches the index at the next sync. */
@@ -192,14 +208,21 @@ int sic_folder_store(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
 		     struct sic_error *error_r);
 int sic_folder_expunge(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
 		       struct sic_error *error_r);
+/* Where the owner's server saved a message ([APPENDUID]); zeros when it
+   did not say. */
+struct sic_saved {
+	uint32_t uidvalidity;
+	uint32_t uid;
+};
 /* Saves a message (size bytes, CRLF line ends) into the folder on the
    remote, with flags, keywords (NULL-terminated or NULL) and, when
    has_internaldate, its INTERNALDATE. It shows up locally at the next
-   sync. */
+   sync; *saved_r says where. */
 int sic_folder_append(struct sic_folder *folder, const unsigned char *data,
 		      size_t size, uint8_t flags, const char *const *keywords,
 		      int has_internaldate, int64_t internaldate,
-		      int timezone_minutes, struct sic_error *error_r);
+		      int timezone_minutes, struct sic_saved *saved_r,
+		      struct sic_error *error_r);
 /* 1 if the user may expunge in the folder (the owner's server's MYRIGHTS
    has 'e', asked once), 0 if not, -1 on error. */
 int sic_folder_may_expunge(struct sic_folder *folder, struct sic_error *error_r);

@@ -100,6 +100,7 @@ fn local(uids: &[u32]) -> Local {
         last_uid: uids.last().copied().unwrap_or(0),
         uids: uids.to_vec(),
         flags: vec![Flags::default(); uids.len()],
+        modseq: 0,
     }
 }
 
@@ -172,9 +173,10 @@ fn qresync_answers_become_index_changes() {
     assert_eq!(first.changes.len(), 3);
     assert!(matches!(first.changes[2], Change::Append(3, ref f) if f.keywords == ["$Work"]));
     assert_eq!((first.uidvalidity, first.highest_modseq), (7, 10));
-    // The plan needs only the local messages the news name.
+    // The plan needs only the local messages the news name (also the new
+    // one: another session of the user may have added it meanwhile).
     let needed = folder.begin_sync(7, 3, false).unwrap();
-    assert_eq!(needed, Needed::Only(SequenceSet(vec![(2, 3)])));
+    assert_eq!(needed, Needed::Only(SequenceSet(vec![(2, 4)])));
     let next = folder.finish_sync(&local(&[2, 3])).unwrap();
     assert_eq!(
         next.changes,
@@ -213,6 +215,47 @@ fn a_sync_begun_and_never_finished_compares_the_whole_folder_next() {
             Change::SetFlags(3, Flags::from_names(["$Work"])),
         ]
     );
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(
+            peer,
+            "NOOP",
+            &["* VANISHED 1", "* 2 FETCH (UID 2 FLAGS () MODSEQ (11))"],
+        );
+        answer(peer, "NOOP", &["* 3 FETCH (UID 3 FLAGS () MODSEQ (16))"]);
+    });
+    let mut folder = open(server.port);
+    sync(&mut folder, &Local::default(), false);
+    // Another session of the user synced as of modseq 15 meanwhile: this
+    // news (as of 11) would undo its work, and waits.
+    let ahead = Local {
+        modseq: 15,
+        flags: vec![
+            Flags::default(),
+            Flags::from_names(["\\Seen"]),
+            Flags::from_names(["$Work"]),
+        ],
+        ..local(&[1, 2, 3])
+    };
+    let behind = sync(&mut folder, &ahead, false);
+    assert_eq!((behind.changes, behind.highest_modseq), (vec![], 15));
+    // Not lost: the next sync, as of 16, applies it with what came since.
+    let next = sync(&mut folder, &ahead, false);
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::Expunge(1),
+            Change::SetFlags(2, Flags::default()),
+            Change::SetFlags(3, Flags::default()),
+        ]
+    );
+    assert_eq!(next.highest_modseq, 16);
     drop(folder);
     server.finish();
 }

@@ -101,11 +101,13 @@ impl MessageData {
                 "BODYSTRUCTURE" => self.bodystructure = Some(structure_text(value)),
                 "BODY" => self.body = Some(structure_text(value)),
                 "X-GUID" => self.guid = value.as_text().map(|g| g.into_owned()),
+                // NIL: the remote has no such message any more (another
+                // session expunged it): never an empty message.
                 "BODY[]" => {
                     self.message = match value {
                         Value::Literal(literal) => Some(literal),
                         Value::Str(bytes) => Some(Literal::Memory(bytes)),
-                        _ => Some(Literal::Memory(Vec::new())),
+                        _ => None,
                     }
                 }
                 _ => {}
@@ -251,6 +253,14 @@ mod tests {
             data.present(),
             want::ENVELOPE | want::BODYSTRUCTURE | want::SIZE
         );
+    }
+
+    #[test]
+    fn a_message_the_remote_answers_nil_for_is_not_there() {
+        let mut data = MessageData::default();
+        data.absorb(vec![("BODY[]".into(), Value::Nil)]);
+        assert!(data.message.is_none(), "not an empty message");
+        assert_eq!(data.present() & want::MESSAGE, 0);
     }
 
     #[test]

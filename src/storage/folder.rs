@@ -380,7 +380,7 @@ impl Folder {
         self.pending = Pending::default();
         // Also after a SELECT of its own: the next sync asks again.
         self.just_asked = false;
-        let needed = delta.local_needed(last_uid);
+        let needed = delta.local_needed();
         self.delta = Some(delta);
         Ok(needed)
     }
@@ -395,6 +395,15 @@ impl Folder {
             )
         })?;
         self.synced = true;
+        if self.is_behind(local) {
+            self.keep_for_later(delta);
+            return Ok(SyncResult {
+                changes: Vec::new(),
+                uidvalidity: self.state.uidvalidity,
+                uidnext: 0,
+                highest_modseq: local.modseq,
+            });
+        }
         self.synced_modseq = self.highest_modseq;
         let changes = plan(local, self.state.uidvalidity, &delta);
         for change in &changes {
@@ -410,15 +419,81 @@ impl Folder {
         })
     }
 
+    /// Whether another session of the user brought the index further
+    /// than this folder's news reach (it asked the remote later): applied,
+    /// they would undo some of that. Only news taken in alongside earlier
+    /// commands can be behind: a sync that asks holds the index's lock.
+    fn is_behind(&self, local: &Local) -> bool {
+        local.uidvalidity == self.state.uidvalidity
+            && self.highest_modseq != 0
+            && local.modseq > self.highest_modseq
+    }
+
+    /// Puts news that were behind back among the pending ones, under what
+    /// came since: the next sync that asks the remote applies them.
+    fn keep_for_later(&mut self, delta: Delta) {
+        match delta {
+            Delta::Full(_) => self.pending.full = true,
+            Delta::Changes { vanished, changed } => {
+                self.pending.vanished.0.extend(vanished.0);
+                for (uid, flags) in changed {
+                    self.pending.changed.entry(uid).or_insert(flags);
+                }
+            }
+        }
+    }
+
     fn run(&mut self, command: Command) -> StorageResult<Completion> {
         self.finish_streaming()?;
         self.take_news()?;
         self.owner.execute(&command, true)
     }
 
+    /// Runs a command that names this folder's messages by UID, on this
+    /// folder's selection: another folder of the owner's may have taken
+    /// the session's selection since (a COPY's destination), and a UID
+    /// there is another message. After a broken connection it runs once
+    /// more, selected anew, and never in a folder re-created meanwhile.
+    fn run_selected(&mut self, command: Command) -> StorageResult<Completion> {
+        self.finish_streaming()?;
+        self.ensure_selected()?;
+        self.take_news()?;
+        if let Some(done) = self.owner.execute_unless_broken(&command)? {
+            return Ok(done);
+        }
+        self.ensure_selected()?;
+        self.take_news()?;
+        self.owner.execute(&command, false)
+    }
+
+    /// Selects this folder again (QRESYNC from where the index is) if the
+    /// session's selection is another's; fails if the owner's folder is a
+    /// new one by now (another UIDVALIDITY): its UIDs name other messages.
+    fn ensure_selected(&mut self) -> StorageResult<()> {
+        if self.still_selected()? {
+            return Ok(());
+        }
+        let uidvalidity = self.state.uidvalidity;
+        self.select((uidvalidity, self.synced_modseq))?;
+        if uidvalidity != 0 && self.state.uidvalidity != uidvalidity {
+            self.cache.clear();
+            self.cache_bytes = 0;
+            return Err(StorageError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{} was deleted and created anew on {}'s server",
+                    self.local_name,
+                    self.owner.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Sends the prefetch and returns at once; `pump` reads its answers.
     fn start_streaming(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
         self.finish_streaming()?;
+        self.ensure_selected()?;
         let set = SequenceSet::from_numbers(uids.iter().copied());
         let command = Command::new("UID FETCH")
             .sequence(&set)
@@ -472,7 +547,7 @@ impl Folder {
 
     fn fetch_all_flags(&mut self) -> StorageResult<Delta> {
         let items = self.flag_items();
-        let done = self.run(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
+        let done = self.run_selected(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
         self.pending = Pending::default();
         self.note(done.data);
         let all = std::mem::take(&mut self.pending.changed);
@@ -485,7 +560,7 @@ impl Folder {
     fn fetch_flags_after(&mut self, after: u32) -> StorageResult<()> {
         let set = SequenceSet(vec![(after + 1, STAR)]);
         let items = self.flag_items();
-        let done = self.run(Command::new("UID FETCH").sequence(&set).syntax(items))?;
+        let done = self.run_selected(Command::new("UID FETCH").sequence(&set).syntax(items))?;
         // `n:*` also answers with the last message when none is above n.
         let mut data = done.data;
         data.retain(|d| !matches!(d, Untagged::Fetch { items, .. } if fetch_uid(items).is_some_and(|u| u <= after)));
@@ -551,7 +626,7 @@ impl Folder {
         let command = Command::new("UID FETCH")
             .sequence(&set)
             .list(&fetch_items(wanted));
-        let done = match self.run(command) {
+        let done = match self.run_selected(command) {
             // Only Dovecot knows X-GUID: learn once, fetch without it.
             Err(e) if e.bad && wanted & want::GUID != 0 && self.guid_supported.is_none() => {
                 self.guid_supported = Some(false);
@@ -613,6 +688,14 @@ impl Folder {
 }
 
 impl Folder {
+    /// Whether the user's changes kept in an index of `index_uidvalidity`
+    /// may go to the remote: not from a read-only open, and only into the
+    /// folder they were made in (the owner may have deleted it and made a
+    /// new one of the same name since: its UIDs name other messages).
+    pub fn accepts_changes_from(&self, index_uidvalidity: u32) -> bool {
+        !self.read_only && index_uidvalidity != 0 && index_uidvalidity == self.state.uidvalidity
+    }
+
     /// Passes a local flag change on: `UID STORE uids ±FLAGS (…)`. The
     /// remote answers with the flags it really set (rights may drop some),
     /// and the next sync makes the local index say the same.
@@ -620,7 +703,7 @@ impl Folder {
         self.store_silently(uids, add, flags)?;
         // A server that drops flags the user may not set answers nothing
         // for them: ask what they are now.
-        let done = self.run(
+        let done = self.run_selected(
             Command::new("UID FETCH")
                 .sequence(uids)
                 .syntax(self.flag_items()),
@@ -641,19 +724,21 @@ impl Folder {
         } else {
             "-FLAGS.SILENT"
         });
-        let done = self.run(flag_list(command, flags)?)?;
+        let done = self.run_selected(flag_list(command, flags)?)?;
         self.note(done.data);
         Ok(())
     }
 
     /// Saves a message into the folder on the remote (`APPEND`, with its
-    /// flags and INTERNALDATE). It shows up locally at the next sync.
+    /// flags and INTERNALDATE). It shows up locally at the next sync. The
+    /// UIDVALIDITY and UID the remote gave it, when it said
+    /// (`[APPENDUID]`, RFC 4315).
     pub fn append(
         &mut self,
         message: &[u8],
         flags: &Flags,
         internaldate: Option<(i64, i32)>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Option<(u32, u32)>> {
         let command = Command::new("APPEND")
             .mailbox(&self.remote_name, false)
             .map_err(encode_error)?;
@@ -662,9 +747,18 @@ impl Folder {
             let date = format_internaldate(time, zone);
             command = command.string(date.as_bytes()).map_err(encode_error)?;
         }
-        let done = self.run(command.literal(message))?;
+        // Never sent twice: the server may have saved it before a break.
+        self.finish_streaming()?;
+        self.take_news()?;
+        let done = self.owner.execute(&command.literal(message), false)?;
         self.note(done.data);
-        Ok(())
+        Ok(match done.line.code {
+            Some(Code::AppendUid { uidvalidity, uids }) => match uids.0[..] {
+                [(uid, last)] if uid == last => Some((uidvalidity, uid)),
+                _ => None,
+            },
+            _ => None,
+        })
     }
 
     /// Whether the user may expunge in this folder: asked of the owner's
@@ -697,10 +791,10 @@ impl Folder {
             keywords: Vec::new(),
         };
         self.store_silently(uids, true, &deleted)?;
-        let done = self.run(Command::new("UID EXPUNGE").sequence(uids))?;
+        let done = self.run_selected(Command::new("UID EXPUNGE").sequence(uids))?;
         self.note(done.data);
         // Rights may have kept some: those must come back locally.
-        let left = self.run(Command::new("UID SEARCH").syntax("UID").sequence(uids))?;
+        let left = self.run_selected(Command::new("UID SEARCH").syntax("UID").sequence(uids))?;
         let kept = left
             .data
             .iter()
@@ -743,7 +837,7 @@ impl Folder {
         let esearch = self.owner.has_capability("ESEARCH")?;
         let command =
             search_plan::command(&chosen, plan.sort.as_deref(), esearch).map_err(encode_error)?;
-        let done = self.run(command)?;
+        let done = self.run_selected(command)?;
         let mut uids = Vec::new();
         let mut rest = Vec::new();
         for data in done.data {
@@ -784,7 +878,7 @@ impl Folder {
         }
         let keys: Vec<&Key> = keys.iter().flatten().collect();
         let command = search_plan::thread_command(algorithm, &keys).map_err(encode_error)?;
-        let done = self.run(command)?;
+        let done = self.run_selected(command)?;
         let mut text = String::new();
         let mut rest = Vec::new();
         for data in done.data {

@@ -320,13 +320,27 @@ pub unsafe extern "C" fn sic_owner_status(
 }
 
 /// Opaque to C: `struct sic_folder`, with the texts last handed out, and
-/// for the sync begun last the index's UIDVALIDITY and highest UID and the
-/// UID ranges it needs (first, last, first, last…).
+/// the UID ranges the sync begun last needs (first, last, first, last…).
 pub struct SicFolder {
     folder: Folder,
     texts: [Option<CString>; 4],
-    begun: (u32, u32),
     needed: Vec<u32>,
+}
+
+/// `struct sic_saved`: where the owner's server saved a message.
+#[repr(C)]
+pub struct SicSaved {
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+/// `struct sic_local_index`: the index as the sync's plan sees it, read
+/// under the index's sync lock.
+#[repr(C)]
+pub struct SicLocalIndex {
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+    pub highest_modseq: u64,
 }
 
 /// `struct sic_folder_state`.
@@ -376,7 +390,6 @@ pub unsafe extern "C" fn sic_folder_open(
         Ok(Box::into_raw(Box::new(SicFolder {
             folder,
             texts: Default::default(),
-            begun: (0, 0),
             needed: Vec::new(),
         })))
     })
@@ -423,7 +436,6 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
     guarded("sic_folder_sync_begin", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        folder.begun = (local_uidvalidity, local_last_uid);
         let needed = folder
             .folder
             .begin_sync(local_uidvalidity, local_last_uid, quick != 0)?;
@@ -441,12 +453,13 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
 }
 
 /// # Safety
-/// `folder` came from `sic_folder_open` and began a sync; `uids`, `flags`
-/// and `keywords` hold `count` entries (ascending UIDs; keywords
-/// space-separated or null).
+/// `folder` came from `sic_folder_open` and began a sync; `index` is
+/// readable; `uids`, `flags` and `keywords` hold `count` entries
+/// (ascending UIDs; keywords space-separated or null).
 #[no_mangle]
 pub unsafe extern "C" fn sic_folder_sync_plan(
     folder: *mut SicFolder,
+    index: *const SicLocalIndex,
     uids: *const u32,
     flags: *const u8,
     keywords: *const *const c_char,
@@ -459,11 +472,14 @@ pub unsafe extern "C" fn sic_folder_sync_plan(
         std::ptr::null_mut(),
         || {
             // SAFETY: guaranteed by the caller.
-            let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-            let (uidvalidity, last_uid) = folder.begun;
+            let (folder, index) = unsafe { (folder.as_mut(), index.as_ref()) };
+            let (Some(folder), Some(index)) = (folder, index) else {
+                return Err(internal());
+            };
             let mut local = Local {
-                uidvalidity,
-                last_uid,
+                uidvalidity: index.uidvalidity,
+                last_uid: index.last_uid,
+                modseq: index.highest_modseq,
                 ..Local::default()
             };
             // SAFETY: guaranteed by the caller.
@@ -996,6 +1012,21 @@ pub unsafe extern "C" fn sic_folder_expunge(
 /// # Safety
 /// `folder` came from `sic_folder_open`.
 #[no_mangle]
+pub unsafe extern "C" fn sic_folder_accepts_changes(
+    folder: *const SicFolder,
+    index_uidvalidity: u32,
+) -> c_int {
+    ffi_guard("sic_folder_accepts_changes", 0, || {
+        // SAFETY: guaranteed by the caller.
+        unsafe { folder.as_ref() }.map_or(0, |f| {
+            c_int::from(f.folder.accepts_changes_from(index_uidvalidity))
+        })
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`.
+#[no_mangle]
 pub unsafe extern "C" fn sic_folder_is_read_only(folder: *const SicFolder) -> c_int {
     ffi_guard("sic_folder_is_read_only", 1, || {
         // SAFETY: guaranteed by the caller.
@@ -1030,6 +1061,7 @@ pub unsafe extern "C" fn sic_folder_append(
     has_internaldate: c_int,
     internaldate: i64,
     timezone_minutes: c_int,
+    saved_r: *mut SicSaved,
     error_r: *mut SicError,
 ) -> c_int {
     guarded("sic_folder_append", error_r, -1, || {
@@ -1051,7 +1083,14 @@ pub unsafe extern "C" fn sic_folder_append(
             keywords,
         };
         let date = (has_internaldate != 0).then_some((internaldate, timezone_minutes));
-        folder.folder.append(message, &flags, date)?;
+        let (uidvalidity, uid) = folder
+            .folder
+            .append(message, &flags, date)?
+            .unwrap_or((0, 0));
+        // SAFETY: guaranteed by the caller.
+        if let Some(out) = unsafe { saved_r.as_mut() } {
+            *out = SicSaved { uidvalidity, uid };
+        }
         Ok(0)
     })
 }

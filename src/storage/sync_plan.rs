@@ -75,8 +75,13 @@ pub enum Delta {
 pub struct Local {
     /// The index's UIDVALIDITY (0 for a new index).
     pub uidvalidity: u32,
-    /// The index's highest UID (0 when it is empty).
+    /// The index's highest UID (0 when it is empty), or above it the
+    /// highest it ever had (next_uid - 1): a UID up to here that the index
+    /// lacks was expunged, and is never appended again.
     pub last_uid: u32,
+    /// The remote's HIGHESTMODSEQ that the index's state is as of (0 when
+    /// unknown): another session of the user may have synced newer news.
+    pub modseq: u64,
     /// UIDs in ascending order.
     pub uids: Vec<u32>,
     /// Each UID's flags, in the same order.
@@ -93,20 +98,17 @@ pub enum Needed {
 }
 
 impl Delta {
-    /// The local messages `plan` compares with this delta, given the
-    /// index's highest UID: so that a resync reads what changed, not the
-    /// whole index.
-    pub fn local_needed(&self, last_local: u32) -> Needed {
+    /// The local messages `plan` compares with this delta: so that a
+    /// resync reads what changed, not the whole index. Also those above
+    /// the index's last UID now: another session of the user may have
+    /// added them before the plan runs.
+    pub fn local_needed(&self) -> Needed {
         let Delta::Changes { vanished, changed } = self else {
             return Needed::All;
         };
-        // Above the last local UID there is nothing to compare with.
         let changed = changed.keys().map(|&uid| (uid, uid));
-        let ranges = vanished.0.iter().copied().chain(changed);
         Needed::Only(SequenceSet::from_ranges(
-            ranges
-                .filter(|&(low, _)| low <= last_local)
-                .map(|(low, high)| (low, high.min(last_local))),
+            vanished.0.iter().copied().chain(changed),
         ))
     }
 }
@@ -221,6 +223,7 @@ mod tests {
             last_uid: 3,
             uids: vec![1, 2, 3],
             flags: vec![Flags::default(), seen(), seen()],
+            modseq: 0,
         };
         let changes = plan(&local, 7, &all(&[1, 3, 4]));
         assert_eq!(
@@ -230,6 +233,22 @@ mod tests {
                 Change::SetFlags(1, seen()),
                 Change::Append(4, seen())
             ]
+        );
+    }
+
+    #[test]
+    fn a_uid_below_the_highest_the_index_had_is_never_appended() {
+        // UID 4 was appended and expunged by another session: next_uid 5.
+        let local = Local {
+            uidvalidity: 7,
+            last_uid: 4,
+            uids: vec![1, 2, 3],
+            flags: vec![seen(); 3],
+            modseq: 0,
+        };
+        assert_eq!(
+            plan(&local, 7, &all(&[1, 2, 3, 4, 5])),
+            vec![Change::Append(5, seen())]
         );
     }
 
@@ -248,6 +267,7 @@ mod tests {
             last_uid: 2,
             uids: vec![1, 2],
             flags: vec![seen(), seen()],
+            modseq: 0,
         };
         let changes = plan(&local, 8, &all(&[1]));
         assert_eq!(changes, vec![Change::Reset, Change::Append(1, seen())]);
@@ -260,6 +280,7 @@ mod tests {
             last_uid: 3,
             uids: vec![1, 2, 3],
             flags: vec![Flags::default(); 3],
+            modseq: 0,
         };
         let delta = Delta::Changes {
             vanished: SequenceSet(vec![(2, 2), (9, 12)]),
@@ -282,6 +303,7 @@ mod tests {
             last_uid: 2,
             uids: vec![1, 2],
             flags: vec![Flags::default(); 2],
+            modseq: 0,
         };
         let delta = Delta::Changes {
             vanished: SequenceSet(vec![(2, 3)]),
@@ -303,15 +325,19 @@ mod tests {
                 .into_iter()
                 .collect(),
         };
-        let needed = delta.local_needed(10);
-        assert_eq!(needed, Needed::Only(SequenceSet(vec![(2, 4), (7, 7)])));
-        assert_eq!(all(&[1]).local_needed(10), Needed::All);
+        let needed = delta.local_needed();
+        assert_eq!(
+            needed,
+            Needed::Only(SequenceSet(vec![(2, 4), (7, 7), (50, 50), (90, 95)]))
+        );
+        assert_eq!(all(&[1]).local_needed(), Needed::All);
         // The plan from those alone is the plan from the whole index.
         let whole = Local {
             uidvalidity: 7,
             last_uid: 10,
             uids: (1..=10).collect(),
             flags: vec![Flags::default(); 10],
+            modseq: 0,
         };
         let part = Local {
             uids: vec![2, 3, 4, 7],
