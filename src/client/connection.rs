@@ -73,7 +73,15 @@ pub struct Connection {
     broken: Option<String>,
     /// The text of an untagged BYE, if one came.
     bye: Option<String>,
+    /// What the parser left out of responses (`take_warnings`).
+    warnings: Vec<String>,
+    /// Warnings beyond [`MAX_WARNINGS`], only counted.
+    warnings_dropped: usize,
 }
+
+/// Warnings a connection keeps between two `take_warnings`: a server that
+/// sends garbage for every message must not fill the memory or the log.
+const MAX_WARNINGS: usize = 20;
 
 impl Connection {
     /// Connects (trying every address of the host), sets up TLS as
@@ -105,6 +113,8 @@ impl Connection {
             unsolicited: VecDeque::new(),
             broken: None,
             bye: None,
+            warnings: Vec::new(),
+            warnings_dropped: 0,
         };
         connection.read_greeting()?;
         if target.ssl == SslMode::Starttls {
@@ -376,8 +386,33 @@ impl Connection {
             }
             Err(e) => return Err(self.fail(ClientError::Protocol(e.to_string()))),
         };
-        Response::parse(frame)
-            .map_err(|e| self.fail(ClientError::Protocol(format!("unparsable response: {e}"))))
+        let parsed = Response::parse(frame)
+            .map_err(|e| self.fail(ClientError::Protocol(format!("unparsable response: {e}"))))?;
+        self.note_warnings(parsed.warnings);
+        Ok(parsed.response)
+    }
+
+    /// Keeps what the parser left out of responses, for the log; the
+    /// first [`MAX_WARNINGS`] and a count of the others.
+    fn note_warnings(&mut self, warnings: Vec<String>) {
+        for warning in warnings {
+            if self.warnings.len() < MAX_WARNINGS {
+                self.warnings.push(warning);
+            } else {
+                self.warnings_dropped += 1;
+            }
+        }
+    }
+
+    /// What the parser left out of responses since the last call, each
+    /// with why, for the log.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let dropped = std::mem::take(&mut self.warnings_dropped);
+        if dropped > 0 {
+            warnings.push(format!("and {dropped} more parts of responses left out"));
+        }
+        warnings
     }
 
     fn io_error(&mut self, e: io::Error, what: &str) -> ClientError {

@@ -107,6 +107,15 @@ impl Session {
         self.selected.as_ref().map(|s| s.mailbox.as_str())
     }
 
+    /// What the parser left out of the owner's responses since the last
+    /// call, for the log (`Connection::take_warnings`).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        self.connection
+            .as_mut()
+            .map(Connection::take_warnings)
+            .unwrap_or_default()
+    }
+
     /// Whether a logged-in connection is open.
     pub fn is_connected(&self) -> bool {
         self.connection.as_ref().is_some_and(Connection::is_usable)

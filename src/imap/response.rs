@@ -7,7 +7,7 @@
 
 use super::framer::Frame;
 use super::sequence::SequenceSet;
-use super::value::{ParseError, ParseResult, Tokens, Value};
+use super::value::{shown, ParseError, ParseResult, Tokens, Value};
 
 /// `OK`, `NO`, `BAD`, `PREAUTH` or `BYE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,28 +167,46 @@ pub enum Response {
     Continuation(String),
 }
 
+/// A response, and what of it was left out (for the log).
+#[derive(Debug)]
+pub struct Parsed {
+    pub response: Response,
+    /// Each part left out, and why (a flag that is no atom, …).
+    pub warnings: Vec<String>,
+}
+
 impl Response {
-    /// Parses a framed response.
-    pub fn parse(frame: Frame) -> ParseResult<Response> {
+    /// Parses a framed response. A part that cannot be used is left out
+    /// and named in the warnings; only what leaves no usable response is
+    /// an error.
+    pub fn parse(frame: Frame) -> ParseResult<Parsed> {
         let mut t = Tokens::new(frame);
-        if t.accept(b'+') {
-            t.accept(b' ');
-            return Ok(Response::Continuation(t.rest_of_line()));
-        }
-        if t.accept(b'*') {
-            t.expect(b' ')?;
-            return untagged(&mut t).map(Response::Untagged);
-        }
-        let tag = t.atom()?;
-        t.expect(b' ')?;
-        let word = t.atom()?;
-        let status = Status::parse(&word)
-            .ok_or_else(|| ParseError(format!("tagged response with status {word:?}")))?;
-        Ok(Response::Tagged {
-            tag,
-            line: status_line(&mut t, status)?,
+        let response = response(&mut t)?;
+        Ok(Parsed {
+            response,
+            warnings: t.take_warnings(),
         })
     }
+}
+
+fn response(t: &mut Tokens) -> ParseResult<Response> {
+    if t.accept(b'+') {
+        t.accept(b' ');
+        return Ok(Response::Continuation(t.rest_of_line()));
+    }
+    if t.accept(b'*') {
+        t.expect(b' ')?;
+        return untagged(t).map(Response::Untagged);
+    }
+    let tag = t.atom()?;
+    t.expect(b' ')?;
+    let word = t.atom()?;
+    let status = Status::parse(&word)
+        .ok_or_else(|| ParseError(format!("tagged response with status {word:?}")))?;
+    Ok(Response::Tagged {
+        tag,
+        line: status_line(t, status)?,
+    })
 }
 
 fn status_line(t: &mut Tokens, status: Status) -> ParseResult<StatusLine> {
@@ -294,18 +312,54 @@ fn atoms_until(t: &mut Tokens, end: u8) -> ParseResult<Vec<String>> {
     }
 }
 
+/// A flag list `(…)` (FLAGS, PERMANENTFLAGS, LIST attributes): each flag
+/// as the server wrote it, `NIL` and `007` included (atoms here like any
+/// other). A flag that is no atom is left out with a warning; only a list
+/// whose end cannot be found is an error.
 fn flag_list(t: &mut Tokens) -> ParseResult<Vec<String>> {
-    match t.list(0)? {
-        Value::List(items) => items
-            .iter()
-            .map(|v| {
-                v.as_text()
-                    .map(|s| s.into_owned())
-                    .ok_or_else(|| ParseError("flag is not an atom".into()))
-            })
-            .collect(),
-        _ => unreachable!("list() returns a list"),
+    t.expect(b'(')?;
+    let mut flags = Vec::new();
+    loop {
+        t.skip_spaces();
+        if t.accept(b')') {
+            return Ok(flags);
+        }
+        match flag(t)? {
+            Ok(flag) => flags.push(flag),
+            Err(junk) => t.warn(format!("flag {junk} left out: not an atom")),
+        }
     }
+}
+
+/// The next flag of a list, or what stands there instead (shown).
+fn flag(t: &mut Tokens) -> ParseResult<Result<String, String>> {
+    let bytes = t.flag_bytes();
+    if is_flag(bytes) {
+        // ASCII by `is_flag`.
+        return Ok(Ok(String::from_utf8_lossy(bytes).into_owned()));
+    }
+    if !bytes.is_empty() {
+        return Ok(Err(format!("{:?}", shown(bytes))));
+    }
+    // A string, literal or list: no flag, but its end is known.
+    Ok(Err(describe(&t.value(1)?)))
+}
+
+/// A value for a message, without copying a literal or a long string.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("\"{}\"", shown(s)),
+        Value::Literal(l) => format!("a {}-byte literal", l.len()),
+        Value::List(_) | Value::ListText(_) => "a list".into(),
+        other => format!("{:?}", other.as_text().unwrap_or_default()),
+    }
+}
+
+/// `flag-perm` of RFC 3501 and 9051: an atom, `\` and an atom, or `\*`.
+fn is_flag(bytes: &[u8]) -> bool {
+    let atom = bytes.strip_prefix(b"\\").unwrap_or(bytes);
+    let atom_char = |b: &u8| (0x21..0x7f).contains(b) && !b"(){%*\"\\]".contains(b);
+    atom == b"*" && bytes.len() == 2 || !atom.is_empty() && atom.iter().all(atom_char)
 }
 
 fn astring_bytes(t: &mut Tokens) -> ParseResult<Vec<u8>> {
@@ -430,7 +484,9 @@ fn fetch_items(t: &mut Tokens) -> ParseResult<Vec<(String, Value)>> {
         name.make_ascii_uppercase();
         t.expect(b' ')?;
         let structure = matches!(name.as_str(), "ENVELOPE" | "BODY" | "BODYSTRUCTURE");
-        let value = if structure && t.peek_is(b'(') {
+        let value = if name == "FLAGS" {
+            Value::List(flag_list(t)?.into_iter().map(Value::Atom).collect())
+        } else if structure && t.peek_is(b'(') {
             Value::ListText(t.list_text()?)
         } else {
             t.value(1)?
@@ -622,8 +678,14 @@ mod tests {
     use crate::imap::framer::{read_frame, Limits};
 
     fn parse(text: &[u8]) -> Response {
+        parse_with_warnings(text).0
+    }
+
+    fn parse_with_warnings(text: &[u8]) -> (Response, Vec<String>) {
         let frame = read_frame(&mut &text[..], &Limits::default()).expect("framed");
-        Response::parse(frame).unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(text)))
+        let parsed = Response::parse(frame)
+            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(text)));
+        (parsed.response, parsed.warnings)
     }
 
     fn untagged_of(text: &[u8]) -> Untagged {
@@ -808,6 +870,80 @@ mod tests {
         };
         assert_eq!(params[0], ("name".into(), Some("Dovecot".into())));
         assert_eq!(params[1], ("x".into(), None));
+    }
+
+    fn flags_of(text: &[u8]) -> Vec<String> {
+        let Untagged::Fetch { items, .. } = untagged_of(text) else {
+            panic!("no FETCH")
+        };
+        let (_, flags) = items.iter().find(|(name, _)| name == "FLAGS").unwrap();
+        let flags = flags.as_list().unwrap().iter();
+        flags.map(|f| f.as_text().unwrap().into_owned()).collect()
+    }
+
+    #[test]
+    fn any_atom_is_a_flag_nil_and_digits_included() {
+        // A keyword may be any atom: `NIL`, digits (as written), `[`.
+        let Untagged::Flags(flags) =
+            untagged_of(b"* FLAGS (\\Answered \\Seen NIL 007 a[b $Work)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            flags,
+            ["\\Answered", "\\Seen", "NIL", "007", "a[b", "$Work"]
+        );
+        let Untagged::Status(line) =
+            untagged_of(b"* OK [PERMANENTFLAGS (\\Seen NIL a[b \\*)] Flags permitted.\r\n")
+        else {
+            panic!()
+        };
+        let expected = ["\\Seen", "NIL", "a[b", "\\*"].map(String::from).to_vec();
+        assert_eq!(line.code, Some(Code::PermanentFlags(expected)));
+        assert_eq!(
+            flags_of(b"* 3 FETCH (UID 5 FLAGS (NIL \\Seen 007 a[b) MODSEQ (9))\r\n"),
+            ["NIL", "\\Seen", "007", "a[b"]
+        );
+        let Untagged::List(entry) = untagged_of(b"* LIST (\\Marked NIL) \"/\" x\r\n") else {
+            panic!()
+        };
+        assert_eq!(entry.attributes, ["\\Marked", "NIL"]);
+    }
+
+    #[test]
+    fn empty_flag_lists_and_codes_without_text() {
+        let Untagged::Flags(flags) = untagged_of(b"* FLAGS ()\r\n") else {
+            panic!()
+        };
+        assert!(flags.is_empty());
+        assert!(flags_of(b"* 1 FETCH (FLAGS () UID 1)\r\n").is_empty());
+        let Untagged::Status(line) = untagged_of(b"* OK [PERMANENTFLAGS ()]\r\n") else {
+            panic!()
+        };
+        assert_eq!(line.code, Some(Code::PermanentFlags(Vec::new())));
+    }
+
+    #[test]
+    fn a_flag_that_is_no_atom_is_left_out_with_a_warning() {
+        let text = b"* FLAGS (\\Seen a]b \"quoted\" (x) {3}\r\nabc \xff $Work)\r\n";
+        let (response, warnings) = parse_with_warnings(text);
+        let Response::Untagged(Untagged::Flags(flags)) = response else {
+            panic!("{response:?}")
+        };
+        assert_eq!(flags, ["\\Seen", "$Work"]);
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings[0].contains("a]b"), "{warnings:?}");
+        assert!(warnings[3].contains("3-byte literal"), "{warnings:?}");
+        // Also in FETCH and PERMANENTFLAGS: the rest of the response stays.
+        let text = b"* 2 FETCH (UID 7 FLAGS (\\Seen \"x\" $Work) MODSEQ (4))\r\n";
+        assert_eq!(flags_of(text), ["\\Seen", "$Work"]);
+        let text = b"* OK [PERMANENTFLAGS (a%b \\*)] Flags permitted.\r\n";
+        let (response, warnings) = parse_with_warnings(text);
+        let Response::Untagged(Untagged::Status(line)) = response else {
+            panic!("{response:?}")
+        };
+        assert_eq!(line.code, Some(Code::PermanentFlags(vec!["\\*".into()])));
+        assert_eq!(warnings.len(), 1);
     }
 
     #[test]

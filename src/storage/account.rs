@@ -346,8 +346,16 @@ impl Owner {
         f: impl FnOnce(&mut Session) -> ClientResult<T>,
     ) -> StorageResult<T> {
         let mut pool = self.pool.borrow_mut();
-        f(pool.session(&self.key, &self.spec))
-            .map_err(|e| StorageError::from_client(&self.spec.owner, e))
+        let session = pool.session(&self.key, &self.spec);
+        let result = f(session);
+        // Logged here, on Dovecot's thread, also for the parallel logins'.
+        for warning in session.take_warnings() {
+            self.debug.warning(&format!(
+                "shared_imapc: {}'s server: left out of a response: {warning}",
+                self.spec.owner
+            ));
+        }
+        result.map_err(|e| StorageError::from_client(&self.spec.owner, e))
     }
 
     /// Runs `command` on the owner's session (repeated after a reconnect
