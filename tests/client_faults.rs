@@ -291,3 +291,36 @@ fn synchronizing_literals_wait_for_the_continuation() {
     assert!(matches!(&done.data[0], Untagged::Search { ids, .. } if ids == &[3]));
     server.finish();
 }
+
+#[test]
+fn an_unreadable_response_is_left_out_and_the_connection_goes_on() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(b"* LIST () \"/\" Team\r\n* LIST (\\X) \"toolong\" x\r\n");
+        peer.send(b"* FLAGS (\\Seen \"quoted\" NIL)\r\n* LIST () \"/\" Other\r\n");
+        peer.send(format!("{tag} OK listed\r\n").as_bytes());
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK noop\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let done = c.execute(&Command::new("LIST").syntax("\"\" *")).unwrap();
+    let names: Vec<&[u8]> = done
+        .data
+        .iter()
+        .filter_map(|d| match d {
+            Untagged::List(entry) => Some(&entry.name[..]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [&b"Team"[..], b"Other"]);
+    assert!(done
+        .data
+        .iter()
+        .any(|d| matches!(d, Untagged::Flags(f) if f == &["\\Seen", "NIL"])));
+    let warnings = c.take_warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(c.take_warnings().is_empty());
+    c.execute(&Command::new("NOOP")).unwrap();
+    server.finish();
+}

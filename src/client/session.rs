@@ -312,7 +312,8 @@ const FOLDER_COMMANDS: &[&str] = &[
 /// with other folders) before its selection is given up.
 const MAX_NEWS: usize = 10_000;
 
-/// What the server tells about the selected folder, whatever the command.
+/// What the server tells about the selected folder, whatever the command
+/// (also when it could not be read: the folder must learn that).
 fn is_news(data: &Untagged) -> bool {
     matches!(
         data,
@@ -322,7 +323,7 @@ fn is_news(data: &Untagged) -> bool {
             | Untagged::Vanished { .. }
             | Untagged::Fetch { .. }
             | Untagged::Flags(_)
-    )
+    ) || data.unreadable_message_data()
 }
 
 fn select_command(mailbox: &str, read_only: bool) -> ClientResult<Command> {

@@ -3,7 +3,11 @@
 //!
 //! Untagged data that the storage does not interpret stays available as
 //! [`Untagged::Other`] with its values, so nothing a server sends is lost
-//! and nothing unknown is an error.
+//! and nothing unknown is an error. What cannot be read is left out as
+//! narrowly as possible, with a warning: a flag that is no atom, the rest
+//! of a FETCH from a broken item on ([`Untagged::Fetch`]'s `broken`),
+//! other untagged data as [`Untagged::Unreadable`]; its consumer decides
+//! what that means. Only tagged and status lines must be read whole.
 
 use super::framer::Frame;
 use super::sequence::SequenceSet;
@@ -112,6 +116,9 @@ pub enum Untagged {
     Fetch {
         seq: u32,
         items: Vec<(String, Value)>,
+        /// Why the items after these could not be read (the rest of the
+        /// response is left out), if they could not.
+        broken: Option<String>,
     },
     List(ListEntry),
     Lsub(ListEntry),
@@ -157,6 +164,22 @@ pub enum Untagged {
         name: String,
         values: Vec<Value>,
     },
+    /// Untagged data that could not be read: its name (upper-case; empty
+    /// when not even that could be read) and why.
+    Unreadable {
+        name: String,
+        reason: String,
+    },
+}
+
+impl Untagged {
+    /// Whether this is data that could not be read and may have been
+    /// about the selected folder's messages (their number, flags or
+    /// expunges): all the reader knows then is that something changed.
+    pub fn unreadable_message_data(&self) -> bool {
+        matches!(self, Untagged::Unreadable { name, .. }
+            if ["", "EXISTS", "RECENT", "EXPUNGE", "FETCH", "VANISHED"].contains(&name.as_str()))
+    }
 }
 
 /// One whole server response.
@@ -372,40 +395,55 @@ fn astring_bytes(t: &mut Tokens) -> ParseResult<Vec<u8>> {
     }
 }
 
+/// Untagged status or data. Data that cannot be read is kept as
+/// [`Untagged::Unreadable`] (a FETCH: as far as it could be read): the
+/// frame delimited it, so the responses after it are read as ever. A
+/// status line that cannot be read is an error.
 fn untagged(t: &mut Tokens) -> ParseResult<Untagged> {
-    let first = t.value(0)?;
+    let first = match t.value(0) {
+        Ok(first) => first,
+        Err(e) => return Ok(unreadable(t, "", e)),
+    };
     if let Value::Number(n) = first {
-        let n =
-            u32::try_from(n).map_err(|_| ParseError(format!("message number {n} out of range")))?;
-        t.expect(b' ')?;
-        let mut word = t.atom()?;
-        word.make_ascii_uppercase();
-        return match word.as_str() {
-            "EXISTS" => Ok(Untagged::Exists(n)),
-            "RECENT" => Ok(Untagged::Recent(n)),
-            "EXPUNGE" => Ok(Untagged::Expunge(n)),
-            "FETCH" => {
-                t.expect(b' ')?;
-                fetch_items(t).map(|items| Untagged::Fetch { seq: n, items })
+        return Ok(match spaced(t, Tokens::atom) {
+            Ok(word) => {
+                let word = word.to_ascii_uppercase();
+                message_data(t, n, &word).unwrap_or_else(|e| unreadable(t, &word, e))
             }
-            _ => Ok(Untagged::Other {
-                name: format!("{n} {word}"),
-                values: rest_values(t)?,
-            }),
-        };
+            Err(e) => unreadable(t, "", e),
+        });
     }
     let word = match first {
         Value::Atom(a) => a.to_ascii_uppercase(),
         other => {
-            return Err(ParseError(format!(
-                "untagged response starts with {other:?}"
-            )))
+            let e = ParseError(format!("untagged response starts with {other:?}"));
+            return Ok(unreadable(t, "", e));
         }
     };
     if let Some(status) = Status::parse(&word) {
         return status_line(t, status).map(Untagged::Status);
     }
-    Ok(match word.as_str() {
+    Ok(data(t, &word).unwrap_or_else(|e| unreadable(t, &word, e)))
+}
+
+/// `* n EXISTS`, `* n FETCH (…)` and the like.
+fn message_data(t: &mut Tokens, n: u64, word: &str) -> ParseResult<Untagged> {
+    let n = u32::try_from(n).map_err(|_| ParseError(format!("message number {n} out of range")))?;
+    Ok(match word {
+        "EXISTS" => Untagged::Exists(n),
+        "RECENT" => Untagged::Recent(n),
+        "EXPUNGE" => Untagged::Expunge(n),
+        "FETCH" => fetch(t, n),
+        _ => Untagged::Other {
+            name: format!("{n} {word}"),
+            values: rest_values(t)?,
+        },
+    })
+}
+
+/// Untagged data named by its first word.
+fn data(t: &mut Tokens, word: &str) -> ParseResult<Untagged> {
+    Ok(match word {
         "CAPABILITY" => Untagged::Capability(atoms_until(t, b'\n')?),
         "ENABLED" => Untagged::Enabled(atoms_until(t, b'\n')?),
         "FLAGS" => Untagged::Flags(spaced(t, flag_list)?),
@@ -435,10 +473,19 @@ fn untagged(t: &mut Tokens) -> ParseResult<Untagged> {
         "ID" => id(t)?,
         "NAMESPACE" => Untagged::Namespace(rest_values(t)?),
         _ => Untagged::Other {
-            name: word,
+            name: word.to_string(),
             values: rest_values(t)?,
         },
     })
+}
+
+/// Untagged data that could not be read, noted for the log.
+fn unreadable(t: &mut Tokens, name: &str, e: ParseError) -> Untagged {
+    t.warn(format!("unreadable response {:?}: {e}", t.excerpt()));
+    Untagged::Unreadable {
+        name: name.to_string(),
+        reason: e.0,
+    }
 }
 
 /// Every remaining value of the response.
@@ -472,13 +519,28 @@ fn numbers(t: &mut Tokens) -> ParseResult<Vec<u32>> {
     }
 }
 
-fn fetch_items(t: &mut Tokens) -> ParseResult<Vec<(String, Value)>> {
-    t.expect(b'(')?;
+/// A FETCH response: its items as far as they could be read.
+fn fetch(t: &mut Tokens, seq: u32) -> Untagged {
     let mut items = Vec::new();
+    let broken = fetch_items(t, &mut items).err().map(|e| {
+        let read = items.iter().map(|(name, _)| name.as_str());
+        let read = read.collect::<Vec<_>>().join(" ");
+        t.warn(format!(
+            "FETCH of message {seq} cut short after ({read}): {e} in {:?}",
+            t.excerpt()
+        ));
+        e.0
+    });
+    Untagged::Fetch { seq, items, broken }
+}
+
+fn fetch_items(t: &mut Tokens, items: &mut Vec<(String, Value)>) -> ParseResult<()> {
+    t.expect(b' ')?;
+    t.expect(b'(')?;
     loop {
         t.skip_spaces();
         if t.accept(b')') {
-            return Ok(items);
+            return Ok(());
         }
         let mut name = t.atom()?;
         name.make_ascii_uppercase();
@@ -765,7 +827,12 @@ mod tests {
     #[test]
     fn fetch_with_envelope_flags_and_literal() {
         let text = b"* 12 FETCH (UID 4827 FLAGS (\\Seen) MODSEQ (12121231000) BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: hi there\r\n\r\n ENVELOPE (\"date\" \"subj\" ((NIL NIL \"a\" \"b.c\")) NIL NIL NIL NIL NIL NIL \"<id>\"))\r\n";
-        let Untagged::Fetch { seq, items } = untagged_of(text) else {
+        let Untagged::Fetch {
+            seq,
+            items,
+            broken: None,
+        } = untagged_of(text)
+        else {
             panic!()
         };
         assert_eq!(seq, 12);
@@ -959,14 +1026,9 @@ mod tests {
     fn garbage_is_an_error() {
         for text in [
             &b"\r\n"[..],
-            b"* \r\n",
             b"a1 MAYBE x\r\n",
-            b"* 4294967296 EXISTS\r\n",
-            b"* 1 FETCH (UID)\r\n",
-            b"* LIST (\\X) \"toolong\" x\r\n",
-            b"* STATUS x (MESSAGES)\r\n",
             b"a1 OK [UIDVALIDITY x] y\r\n",
-            b"* VANISHED 1:x\r\n",
+            b"* OK [UIDNEXT] y\r\n",
         ] {
             let frame = read_frame(&mut &text[..], &Limits::default()).unwrap();
             assert!(
@@ -975,5 +1037,60 @@ mod tests {
                 String::from_utf8_lossy(text)
             );
         }
+    }
+
+    #[test]
+    fn untagged_data_that_cannot_be_read_is_kept_as_unreadable() {
+        for (text, name) in [
+            (&b"* \r\n"[..], ""),
+            (b"* \"x\" y\r\n", ""),
+            (b"* 4294967296 EXISTS\r\n", "EXISTS"),
+            (b"* LIST (\\X) \"toolong\" x\r\n", "LIST"),
+            (b"* STATUS x (MESSAGES)\r\n", "STATUS"),
+            (b"* VANISHED 1:x\r\n", "VANISHED"),
+            (b"* ESEARCH (TAG \"a1\") ALL 1:x\r\n", "ESEARCH"),
+        ] {
+            let (response, warnings) = parse_with_warnings(text);
+            let Response::Untagged(unreadable) = response else {
+                panic!("{response:?}")
+            };
+            assert!(
+                matches!(&unreadable, Untagged::Unreadable { name: n, .. } if n == name),
+                "{unreadable:?}"
+            );
+            assert_eq!(
+                unreadable.unreadable_message_data(),
+                matches!(name, "" | "EXISTS" | "VANISHED")
+            );
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+        }
+    }
+
+    #[test]
+    fn a_fetch_cut_short_keeps_the_items_before_the_break() {
+        for text in [
+            &b"* 2 FETCH (UID 7 FLAGS \\Seen MODSEQ (4))\r\n"[..],
+            b"* 2 FETCH (UID 7 BODY[unbalanced {3}\r\nabc)\r\n",
+            b"* 2 FETCH (UID 7 X-GUID \xff\xfe FLAGS ())\r\n",
+            b"* 2 FETCH (UID 7 ENVELOPE (\"unterminated)\r\n",
+            b"* 2 FETCH (UID 7 FLAGS (\\Seen)\r\n",
+        ] {
+            let (response, warnings) = parse_with_warnings(text);
+            let Response::Untagged(Untagged::Fetch { seq, items, broken }) = response else {
+                panic!("{response:?}")
+            };
+            assert_eq!((seq, items[0].0.as_str()), (2, "UID"));
+            assert_eq!(items[0].1.as_number(), Some(7));
+            assert!(broken.is_some());
+            assert!(
+                warnings[0].contains("FETCH of message 2 cut short"),
+                "{warnings:?}"
+            );
+        }
+        let (response, _) = parse_with_warnings(b"* 5 FETCH\r\n");
+        assert!(matches!(
+            response,
+            Response::Untagged(Untagged::Fetch { seq: 5, items, broken: Some(_) }) if items.is_empty()
+        ));
     }
 }
