@@ -32,6 +32,7 @@ pub fn session_spec(
         target: Target {
             host,
             port: endpoint.port,
+            addresses: Vec::new(),
             connect_timeout: endpoint.connect_timeout,
             command_timeout: endpoint.command_timeout,
             idle_timeout: endpoint.idle_timeout,
