@@ -632,3 +632,24 @@ fn an_answer_that_names_no_message_expunges_nothing_until_compared_again() {
     drop(folder);
     server.finish();
 }
+
+#[test]
+fn a_search_result_too_large_to_list_is_an_error() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        let (tag, command) = peer.command();
+        assert!(command.starts_with("UID SEARCH RETURN (ALL)"), "{command}");
+        peer.send(
+            format!("* ESEARCH (TAG \"{tag}\") UID ALL 1:4294967295\r\n{tag} OK done\r\n")
+                .as_bytes(),
+        );
+    });
+    let mut folder = open(server.port);
+    sync(&mut folder, &Local::default(), false);
+    let keys = vec![parse_key("SUBJECT \"x\"")];
+    let plan = folder.plan_search(&keys, None).unwrap();
+    let err = folder.search(&plan, &keys).unwrap_err();
+    assert_eq!(err.message, "alice's server: search result too large");
+    drop(folder);
+    server.finish();
+}

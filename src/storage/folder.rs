@@ -23,6 +23,10 @@ use crate::imap::value::Value;
 const CACHE_LIMIT: usize = 64 << 20;
 /// Whole messages fetched per command, so memory stays bounded.
 const MESSAGE_BATCH: usize = 200;
+/// UIDs an ESEARCH result may name (64 MB of them; Dovecot's folders hold
+/// far fewer messages): `ALL 1:4294967295` is a few bytes to send, and 16
+/// GB to list for Dovecot.
+const MAX_SEARCH_RESULTS: u64 = 1 << 24;
 
 /// What the last sync decided, for the index.
 #[derive(Debug, Default)]
@@ -783,19 +787,23 @@ impl Folder {
             &["SEARCH", "ESEARCH", "SORT"],
         )?;
         let mut uids = Vec::new();
+        let mut sets = Vec::new();
         let mut rest = Vec::new();
         for data in done.data {
             match data {
                 Untagged::Search { ids, .. } | Untagged::Sort(ids) => uids.extend(ids),
-                Untagged::Esearch(result) => {
-                    if let Some(all) = result.all {
-                        uids.extend(all.numbers(u32::MAX));
-                    }
-                }
+                Untagged::Esearch(result) => sets.extend(result.all),
                 other => rest.push(other),
             }
         }
         self.note(rest);
+        if sets.iter().map(SequenceSet::count).sum::<u64>() > MAX_SEARCH_RESULTS {
+            return Err(StorageError::new(
+                ErrorKind::Temp,
+                format!("{}'s server: search result too large", self.owner.name()),
+            ));
+        }
+        uids.extend(sets.iter().flat_map(|set| set.numbers(u32::MAX)));
         if plan.sort.is_none() {
             uids.sort_unstable();
             uids.dedup();
