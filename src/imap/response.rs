@@ -991,6 +991,40 @@ mod tests {
     }
 
     #[test]
+    fn literals_and_empty_forms_the_grammar_allows() {
+        let Untagged::List(e) = untagged_of(b"* LIST () NIL {4}\r\nTeam\r\n") else {
+            panic!()
+        };
+        assert_eq!((e.delimiter, &e.name[..]), (None, &b"Team"[..]));
+        let Untagged::List(e) = untagged_of(b"* LIST (\\Noselect) \"/\" \"\"\r\n") else {
+            panic!()
+        };
+        assert!(e.name.is_empty());
+        let Untagged::MailboxStatus { mailbox, items } =
+            untagged_of(b"* STATUS {4}\r\nTeam (MESSAGES 1)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!((&mailbox[..], items.len()), (&b"Team"[..], 1));
+        let Untagged::MyRights { rights, .. } =
+            untagged_of(b"* MYRIGHTS {4}\r\nTeam {3}\r\nlrs\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(rights, "lrs");
+        let Untagged::Esearch(e) = untagged_of(b"* ESEARCH (TAG {2}\r\ns5) UID\r\n") else {
+            panic!()
+        };
+        assert_eq!((e.tag.as_deref(), e.uid, e.all), (Some("s5"), true, None));
+        let Untagged::Esearch(e) = untagged_of(b"* ESEARCH\r\n") else {
+            panic!()
+        };
+        assert_eq!(e, Esearch::default());
+        let (response, warnings) = parse_with_warnings(b"* 1 FETCH (UID 2 X-GUID {3}\r\nabc)\r\n");
+        assert!(warnings.is_empty(), "{warnings:?} {response:?}");
+    }
+
+    #[test]
     fn a_flag_that_is_no_atom_is_left_out_with_a_warning() {
         let text = b"* FLAGS (\\Seen a]b \"quoted\" (x) {3}\r\nabc \xff $Work)\r\n";
         let (response, warnings) = parse_with_warnings(text);
