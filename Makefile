@@ -9,7 +9,7 @@
 #   make bench-client  client core benchmark (parser, login) printed as a table
 #   make bench-dict    shared_dict against Dovecot's file and fs:posix drivers
 #   make bench-storage shared_imapc against the built-in imapc and the owner's direct reading
-#   make fuzz          fuzz the response parser (FUZZ_SECONDS, default 60)
+#   make fuzz          fuzz the response parser, then the storage's use of answers (FUZZ_SECONDS each, default 60)
 
 DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
 MODULEDIR ?= $(shell . $(DOVECOT_CONFIG) 2>/dev/null && echo $$dovecot_moduledir)
@@ -62,7 +62,9 @@ test: lint
 
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain take
 # them (the only toolchain here). A crash input lands in fuzz/artifacts/:
-# copy it to fuzz/regressions/ so cargo test keeps checking it.
+# copy a response_parser one to fuzz/regressions/ so cargo test keeps
+# checking it. storage_answers' inputs are answers cut at NUL bytes
+# (fuzz/seeds-storage/); its warnings go to stderr, closed here.
 bench-client: setup
 	$(CARGO) bench --bench client
 
@@ -77,8 +79,9 @@ bench-storage: setup
 
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
-	mkdir -p fuzz/corpus
+	mkdir -p fuzz/corpus fuzz/corpus-storage
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none response_parser corpus seeds -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none storage_answers corpus-storage seeds-storage -- -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=2
 
 # The proxy on DEMO_PORT and the backends after it, or free ports when taken.
 DEMO_PORT ?= 10143

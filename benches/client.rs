@@ -173,7 +173,7 @@ fn login_rows() {
         (0..ROUNDS)
             .map(|_| {
                 let started = Instant::now();
-                let mut c = open(&spec).expect("login");
+                let mut c = open(&spec, &mut 0, None).expect("login");
                 c.execute(&Command::new("EXAMINE").mailbox("Team", false).unwrap())
                     .expect("examine");
                 let _ = c.execute(&Command::new("LOGOUT"));

@@ -3,14 +3,18 @@
 
 mod common;
 
-use std::time::Duration;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
-use common::fake_server::FakeServer;
+use common::fake_server::{FakeServer, Peer, Script};
 use shared_imapc::client::connection::{Connection, Target};
 use shared_imapc::client::error::ClientError;
 use shared_imapc::client::login::{login_as_master, MasterLogin};
+use shared_imapc::client::session::{RetryPolicy, Session, SessionSpec};
 use shared_imapc::imap::command::Command;
 use shared_imapc::imap::response::{Code, Untagged};
+use shared_imapc::storage::error::{ErrorKind, StorageError};
+use shared_imapc::storage::settings::Secret;
 
 const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN LITERAL+] ready\r\n";
 
@@ -289,5 +293,161 @@ fn synchronizing_literals_wait_for_the_continuation() {
         .unwrap();
     let done = c.execute(&cmd).unwrap();
     assert!(matches!(&done.data[0], Untagged::Search { ids, .. } if ids == &[3]));
+    server.finish();
+}
+
+#[test]
+fn an_unreadable_response_is_left_out_and_the_connection_goes_on() {
+    let server = FakeServer::start(|peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(b"* LIST () \"/\" Team\r\n* LIST (\\X) \"toolong\" x\r\n");
+        peer.send(b"* FLAGS (\\Seen \"quoted\" NIL)\r\n* LIST () \"/\" Other\r\n");
+        peer.send(format!("{tag} OK listed\r\n").as_bytes());
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK noop\r\n").as_bytes());
+    });
+    let mut c = Connection::connect(&target(server.port)).unwrap();
+    let done = c.execute(&Command::new("LIST").syntax("\"\" *")).unwrap();
+    let names: Vec<&[u8]> = done
+        .data
+        .iter()
+        .filter_map(|d| match d {
+            Untagged::List(entry) => Some(&entry.name[..]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [&b"Team"[..], b"Other"]);
+    assert!(done
+        .data
+        .iter()
+        .any(|d| matches!(d, Untagged::Flags(f) if f == &["\\Seen", "NIL"])));
+    let warnings = c.take_warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(c.take_warnings().is_empty());
+    c.execute(&Command::new("NOOP")).unwrap();
+    server.finish();
+}
+
+/// Short timeouts for the frozen-proxy tests; a margin for a loaded
+/// machine (these are bounds on behaviour, not benchmarks).
+const CONNECT: Duration = Duration::from_millis(300);
+const COMMAND: Duration = Duration::from_millis(2000);
+const MARGIN: Duration = Duration::from_millis(1000);
+
+/// A session on `target` with the frozen-proxy timeouts, retrying often.
+fn session(target: Target) -> Session {
+    let spec = SessionSpec {
+        target: Target {
+            connect_timeout: CONNECT,
+            command_timeout: COMMAND,
+            ..target
+        },
+        owner: "alice".into(),
+        master: "bob".into(),
+        password: Secret::new("secret"),
+        separator: None,
+        client_ip: None,
+    };
+    let retry = RetryPolicy {
+        tries: 5,
+        first_pause: Duration::from_millis(10),
+    };
+    Session::new(spec, retry)
+}
+
+/// A proxy that accepts TCP connections (the kernel does, from its
+/// backlog) and never says a word.
+fn frozen_proxy() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// Greets and accepts the master login.
+fn greet_and_log_in(peer: &mut Peer) {
+    peer.send(GREETING);
+    let (tag, _) = peer.command();
+    peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1] in\r\n").as_bytes());
+}
+
+#[test]
+fn a_proxy_that_never_greets_fails_the_command_within_the_connect_timeout() {
+    let proxy = frozen_proxy();
+    let port = proxy.local_addr().unwrap().port();
+    let mut s = session(target(port));
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = s.execute(&Command::new("NOOP"), true).unwrap_err();
+        let elapsed = started.elapsed();
+        // The greeting is waited for connect_timeout, not command_timeout.
+        assert!(elapsed < CONNECT + MARGIN, "took {elapsed:?}: {err}");
+        assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
+        let err = StorageError::from_client("alice", err);
+        assert_eq!(err.kind, ErrorKind::Unavailable);
+        assert_eq!(err.message, "alice's server did not answer in time");
+    }
+}
+
+#[test]
+fn all_tries_of_a_reconnect_share_one_deadline() {
+    let working: Script = Box::new(|peer| {
+        greet_and_log_in(peer);
+        let (tag, _) = peer.command();
+        peer.send(format!("* 1 EXISTS\r\n{tag} OK [READ-WRITE] selected\r\n").as_bytes());
+        // Gone at the next command; the proxy then freezes (below).
+        peer.command();
+    });
+    // Outlives the tries (that took 5 command timeouts before the fix).
+    let frozen: Script = Box::new(|_| std::thread::sleep(CONNECT + COMMAND + 2 * MARGIN));
+    let server = FakeServer::start_many(vec![working, frozen]);
+    let mut s = session(target(server.port));
+    s.select("INBOX", false).unwrap();
+    let started = Instant::now();
+    let err = s.execute(&Command::new("NOOP"), true).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < CONNECT + COMMAND + MARGIN,
+        "5 tries took {elapsed:?}: {err}"
+    );
+    assert_eq!(
+        StorageError::from_client("alice", err).kind,
+        ErrorKind::Unavailable
+    );
+    server.finish();
+}
+
+#[test]
+fn after_an_address_that_never_greets_the_next_one_is_tried() {
+    let proxy = frozen_proxy();
+    let first: Script = Box::new(|peer| {
+        greet_and_log_in(peer);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK noop\r\n").as_bytes());
+        // Gone at the next command.
+        peer.command();
+    });
+    let again: Script = Box::new(|peer| {
+        greet_and_log_in(peer);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK noop\r\n").as_bytes());
+    });
+    let server = FakeServer::start_many(vec![first, again]);
+    let addresses = vec![
+        proxy.local_addr().unwrap(),
+        format!("127.0.0.1:{}", server.port).parse().unwrap(),
+    ];
+    let mut s = session(Target {
+        addresses,
+        ..target(server.port)
+    });
+    let started = Instant::now();
+    s.execute(&Command::new("NOOP"), true).unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed < CONNECT + MARGIN, "took {elapsed:?}");
+    // The connection breaks: the new one goes where the last one worked,
+    // with no wait on the frozen address.
+    let started = Instant::now();
+    s.execute(&Command::new("NOOP"), true).unwrap();
+    assert!(started.elapsed() < CONNECT, "took {:?}", started.elapsed());
+    assert_eq!(s.logins(), 2);
     server.finish();
 }

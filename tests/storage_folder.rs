@@ -11,10 +11,12 @@ mod common;
 use common::fake_server::{FakeServer, Peer, Script};
 use shared_imapc::imap::sequence::SequenceSet;
 use shared_imapc::storage::account::{Account, Owner};
+use shared_imapc::storage::error::ErrorKind;
 use shared_imapc::storage::folder::Folder;
 use shared_imapc::storage::folder::SyncResult;
+use shared_imapc::storage::search_plan::parse_key;
 use shared_imapc::storage::settings::Settings;
-use shared_imapc::storage::sync_plan::{Change, Flags, Local, Needed};
+use shared_imapc::storage::sync_plan::{system_flags, Change, Flags, Local, Needed};
 use shared_imapc::sys::log::DebugLog;
 
 const GREETING: &[u8] =
@@ -30,6 +32,19 @@ fn serve(rest: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
 
 /// The greeting and login, NAMESPACE and ENABLE, and the first SELECT.
 fn log_in_and_select(peer: &mut Peer) {
+    log_in_and_answer_select(
+        peer,
+        &[
+            "* 3 EXISTS",
+            "* OK [UIDVALIDITY 7] v",
+            "* OK [UIDNEXT 4] n",
+            "* OK [HIGHESTMODSEQ 10] m",
+        ],
+    );
+}
+
+/// The same, answering the SELECT with `select` (and OK).
+fn log_in_and_answer_select(peer: &mut Peer, select: &[&str]) {
     peer.send(GREETING);
     let (tag, _) = peer.command();
     peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ESEARCH UIDPLUS LITERAL+ ACL] in\r\n").as_bytes());
@@ -40,9 +55,9 @@ fn log_in_and_select(peer: &mut Peer) {
         } else if command.starts_with("ENABLE") {
             peer.send(b"* ENABLED QRESYNC\r\n");
         } else {
-            peer.send(
-                b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 4] n\r\n* OK [HIGHESTMODSEQ 10] m\r\n",
-            );
+            for line in select {
+                peer.send(format!("{line}\r\n").as_bytes());
+            }
             peer.send(format!("{tag} OK [READ-WRITE] selected\r\n").as_bytes());
             break;
         }
@@ -534,6 +549,150 @@ fn too_many_news_for_a_folder_make_it_select_anew() {
         next.changes,
         vec![Change::SetFlags(1, Flags::from_names(["\\Flagged"]))]
     );
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_keyword_named_nil_opens_the_folder_and_reaches_the_index() {
+    let server = FakeServer::start(|peer| {
+        log_in_and_answer_select(
+            peer,
+            &[
+                "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL)",
+                "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL \\*)] Flags permitted.",
+                "* 2 EXISTS",
+                "* OK [UIDVALIDITY 7] v",
+                "* OK [UIDNEXT 3] n",
+                "* OK [HIGHESTMODSEQ 10] m",
+            ],
+        );
+        answer(
+            peer,
+            "UID FETCH 1:* (UID FLAGS MODSEQ)",
+            &[
+                "* 1 FETCH (UID 1 FLAGS (NIL \\Seen) MODSEQ (3))",
+                "* 2 FETCH (UID 2 FLAGS () MODSEQ (4))",
+            ],
+        );
+        answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS (NIL) MODSEQ (11))"]);
+    });
+    let mut folder = open(server.port);
+    let nil = |system| Flags {
+        system,
+        keywords: vec!["NIL".into()],
+    };
+    let first = sync(&mut folder, &Local::default(), false);
+    assert_eq!(
+        first.changes,
+        vec![
+            Change::Append(1, nil(system_flags::SEEN)),
+            Change::Append(2, Flags::default())
+        ]
+    );
+    let next = sync(&mut folder, &local(&[1, 2]), false);
+    assert_eq!(next.changes, vec![Change::SetFlags(2, nil(0))]);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_message_whose_fetch_cannot_be_read_keeps_its_flags_and_the_rest_sync() {
+    let server = serve(|peer| {
+        // Message 2's flags are no list: its FETCH is cut short there.
+        answer(
+            peer,
+            "UID FETCH 1:* (UID FLAGS MODSEQ)",
+            &[
+                "* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (3))",
+                "* 2 FETCH (UID 2 FLAGS \\Flagged MODSEQ (4))",
+                "* 3 FETCH (UID 3 FLAGS ($Work) MODSEQ (10))",
+            ],
+        );
+        answer(
+            peer,
+            "NOOP",
+            &["* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (12))"],
+        );
+        let (tag, command) = peer.command();
+        assert!(command.starts_with("UID SEARCH RETURN (ALL)"), "{command}");
+        peer.send(format!("* ESEARCH (TAG \"{tag}\") UID ALL 1:x\r\n{tag} OK done\r\n").as_bytes());
+        answer(peer, "NOOP", &[]);
+    });
+    let mut folder = open(server.port);
+    let first = sync(&mut folder, &local(&[1, 2, 3]), false);
+    // 2 is neither expunged nor changed; the connection goes on.
+    assert_eq!(
+        first.changes,
+        vec![
+            Change::SetFlags(1, Flags::from_names(["\\Seen"])),
+            Change::SetFlags(3, Flags::from_names(["$Work"])),
+        ]
+    );
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(
+        next.changes,
+        vec![Change::SetFlags(2, Flags::from_names(["\\Flagged"]))]
+    );
+    // A search result that cannot be read fails that search, not the folder.
+    let keys = vec![parse_key("SUBJECT \"x\"")];
+    let plan = folder.plan_search(&keys, None).unwrap();
+    let err = folder.search(&plan, &keys).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Temp, "{err:?}");
+    sync(&mut folder, &local(&[1, 2, 3]), false);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn an_answer_that_names_no_message_expunges_nothing_until_compared_again() {
+    let server = serve(|peer| {
+        answer(
+            peer,
+            "UID FETCH 1:* (UID FLAGS MODSEQ)",
+            &[
+                "* 1 FETCH (UID 1 FLAGS () MODSEQ (3))",
+                "* 4294967296 FETCH (UID 2 FLAGS () MODSEQ (4))",
+                "* 3 FETCH (UID 3 FLAGS () MODSEQ (10))",
+            ],
+        );
+        // The next sync compares the whole folder again.
+        answer(peer, "NOOP", &[]);
+        answer(
+            peer,
+            "UID FETCH 1:* (UID FLAGS MODSEQ)",
+            &[
+                "* 1 FETCH (UID 1 FLAGS () MODSEQ (3))",
+                "* 2 FETCH (UID 3 FLAGS () MODSEQ (10))",
+            ],
+        );
+    });
+    let mut folder = open(server.port);
+    let first = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(first.changes, vec![]);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(next.changes, vec![Change::Expunge(2)]);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_search_result_too_large_to_list_is_an_error() {
+    let server = serve(|peer| {
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        let (tag, command) = peer.command();
+        assert!(command.starts_with("UID SEARCH RETURN (ALL)"), "{command}");
+        peer.send(
+            format!("* ESEARCH (TAG \"{tag}\") UID ALL 1:4294967295\r\n{tag} OK done\r\n")
+                .as_bytes(),
+        );
+    });
+    let mut folder = open(server.port);
+    sync(&mut folder, &Local::default(), false);
+    let keys = vec![parse_key("SUBJECT \"x\"")];
+    let plan = folder.plan_search(&keys, None).unwrap();
+    let err = folder.search(&plan, &keys).unwrap_err();
+    assert_eq!(err.message, "alice's server: search result too large");
     drop(folder);
     server.finish();
 }

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::error::{ClientError, ClientResult};
 use super::tls::{handshake, Stream, TlsConfig};
@@ -28,7 +28,13 @@ use crate::storage::settings::SslMode;
 pub struct Target {
     pub host: String,
     pub port: u16,
+    /// The addresses to try, in this order; empty: `host`'s, resolved at
+    /// each connect (tests give their own).
+    pub addresses: Vec<SocketAddr>,
+    /// For opening a connection on one address: TCP, TLS, the greeting
+    /// and the login together.
     pub connect_timeout: Duration,
+    /// For each answer to a command.
     pub command_timeout: Duration,
     /// Unused this long, a connection is replaced before its next use.
     pub idle_timeout: Duration,
@@ -45,6 +51,38 @@ impl Target {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+}
+
+/// A time by which waiting for the server must end, and the span it was
+/// set for (named in the timeout error).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    pub at: Instant,
+    pub span: Duration,
+}
+
+impl Deadline {
+    /// `span` from now.
+    pub fn after(span: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + span,
+            span,
+        }
+    }
+
+    /// Whichever comes first.
+    pub fn min(self, other: Deadline) -> Deadline {
+        if other.at < self.at {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The time left; zero once it has passed.
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
     }
 }
 
@@ -73,30 +111,95 @@ pub struct Connection {
     broken: Option<String>,
     /// The text of an untagged BYE, if one came.
     bye: Option<String>,
+    /// What the parser left out of responses (`take_warnings`).
+    warnings: Vec<String>,
+    /// Warnings beyond [`MAX_WARNINGS`], only counted.
+    warnings_dropped: usize,
+    /// While the connection is being opened: every wait ends by then.
+    deadline: Option<Deadline>,
+    /// The next answer must come by then (`answer_by`).
+    answer_by: Option<Deadline>,
+    /// The socket's timeouts as last set, and the span a timeout error
+    /// names for them.
+    timeout: Duration,
+    timeout_span: Duration,
 }
 
+/// Warnings a connection keeps between two `take_warnings`: a server that
+/// sends garbage for every message must not fill the memory or the log.
+const MAX_WARNINGS: usize = 20;
+
 impl Connection {
-    /// Connects (trying every address of the host), sets up TLS as
-    /// configured (`imaps` or `STARTTLS`) and reads the greeting.
+    /// Connects as [`Connection::open`] does, from the host's first
+    /// address, with no login and no deadline beyond connect_timeout.
     pub fn connect(target: &Target) -> ClientResult<Connection> {
-        let tcp = connect_tcp(target)?;
-        let io_error = |e: io::Error| ClientError::Connect {
+        Connection::open(target, &mut 0, None, |_| Ok(()))
+    }
+
+    /// Opens a connection: the host's addresses are tried in turn from the
+    /// `next`-th (wrapping) until one greets (TLS as configured) and
+    /// `setup` (the login) succeeds there. Each address has
+    /// connect_timeout for all of that, and waits end by `deadline` too:
+    /// a proxy that accepts and never greets costs one connect_timeout,
+    /// then the next address is tried. `next` is left at the address that
+    /// worked, or after the last that failed, so the next open starts
+    /// there. A refused login ([`ClientError::is_refusal`]) is final.
+    pub fn open(
+        target: &Target,
+        next: &mut usize,
+        deadline: Option<Deadline>,
+        mut setup: impl FnMut(&mut Connection) -> ClientResult<()>,
+    ) -> ClientResult<Connection> {
+        let addresses = addresses(target)?;
+        let mut last_error = None;
+        for _ in 0..addresses.len() {
+            *next %= addresses.len();
+            let own = Deadline::after(target.connect_timeout);
+            let by = deadline.map_or(own, |d| own.min(d));
+            match Connection::open_at(target, addresses[*next], by, &mut setup) {
+                Ok(connection) => return Ok(connection),
+                Err(e) if e.is_refusal() => return Err(e),
+                Err(e) => last_error = Some(e),
+            }
+            *next += 1;
+            if deadline.is_some_and(|d| d.remaining().is_zero()) {
+                break;
+            }
+        }
+        Err(last_error.expect("at least one address"))
+    }
+
+    /// One address: TCP, TLS, the greeting, STARTTLS and `setup`, by `by`.
+    fn open_at(
+        target: &Target,
+        address: SocketAddr,
+        by: Deadline,
+        setup: &mut impl FnMut(&mut Connection) -> ClientResult<()>,
+    ) -> ClientResult<Connection> {
+        let tcp = connect_tcp(target, address, by)?;
+        let mut connection = Connection::new(target, tcp)?;
+        connection.deadline = Some(by);
+        if target.ssl == SslMode::Imaps {
+            connection.handshake()?;
+        }
+        connection.read_greeting()?;
+        if target.ssl == SslMode::Starttls {
+            connection.start_tls()?;
+        }
+        setup(&mut connection)?;
+        connection.deadline = None;
+        Ok(connection)
+    }
+
+    /// A connection on a TCP stream just connected.
+    fn new(target: &Target, tcp: TcpStream) -> ClientResult<Connection> {
+        tcp.set_nodelay(true).map_err(|e| ClientError::Connect {
             target: target.display(),
             reason: e.to_string(),
-        };
-        tcp.set_read_timeout(Some(target.command_timeout))
-            .map_err(io_error)?;
-        tcp.set_write_timeout(Some(target.command_timeout))
-            .map_err(io_error)?;
-        tcp.set_nodelay(true).map_err(io_error)?;
-        let stream = match target.ssl {
-            SslMode::Imaps => handshake(tcp, &target.host, &target.tls)
-                .map_err(|reason| tls_error(target, reason))?,
-            SslMode::No | SslMode::Starttls => Stream::Plain(tcp),
-        };
-        let mut connection = Connection {
+        })?;
+        Ok(Connection {
             target: target.clone(),
-            stream: BufReader::with_capacity(64 * 1024, stream),
+            stream: BufReader::with_capacity(64 * 1024, Stream::Plain(tcp)),
             capabilities: Vec::new(),
             next_tag: 1,
             in_flight: VecDeque::new(),
@@ -105,12 +208,22 @@ impl Connection {
             unsolicited: VecDeque::new(),
             broken: None,
             bye: None,
-        };
-        connection.read_greeting()?;
-        if target.ssl == SslMode::Starttls {
-            connection.start_tls()?;
-        }
-        Ok(connection)
+            warnings: Vec::new(),
+            warnings_dropped: 0,
+            deadline: None,
+            answer_by: None,
+            // Not set on the socket yet: the first wait sets it.
+            timeout: Duration::ZERO,
+            timeout_span: Duration::ZERO,
+        })
+    }
+
+    /// The next answer (any response) must come by `deadline`, whatever
+    /// command_timeout says: for a command sent on a connection opened for
+    /// it, so that its whole wait stays within one deadline. The answers
+    /// after the first wait command_timeout each again (data is flowing).
+    pub fn answer_by(&mut self, deadline: Deadline) {
+        self.answer_by = Some(deadline);
     }
 
     /// `STARTTLS`, then the handshake; capabilities from before are dropped.
@@ -132,15 +245,23 @@ impl Connection {
                 "server sent data after STARTTLS".into(),
             )));
         }
+        self.handshake()?;
+        self.capabilities.clear();
+        self.refresh_capabilities()
+    }
+
+    /// The TLS handshake on the plain stream (imaps, or after STARTTLS),
+    /// within the same timeouts as any other wait.
+    fn handshake(&mut self) -> ClientResult<()> {
+        self.arm_timeout("the TLS handshake")?;
         let detached = BufReader::new(Stream::Detached);
         let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, detached).into_inner() else {
-            return Err(self.fail(ClientError::Protocol("STARTTLS on a TLS connection".into())));
+            return Err(self.fail(ClientError::Protocol("TLS on a TLS connection".into())));
         };
         let stream = handshake(tcp, &self.target.host, &self.target.tls);
         let stream = stream.map_err(|reason| self.fail(tls_error(&self.target, reason)))?;
         self.stream = BufReader::with_capacity(64 * 1024, stream);
-        self.capabilities.clear();
-        self.refresh_capabilities()
+        Ok(())
     }
 
     fn read_greeting(&mut self) -> ClientResult<()> {
@@ -250,6 +371,7 @@ impl Connection {
     }
 
     fn write_all(&mut self, bytes: &[u8], what: &str) -> ClientResult<()> {
+        self.arm_timeout(what)?;
         let writer = self.stream.get_mut();
         let result = writer.write_all(bytes).and_then(|()| writer.flush());
         result.map_err(|e| self.io_error(e, what))
@@ -359,8 +481,12 @@ impl Connection {
 
     fn read_response(&mut self, what: &str) -> ClientResult<Response> {
         self.check_usable()?;
+        self.arm_timeout(what)?;
         let frame = match read_frame(&mut self.stream, &self.target.limits) {
-            Ok(frame) => frame,
+            Ok(frame) => {
+                self.answer_by = None;
+                frame
+            }
             Err(FrameError::Io(e)) => return Err(self.io_error(e, what)),
             Err(FrameError::Eof { partial }) => {
                 let reason = match (&self.bye, partial) {
@@ -376,15 +502,71 @@ impl Connection {
             }
             Err(e) => return Err(self.fail(ClientError::Protocol(e.to_string()))),
         };
-        Response::parse(frame)
-            .map_err(|e| self.fail(ClientError::Protocol(format!("unparsable response: {e}"))))
+        let parsed = Response::parse(frame)
+            .map_err(|e| self.fail(ClientError::Protocol(format!("unparsable response: {e}"))))?;
+        self.note_warnings(parsed.warnings);
+        Ok(parsed.response)
+    }
+
+    /// Keeps what the parser left out of responses, for the log; the
+    /// first [`MAX_WARNINGS`] and a count of the others.
+    fn note_warnings(&mut self, warnings: Vec<String>) {
+        for warning in warnings {
+            if self.warnings.len() < MAX_WARNINGS {
+                self.warnings.push(warning);
+            } else {
+                self.warnings_dropped += 1;
+            }
+        }
+    }
+
+    /// What the parser left out of responses since the last call, each
+    /// with why, for the log.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let dropped = std::mem::take(&mut self.warnings_dropped);
+        if dropped > 0 {
+            warnings.push(format!("and {dropped} more parts of responses left out"));
+        }
+        warnings
+    }
+
+    /// Sets the socket's timeouts for the next wait: command_timeout, or
+    /// the time left before a deadline when that is less (a syscall only
+    /// then). Fails once a deadline has passed.
+    fn arm_timeout(&mut self, what: &str) -> ClientResult<()> {
+        let deadline = match (self.deadline, self.answer_by) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let (timeout, span) = match deadline {
+            Some(d) if d.remaining() < self.target.command_timeout => (d.remaining(), d.span),
+            _ => (self.target.command_timeout, self.target.command_timeout),
+        };
+        self.timeout_span = span;
+        if timeout.is_zero() {
+            let e = io::Error::from(io::ErrorKind::TimedOut);
+            return Err(self.io_error(e, what));
+        }
+        if timeout == self.timeout {
+            return Ok(());
+        }
+        let set = match self.stream.get_ref().tcp() {
+            Some(tcp) => tcp
+                .set_read_timeout(Some(timeout))
+                .and_then(|()| tcp.set_write_timeout(Some(timeout))),
+            None => Ok(()),
+        };
+        set.map_err(|e| self.io_error(e, what))?;
+        self.timeout = timeout;
+        Ok(())
     }
 
     fn io_error(&mut self, e: io::Error, what: &str) -> ClientError {
         let error = match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::Timeout {
                 waiting_for: what.to_string(),
-                after: self.target.command_timeout,
+                after: self.timeout_span,
             },
             _ => ClientError::Closed(format!("{} while waiting for {what}", e)),
         };
@@ -435,29 +617,43 @@ pub fn rejected(command: &'static str, line: StatusLine) -> ClientError {
     }
 }
 
-fn connect_tcp(target: &Target) -> ClientResult<TcpStream> {
-    let addresses: Vec<SocketAddr> = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| ClientError::Connect {
-            target: target.display(),
-            reason: format!("cannot resolve: {e}"),
-        })?
-        .collect();
-    let mut last_error = String::from("host has no addresses");
-    for address in &addresses {
-        match TcpStream::connect_timeout(address, target.connect_timeout) {
-            Ok(stream) => return Ok(stream),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                last_error = format!(
-                    "no answer from {address} within {}s",
-                    target.connect_timeout.as_secs_f32()
-                )
-            }
-            Err(e) => last_error = format!("{address}: {e}"),
-        }
+/// The addresses to try: the target's own, or its host's.
+fn addresses(target: &Target) -> ClientResult<Vec<SocketAddr>> {
+    if !target.addresses.is_empty() {
+        return Ok(target.addresses.clone());
     }
-    Err(ClientError::Connect {
+    let error = |reason: String| ClientError::Connect {
         target: target.display(),
-        reason: last_error,
+        reason,
+    };
+    let resolved: Vec<SocketAddr> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| error(format!("cannot resolve: {e}")))?
+        .collect();
+    if resolved.is_empty() {
+        return Err(error("host has no addresses".into()));
+    }
+    Ok(resolved)
+}
+
+/// A TCP connection to `address`, by `by`.
+fn connect_tcp(target: &Target, address: SocketAddr, by: Deadline) -> ClientResult<TcpStream> {
+    let error = |reason: String| ClientError::Connect {
+        target: target.display(),
+        reason,
+    };
+    let no_answer = || {
+        error(format!(
+            "no answer from {address} within {}s",
+            by.span.as_secs_f32()
+        ))
+    };
+    let remaining = by.remaining();
+    if remaining.is_zero() {
+        return Err(no_answer());
+    }
+    TcpStream::connect_timeout(&address, remaining).map_err(|e| match e.kind() {
+        io::ErrorKind::TimedOut => no_answer(),
+        _ => error(format!("{address}: {e}")),
     })
 }

@@ -44,6 +44,15 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Whether the login itself was refused (or never attempted): another
+    /// try, or another address of the same cluster, would be refused too.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ClientError::AuthFailed { .. } | ClientError::SelfMaster { .. }
+        )
+    }
+
     /// Whether the connection cannot be used any more.
     pub fn breaks_connection(&self) -> bool {
         !matches!(self, ClientError::Rejected { .. } | ClientError::Encode(_))

@@ -1,11 +1,14 @@
 //! A session with one owner's folders on the remote: connects and logs in
 //! on first use, remembers the selected folder, and after a dropped
 //! connection reconnects (bounded tries, growing pauses), selects the
-//! folder again and retries the command when it is safe to repeat.
+//! folder again and retries the command when it is safe to repeat. A
+//! command's connecting and retries share one deadline
+//! (connect_timeout + command_timeout from its start), and each new
+//! connection starts at the host's address after the one that failed.
 
 use std::time::{Duration, Instant};
 
-use super::connection::{Completion, Connection, Target};
+use super::connection::{Completion, Connection, Deadline, Target};
 use super::error::{ClientError, ClientResult};
 use super::login::{login_as_master, MasterLogin};
 use crate::imap::command::Command;
@@ -65,6 +68,9 @@ pub struct Session {
     /// for the folder: the server sends such news with any command.
     news: Vec<Untagged>,
     last_used: Instant,
+    /// Which of the host's addresses the next connection tries first: the
+    /// one that worked last, or the one after the last that failed.
+    next_address: usize,
 }
 
 impl Session {
@@ -78,6 +84,7 @@ impl Session {
             selections: 0,
             news: Vec::new(),
             last_used: Instant::now(),
+            next_address: 0,
         }
     }
 
@@ -107,14 +114,37 @@ impl Session {
         self.selected.as_ref().map(|s| s.mailbox.as_str())
     }
 
+    /// What the parser left out of the owner's responses since the last
+    /// call, for the log (`Connection::take_warnings`).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        self.connection
+            .as_mut()
+            .map(Connection::take_warnings)
+            .unwrap_or_default()
+    }
+
     /// Whether a logged-in connection is open.
     pub fn is_connected(&self) -> bool {
         self.connection.as_ref().is_some_and(Connection::is_usable)
     }
 
     /// The logged-in connection: opened on first use (one try), reopened
-    /// with the retry policy when an earlier one broke.
+    /// with the retry policy when an earlier one broke; either within
+    /// connect_timeout + command_timeout.
     pub fn connection(&mut self) -> ClientResult<&mut Connection> {
+        let deadline = self.command_deadline();
+        self.connection_by(deadline)
+    }
+
+    /// When a command started now must be done with, however many
+    /// connections it takes: a frozen proxy costs the user one wait.
+    fn command_deadline(&self) -> Deadline {
+        let target = &self.spec.target;
+        Deadline::after(target.connect_timeout + target.command_timeout)
+    }
+
+    /// `connection`, opened or reopened by `deadline`.
+    fn connection_by(&mut self, deadline: Deadline) -> ClientResult<&mut Connection> {
         // The server may have dropped a connection idle this long: replace
         // it rather than find out in the middle of a user's command.
         self.close_if_unused();
@@ -122,15 +152,29 @@ impl Session {
         match &self.connection {
             Some(c) if c.is_usable() => {}
             // Broken, or lost while a folder was selected: reopen it too.
-            Some(_) => self.reconnect()?,
-            None if self.selected.is_some() => self.reconnect()?,
+            Some(_) => self.reconnect(deadline)?,
+            None if self.selected.is_some() => self.reconnect(deadline)?,
             None => {
-                self.connection = Some(open(&self.spec)?);
+                let c = open(&self.spec, &mut self.next_address, Some(deadline))?;
+                self.connection = Some(c);
                 self.logins += 1;
                 self.new_selection();
             }
         }
         Ok(self.connection.as_mut().expect("connected above"))
+    }
+
+    /// `connection_by`, and when it had to log in, the command sent next
+    /// must be answered by `deadline` too.
+    fn connection_for(&mut self, deadline: Deadline) -> ClientResult<&mut Connection> {
+        let logins = self.logins;
+        self.connection_by(deadline)?;
+        let opened = self.logins != logins;
+        let c = self.connection.as_mut().expect("connected above");
+        if opened {
+            c.answer_by(deadline);
+        }
+        Ok(c)
     }
 
     /// Logs out of a connection unused for the idle timeout with nothing in
@@ -197,7 +241,8 @@ impl Session {
     /// the connection breaks: a new one would never answer their tags.
     /// News as with `execute`.
     pub fn execute_pipelined(&mut self, commands: &[Command]) -> ClientResult<Vec<Completion>> {
-        let c = self.connection()?;
+        let deadline = self.command_deadline();
+        let c = self.connection_for(deadline)?;
         let tags = commands
             .iter()
             .map(|command| c.send(command))
@@ -230,38 +275,45 @@ impl Session {
         }
     }
 
+    /// Runs `operation`, and once more on a new connection when the
+    /// connection broke and it is `repeatable`: all by one deadline.
     fn run_on_connection(
         &mut self,
         mut operation: impl FnMut(&mut Connection) -> ClientResult<Completion>,
         repeatable: bool,
     ) -> ClientResult<Completion> {
-        match operation(self.connection()?) {
+        let deadline = self.command_deadline();
+        match operation(self.connection_for(deadline)?) {
             // A timeout is not retried: the user is waiting already.
             Err(e)
                 if repeatable
                     && e.breaks_connection()
                     && !matches!(e, ClientError::Timeout { .. }) =>
             {
-                self.reconnect()?;
-                operation(self.connection.as_mut().expect("reconnected"))
+                operation(self.connection_for(deadline)?)
             }
             other => other,
         }
     }
 
-    /// Reconnects with the retry policy and selects the folder again.
-    fn reconnect(&mut self) -> ClientResult<()> {
+    /// Reconnects with the retry policy and selects the folder again; no
+    /// try starts after `deadline`, and each ends by it.
+    fn reconnect(&mut self, deadline: Deadline) -> ClientResult<()> {
         self.connection = None;
         let mut pause = self.retry.first_pause;
         let mut last_error = None;
         for attempt in 0..self.retry.tries.max(1) {
             if attempt > 0 {
+                if pause >= deadline.remaining() {
+                    break;
+                }
                 std::thread::sleep(pause);
                 pause *= 2;
             }
-            match open(&self.spec) {
+            match open(&self.spec, &mut self.next_address, Some(deadline)) {
                 Ok(mut c) => {
                     if let Some(sel) = &self.selected {
+                        c.answer_by(deadline);
                         match c.execute(&select_command(&sel.mailbox, sel.read_only)?) {
                             Ok(_) => {}
                             // Gone or no longer allowed (renamed, rights
@@ -276,9 +328,7 @@ impl Session {
                     self.new_selection();
                     return Ok(());
                 }
-                Err(e @ (ClientError::AuthFailed { .. } | ClientError::SelfMaster { .. })) => {
-                    return Err(e)
-                }
+                Err(e) if e.is_refusal() => return Err(e),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -303,7 +353,8 @@ const FOLDER_COMMANDS: &[&str] = &[
 /// with other folders) before its selection is given up.
 const MAX_NEWS: usize = 10_000;
 
-/// What the server tells about the selected folder, whatever the command.
+/// What the server tells about the selected folder, whatever the command
+/// (also when it could not be read: the folder must learn that).
 fn is_news(data: &Untagged) -> bool {
     matches!(
         data,
@@ -313,7 +364,7 @@ fn is_news(data: &Untagged) -> bool {
             | Untagged::Vanished { .. }
             | Untagged::Fetch { .. }
             | Untagged::Flags(_)
-    )
+    ) || data.unreadable_message_data()
 }
 
 fn select_command(mailbox: &str, read_only: bool) -> ClientResult<Command> {
@@ -322,9 +373,14 @@ fn select_command(mailbox: &str, read_only: bool) -> ClientResult<Command> {
     Ok(Command::new(name).mailbox(mailbox, false)?)
 }
 
-/// Connects and logs in as the owner with the master user.
-pub fn open(spec: &SessionSpec) -> ClientResult<Connection> {
-    let mut connection = Connection::connect(&spec.target)?;
+/// Connects and logs in as the owner with the master user, the login
+/// counted against connect_timeout with the greeting (see
+/// `Connection::open` for `next_address` and `deadline`).
+pub fn open(
+    spec: &SessionSpec,
+    next_address: &mut usize,
+    deadline: Option<Deadline>,
+) -> ClientResult<Connection> {
     let login = MasterLogin {
         owner: &spec.owner,
         master: &spec.master,
@@ -332,6 +388,7 @@ pub fn open(spec: &SessionSpec) -> ClientResult<Connection> {
         separator: spec.separator.as_deref(),
         client_ip: spec.client_ip.as_deref(),
     };
-    login_as_master(&mut connection, &login)?;
-    Ok(connection)
+    Connection::open(&spec.target, next_address, deadline, |c| {
+        login_as_master(c, &login)
+    })
 }

@@ -3,11 +3,15 @@
 //!
 //! Untagged data that the storage does not interpret stays available as
 //! [`Untagged::Other`] with its values, so nothing a server sends is lost
-//! and nothing unknown is an error.
+//! and nothing unknown is an error. What cannot be read is left out as
+//! narrowly as possible, with a warning: a flag that is no atom, the rest
+//! of a FETCH from a broken item on ([`Untagged::Fetch`]'s `broken`),
+//! other untagged data as [`Untagged::Unreadable`]; its consumer decides
+//! what that means. Only tagged and status lines must be read whole.
 
 use super::framer::Frame;
 use super::sequence::SequenceSet;
-use super::value::{ParseError, ParseResult, Tokens, Value};
+use super::value::{shown, ParseError, ParseResult, Tokens, Value};
 
 /// `OK`, `NO`, `BAD`, `PREAUTH` or `BYE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +116,9 @@ pub enum Untagged {
     Fetch {
         seq: u32,
         items: Vec<(String, Value)>,
+        /// Why the items after these could not be read (the rest of the
+        /// response is left out), if they could not.
+        broken: Option<String>,
     },
     List(ListEntry),
     Lsub(ListEntry),
@@ -157,6 +164,22 @@ pub enum Untagged {
         name: String,
         values: Vec<Value>,
     },
+    /// Untagged data that could not be read: its name (upper-case; empty
+    /// when not even that could be read) and why.
+    Unreadable {
+        name: String,
+        reason: String,
+    },
+}
+
+impl Untagged {
+    /// Whether this is data that could not be read and may have been
+    /// about the selected folder's messages (their number, flags or
+    /// expunges): all the reader knows then is that something changed.
+    pub fn unreadable_message_data(&self) -> bool {
+        matches!(self, Untagged::Unreadable { name, .. }
+            if ["", "EXISTS", "RECENT", "EXPUNGE", "FETCH", "VANISHED"].contains(&name.as_str()))
+    }
 }
 
 /// One whole server response.
@@ -167,28 +190,46 @@ pub enum Response {
     Continuation(String),
 }
 
+/// A response, and what of it was left out (for the log).
+#[derive(Debug)]
+pub struct Parsed {
+    pub response: Response,
+    /// Each part left out, and why (a flag that is no atom, …).
+    pub warnings: Vec<String>,
+}
+
 impl Response {
-    /// Parses a framed response.
-    pub fn parse(frame: Frame) -> ParseResult<Response> {
+    /// Parses a framed response. A part that cannot be used is left out
+    /// and named in the warnings; only what leaves no usable response is
+    /// an error.
+    pub fn parse(frame: Frame) -> ParseResult<Parsed> {
         let mut t = Tokens::new(frame);
-        if t.accept(b'+') {
-            t.accept(b' ');
-            return Ok(Response::Continuation(t.rest_of_line()));
-        }
-        if t.accept(b'*') {
-            t.expect(b' ')?;
-            return untagged(&mut t).map(Response::Untagged);
-        }
-        let tag = t.atom()?;
-        t.expect(b' ')?;
-        let word = t.atom()?;
-        let status = Status::parse(&word)
-            .ok_or_else(|| ParseError(format!("tagged response with status {word:?}")))?;
-        Ok(Response::Tagged {
-            tag,
-            line: status_line(&mut t, status)?,
+        let response = response(&mut t)?;
+        Ok(Parsed {
+            response,
+            warnings: t.take_warnings(),
         })
     }
+}
+
+fn response(t: &mut Tokens) -> ParseResult<Response> {
+    if t.accept(b'+') {
+        t.accept(b' ');
+        return Ok(Response::Continuation(t.rest_of_line()));
+    }
+    if t.accept(b'*') {
+        t.expect(b' ')?;
+        return untagged(t).map(Response::Untagged);
+    }
+    let tag = t.atom()?;
+    t.expect(b' ')?;
+    let word = t.atom()?;
+    let status = Status::parse(&word)
+        .ok_or_else(|| ParseError(format!("tagged response with status {word:?}")))?;
+    Ok(Response::Tagged {
+        tag,
+        line: status_line(t, status)?,
+    })
 }
 
 fn status_line(t: &mut Tokens, status: Status) -> ParseResult<StatusLine> {
@@ -294,18 +335,54 @@ fn atoms_until(t: &mut Tokens, end: u8) -> ParseResult<Vec<String>> {
     }
 }
 
+/// A flag list `(…)` (FLAGS, PERMANENTFLAGS, LIST attributes): each flag
+/// as the server wrote it, `NIL` and `007` included (atoms here like any
+/// other). A flag that is no atom is left out with a warning; only a list
+/// whose end cannot be found is an error.
 fn flag_list(t: &mut Tokens) -> ParseResult<Vec<String>> {
-    match t.list(0)? {
-        Value::List(items) => items
-            .iter()
-            .map(|v| {
-                v.as_text()
-                    .map(|s| s.into_owned())
-                    .ok_or_else(|| ParseError("flag is not an atom".into()))
-            })
-            .collect(),
-        _ => unreachable!("list() returns a list"),
+    t.expect(b'(')?;
+    let mut flags = Vec::new();
+    loop {
+        t.skip_spaces();
+        if t.accept(b')') {
+            return Ok(flags);
+        }
+        match flag(t)? {
+            Ok(flag) => flags.push(flag),
+            Err(junk) => t.warn(format!("flag {junk} left out: not an atom")),
+        }
     }
+}
+
+/// The next flag of a list, or what stands there instead (shown).
+fn flag(t: &mut Tokens) -> ParseResult<Result<String, String>> {
+    let bytes = t.flag_bytes();
+    if is_flag(bytes) {
+        // ASCII by `is_flag`.
+        return Ok(Ok(String::from_utf8_lossy(bytes).into_owned()));
+    }
+    if !bytes.is_empty() {
+        return Ok(Err(format!("{:?}", shown(bytes))));
+    }
+    // A string, literal or list: no flag, but its end is known.
+    Ok(Err(describe(&t.value(1)?)))
+}
+
+/// A value for a message, without copying a literal or a long string.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("\"{}\"", shown(s)),
+        Value::Literal(l) => format!("a {}-byte literal", l.len()),
+        Value::List(_) | Value::ListText(_) => "a list".into(),
+        other => format!("{:?}", other.as_text().unwrap_or_default()),
+    }
+}
+
+/// `flag-perm` of RFC 3501 and 9051: an atom, `\` and an atom, or `\*`.
+fn is_flag(bytes: &[u8]) -> bool {
+    let atom = bytes.strip_prefix(b"\\").unwrap_or(bytes);
+    let atom_char = |b: &u8| (0x21..0x7f).contains(b) && !b"(){%*\"\\]".contains(b);
+    atom == b"*" && bytes.len() == 2 || !atom.is_empty() && atom.iter().all(atom_char)
 }
 
 fn astring_bytes(t: &mut Tokens) -> ParseResult<Vec<u8>> {
@@ -318,40 +395,55 @@ fn astring_bytes(t: &mut Tokens) -> ParseResult<Vec<u8>> {
     }
 }
 
+/// Untagged status or data. Data that cannot be read is kept as
+/// [`Untagged::Unreadable`] (a FETCH: as far as it could be read): the
+/// frame delimited it, so the responses after it are read as ever. A
+/// status line that cannot be read is an error.
 fn untagged(t: &mut Tokens) -> ParseResult<Untagged> {
-    let first = t.value(0)?;
+    let first = match t.value(0) {
+        Ok(first) => first,
+        Err(e) => return Ok(unreadable(t, "", e)),
+    };
     if let Value::Number(n) = first {
-        let n =
-            u32::try_from(n).map_err(|_| ParseError(format!("message number {n} out of range")))?;
-        t.expect(b' ')?;
-        let mut word = t.atom()?;
-        word.make_ascii_uppercase();
-        return match word.as_str() {
-            "EXISTS" => Ok(Untagged::Exists(n)),
-            "RECENT" => Ok(Untagged::Recent(n)),
-            "EXPUNGE" => Ok(Untagged::Expunge(n)),
-            "FETCH" => {
-                t.expect(b' ')?;
-                fetch_items(t).map(|items| Untagged::Fetch { seq: n, items })
+        return Ok(match spaced(t, Tokens::atom) {
+            Ok(word) => {
+                let word = word.to_ascii_uppercase();
+                message_data(t, n, &word).unwrap_or_else(|e| unreadable(t, &word, e))
             }
-            _ => Ok(Untagged::Other {
-                name: format!("{n} {word}"),
-                values: rest_values(t)?,
-            }),
-        };
+            Err(e) => unreadable(t, "", e),
+        });
     }
     let word = match first {
         Value::Atom(a) => a.to_ascii_uppercase(),
         other => {
-            return Err(ParseError(format!(
-                "untagged response starts with {other:?}"
-            )))
+            let e = ParseError(format!("untagged response starts with {other:?}"));
+            return Ok(unreadable(t, "", e));
         }
     };
     if let Some(status) = Status::parse(&word) {
         return status_line(t, status).map(Untagged::Status);
     }
-    Ok(match word.as_str() {
+    Ok(data(t, &word).unwrap_or_else(|e| unreadable(t, &word, e)))
+}
+
+/// `* n EXISTS`, `* n FETCH (…)` and the like.
+fn message_data(t: &mut Tokens, n: u64, word: &str) -> ParseResult<Untagged> {
+    let n = u32::try_from(n).map_err(|_| ParseError(format!("message number {n} out of range")))?;
+    Ok(match word {
+        "EXISTS" => Untagged::Exists(n),
+        "RECENT" => Untagged::Recent(n),
+        "EXPUNGE" => Untagged::Expunge(n),
+        "FETCH" => fetch(t, n),
+        _ => Untagged::Other {
+            name: format!("{n} {word}"),
+            values: rest_values(t)?,
+        },
+    })
+}
+
+/// Untagged data named by its first word.
+fn data(t: &mut Tokens, word: &str) -> ParseResult<Untagged> {
+    Ok(match word {
         "CAPABILITY" => Untagged::Capability(atoms_until(t, b'\n')?),
         "ENABLED" => Untagged::Enabled(atoms_until(t, b'\n')?),
         "FLAGS" => Untagged::Flags(spaced(t, flag_list)?),
@@ -381,10 +473,19 @@ fn untagged(t: &mut Tokens) -> ParseResult<Untagged> {
         "ID" => id(t)?,
         "NAMESPACE" => Untagged::Namespace(rest_values(t)?),
         _ => Untagged::Other {
-            name: word,
+            name: word.to_string(),
             values: rest_values(t)?,
         },
     })
+}
+
+/// Untagged data that could not be read, noted for the log.
+fn unreadable(t: &mut Tokens, name: &str, e: ParseError) -> Untagged {
+    t.warn(format!("unreadable response {:?}: {e}", t.excerpt()));
+    Untagged::Unreadable {
+        name: name.to_string(),
+        reason: e.0,
+    }
 }
 
 /// Every remaining value of the response.
@@ -418,19 +519,36 @@ fn numbers(t: &mut Tokens) -> ParseResult<Vec<u32>> {
     }
 }
 
-fn fetch_items(t: &mut Tokens) -> ParseResult<Vec<(String, Value)>> {
-    t.expect(b'(')?;
+/// A FETCH response: its items as far as they could be read.
+fn fetch(t: &mut Tokens, seq: u32) -> Untagged {
     let mut items = Vec::new();
+    let broken = fetch_items(t, &mut items).err().map(|e| {
+        let read = items.iter().map(|(name, _)| name.as_str());
+        let read = read.collect::<Vec<_>>().join(" ");
+        t.warn(format!(
+            "FETCH of message {seq} cut short after ({read}): {e} in {:?}",
+            t.excerpt()
+        ));
+        e.0
+    });
+    Untagged::Fetch { seq, items, broken }
+}
+
+fn fetch_items(t: &mut Tokens, items: &mut Vec<(String, Value)>) -> ParseResult<()> {
+    t.expect(b' ')?;
+    t.expect(b'(')?;
     loop {
         t.skip_spaces();
         if t.accept(b')') {
-            return Ok(items);
+            return Ok(());
         }
         let mut name = t.atom()?;
         name.make_ascii_uppercase();
         t.expect(b' ')?;
         let structure = matches!(name.as_str(), "ENVELOPE" | "BODY" | "BODYSTRUCTURE");
-        let value = if structure && t.peek_is(b'(') {
+        let value = if name == "FLAGS" {
+            Value::List(flag_list(t)?.into_iter().map(Value::Atom).collect())
+        } else if structure && t.peek_is(b'(') {
             Value::ListText(t.list_text()?)
         } else {
             t.value(1)?
@@ -622,8 +740,14 @@ mod tests {
     use crate::imap::framer::{read_frame, Limits};
 
     fn parse(text: &[u8]) -> Response {
+        parse_with_warnings(text).0
+    }
+
+    fn parse_with_warnings(text: &[u8]) -> (Response, Vec<String>) {
         let frame = read_frame(&mut &text[..], &Limits::default()).expect("framed");
-        Response::parse(frame).unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(text)))
+        let parsed = Response::parse(frame)
+            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(text)));
+        (parsed.response, parsed.warnings)
     }
 
     fn untagged_of(text: &[u8]) -> Untagged {
@@ -703,7 +827,12 @@ mod tests {
     #[test]
     fn fetch_with_envelope_flags_and_literal() {
         let text = b"* 12 FETCH (UID 4827 FLAGS (\\Seen) MODSEQ (12121231000) BODY[HEADER.FIELDS (SUBJECT)] {21}\r\nSubject: hi there\r\n\r\n ENVELOPE (\"date\" \"subj\" ((NIL NIL \"a\" \"b.c\")) NIL NIL NIL NIL NIL NIL \"<id>\"))\r\n";
-        let Untagged::Fetch { seq, items } = untagged_of(text) else {
+        let Untagged::Fetch {
+            seq,
+            items,
+            broken: None,
+        } = untagged_of(text)
+        else {
             panic!()
         };
         assert_eq!(seq, 12);
@@ -810,6 +939,114 @@ mod tests {
         assert_eq!(params[1], ("x".into(), None));
     }
 
+    fn flags_of(text: &[u8]) -> Vec<String> {
+        let Untagged::Fetch { items, .. } = untagged_of(text) else {
+            panic!("no FETCH")
+        };
+        let (_, flags) = items.iter().find(|(name, _)| name == "FLAGS").unwrap();
+        let flags = flags.as_list().unwrap().iter();
+        flags.map(|f| f.as_text().unwrap().into_owned()).collect()
+    }
+
+    #[test]
+    fn any_atom_is_a_flag_nil_and_digits_included() {
+        // A keyword may be any atom: `NIL`, digits (as written), `[`.
+        let Untagged::Flags(flags) =
+            untagged_of(b"* FLAGS (\\Answered \\Seen NIL 007 a[b $Work)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            flags,
+            ["\\Answered", "\\Seen", "NIL", "007", "a[b", "$Work"]
+        );
+        let Untagged::Status(line) =
+            untagged_of(b"* OK [PERMANENTFLAGS (\\Seen NIL a[b \\*)] Flags permitted.\r\n")
+        else {
+            panic!()
+        };
+        let expected = ["\\Seen", "NIL", "a[b", "\\*"].map(String::from).to_vec();
+        assert_eq!(line.code, Some(Code::PermanentFlags(expected)));
+        assert_eq!(
+            flags_of(b"* 3 FETCH (UID 5 FLAGS (NIL \\Seen 007 a[b) MODSEQ (9))\r\n"),
+            ["NIL", "\\Seen", "007", "a[b"]
+        );
+        let Untagged::List(entry) = untagged_of(b"* LIST (\\Marked NIL) \"/\" x\r\n") else {
+            panic!()
+        };
+        assert_eq!(entry.attributes, ["\\Marked", "NIL"]);
+    }
+
+    #[test]
+    fn empty_flag_lists_and_codes_without_text() {
+        let Untagged::Flags(flags) = untagged_of(b"* FLAGS ()\r\n") else {
+            panic!()
+        };
+        assert!(flags.is_empty());
+        assert!(flags_of(b"* 1 FETCH (FLAGS () UID 1)\r\n").is_empty());
+        let Untagged::Status(line) = untagged_of(b"* OK [PERMANENTFLAGS ()]\r\n") else {
+            panic!()
+        };
+        assert_eq!(line.code, Some(Code::PermanentFlags(Vec::new())));
+    }
+
+    #[test]
+    fn literals_and_empty_forms_the_grammar_allows() {
+        let Untagged::List(e) = untagged_of(b"* LIST () NIL {4}\r\nTeam\r\n") else {
+            panic!()
+        };
+        assert_eq!((e.delimiter, &e.name[..]), (None, &b"Team"[..]));
+        let Untagged::List(e) = untagged_of(b"* LIST (\\Noselect) \"/\" \"\"\r\n") else {
+            panic!()
+        };
+        assert!(e.name.is_empty());
+        let Untagged::MailboxStatus { mailbox, items } =
+            untagged_of(b"* STATUS {4}\r\nTeam (MESSAGES 1)\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!((&mailbox[..], items.len()), (&b"Team"[..], 1));
+        let Untagged::MyRights { rights, .. } =
+            untagged_of(b"* MYRIGHTS {4}\r\nTeam {3}\r\nlrs\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(rights, "lrs");
+        let Untagged::Esearch(e) = untagged_of(b"* ESEARCH (TAG {2}\r\ns5) UID\r\n") else {
+            panic!()
+        };
+        assert_eq!((e.tag.as_deref(), e.uid, e.all), (Some("s5"), true, None));
+        let Untagged::Esearch(e) = untagged_of(b"* ESEARCH\r\n") else {
+            panic!()
+        };
+        assert_eq!(e, Esearch::default());
+        let (response, warnings) = parse_with_warnings(b"* 1 FETCH (UID 2 X-GUID {3}\r\nabc)\r\n");
+        assert!(warnings.is_empty(), "{warnings:?} {response:?}");
+    }
+
+    #[test]
+    fn a_flag_that_is_no_atom_is_left_out_with_a_warning() {
+        let text = b"* FLAGS (\\Seen a]b \"quoted\" (x) {3}\r\nabc \xff $Work)\r\n";
+        let (response, warnings) = parse_with_warnings(text);
+        let Response::Untagged(Untagged::Flags(flags)) = response else {
+            panic!("{response:?}")
+        };
+        assert_eq!(flags, ["\\Seen", "$Work"]);
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings[0].contains("a]b"), "{warnings:?}");
+        assert!(warnings[3].contains("3-byte literal"), "{warnings:?}");
+        // Also in FETCH and PERMANENTFLAGS: the rest of the response stays.
+        let text = b"* 2 FETCH (UID 7 FLAGS (\\Seen \"x\" $Work) MODSEQ (4))\r\n";
+        assert_eq!(flags_of(text), ["\\Seen", "$Work"]);
+        let text = b"* OK [PERMANENTFLAGS (a%b \\*)] Flags permitted.\r\n";
+        let (response, warnings) = parse_with_warnings(text);
+        let Response::Untagged(Untagged::Status(line)) = response else {
+            panic!("{response:?}")
+        };
+        assert_eq!(line.code, Some(Code::PermanentFlags(vec!["\\*".into()])));
+        assert_eq!(warnings.len(), 1);
+    }
+
     #[test]
     fn continuation_and_unknown_data() {
         assert!(matches!(parse(b"+ \r\n"), Response::Continuation(_)));
@@ -823,14 +1060,9 @@ mod tests {
     fn garbage_is_an_error() {
         for text in [
             &b"\r\n"[..],
-            b"* \r\n",
             b"a1 MAYBE x\r\n",
-            b"* 4294967296 EXISTS\r\n",
-            b"* 1 FETCH (UID)\r\n",
-            b"* LIST (\\X) \"toolong\" x\r\n",
-            b"* STATUS x (MESSAGES)\r\n",
             b"a1 OK [UIDVALIDITY x] y\r\n",
-            b"* VANISHED 1:x\r\n",
+            b"* OK [UIDNEXT] y\r\n",
         ] {
             let frame = read_frame(&mut &text[..], &Limits::default()).unwrap();
             assert!(
@@ -839,5 +1071,60 @@ mod tests {
                 String::from_utf8_lossy(text)
             );
         }
+    }
+
+    #[test]
+    fn untagged_data_that_cannot_be_read_is_kept_as_unreadable() {
+        for (text, name) in [
+            (&b"* \r\n"[..], ""),
+            (b"* \"x\" y\r\n", ""),
+            (b"* 4294967296 EXISTS\r\n", "EXISTS"),
+            (b"* LIST (\\X) \"toolong\" x\r\n", "LIST"),
+            (b"* STATUS x (MESSAGES)\r\n", "STATUS"),
+            (b"* VANISHED 1:x\r\n", "VANISHED"),
+            (b"* ESEARCH (TAG \"a1\") ALL 1:x\r\n", "ESEARCH"),
+        ] {
+            let (response, warnings) = parse_with_warnings(text);
+            let Response::Untagged(unreadable) = response else {
+                panic!("{response:?}")
+            };
+            assert!(
+                matches!(&unreadable, Untagged::Unreadable { name: n, .. } if n == name),
+                "{unreadable:?}"
+            );
+            assert_eq!(
+                unreadable.unreadable_message_data(),
+                matches!(name, "" | "EXISTS" | "VANISHED")
+            );
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+        }
+    }
+
+    #[test]
+    fn a_fetch_cut_short_keeps_the_items_before_the_break() {
+        for text in [
+            &b"* 2 FETCH (UID 7 FLAGS \\Seen MODSEQ (4))\r\n"[..],
+            b"* 2 FETCH (UID 7 BODY[unbalanced {3}\r\nabc)\r\n",
+            b"* 2 FETCH (UID 7 X-GUID \xff\xfe FLAGS ())\r\n",
+            b"* 2 FETCH (UID 7 ENVELOPE (\"unterminated)\r\n",
+            b"* 2 FETCH (UID 7 FLAGS (\\Seen)\r\n",
+        ] {
+            let (response, warnings) = parse_with_warnings(text);
+            let Response::Untagged(Untagged::Fetch { seq, items, broken }) = response else {
+                panic!("{response:?}")
+            };
+            assert_eq!((seq, items[0].0.as_str()), (2, "UID"));
+            assert_eq!(items[0].1.as_number(), Some(7));
+            assert!(broken.is_some());
+            assert!(
+                warnings[0].contains("FETCH of message 2 cut short"),
+                "{warnings:?}"
+            );
+        }
+        let (response, _) = parse_with_warnings(b"* 5 FETCH\r\n");
+        assert!(matches!(
+            response,
+            Response::Untagged(Untagged::Fetch { seq: 5, items, broken: Some(_) }) if items.is_empty()
+        ));
     }
 }

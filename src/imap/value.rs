@@ -92,6 +92,8 @@ pub struct Tokens {
     literals: std::vec::IntoIter<Literal>,
     line: usize,
     pos: usize,
+    /// What the reader left out of the response (see [`Tokens::warn`]).
+    warnings: Vec<String>,
 }
 
 impl Tokens {
@@ -101,7 +103,25 @@ impl Tokens {
             literals: frame.literals.into_iter(),
             line: 0,
             pos: 0,
+            warnings: Vec::new(),
         }
+    }
+
+    /// Notes that part of the response was left out, and why: the rest of
+    /// it is still used, and the note goes to the log.
+    pub fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
+    /// The notes made with [`Tokens::warn`] so far.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The beginning of the response's first line, for messages.
+    pub fn excerpt(&self) -> String {
+        let first = self.lines.first().map_or(&[][..], Vec::as_slice);
+        shown(first)
     }
 
     fn current(&self) -> &[u8] {
@@ -197,6 +217,22 @@ impl Tokens {
         }
         self.pos = end;
         Ok(&line[start..end])
+    }
+
+    /// The next flag of a flag list as the server wrote it: every byte up
+    /// to a space, a parenthesis, a quote, a `{` or the end of the line.
+    /// Unlike in [`Tokens::atom`], `[` is an ordinary character here
+    /// (keywords may hold it), and `NIL` and digits stay text. Empty when
+    /// one of those delimiters is next.
+    pub fn flag_bytes(&mut self) -> &[u8] {
+        let line = self.lines.get(self.line).map_or(&[][..], Vec::as_slice);
+        let start = self.pos.min(line.len());
+        let len = line[start..]
+            .iter()
+            .position(|b| b" ()\"{".contains(b))
+            .unwrap_or(line.len() - start);
+        self.pos = start + len;
+        &line[start..start + len]
     }
 
     /// A number (`number` or `number64`).
@@ -392,6 +428,15 @@ impl Tokens {
         self.line += 1;
         self.pos = 0;
         Ok(literal)
+    }
+}
+
+/// `bytes` for a message: lossy UTF-8, at most 60 characters.
+pub fn shown(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(60) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.into_owned(),
     }
 }
 

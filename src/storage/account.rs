@@ -13,7 +13,7 @@ use super::error::{ErrorKind, StorageError, StorageResult};
 use super::folder::Parked;
 use super::list_cache::{ListCache, ListKey};
 use super::names::{ListedFolder, RemoteLayout};
-use super::remote::session_spec;
+use super::remote::{check_readable, session_spec};
 use super::settings::Settings;
 use crate::client::connection::{Completion, Connection};
 use crate::client::error::{ClientError, ClientResult};
@@ -273,6 +273,8 @@ fn lookup_allowed(done: &Completion) -> bool {
     done.line.status == Status::Ok
         && done.data.iter().all(|d| match d {
             Untagged::MyRights { rights, .. } => rights.contains('l'),
+            // Rights that could not be read allow nothing.
+            Untagged::Unreadable { name, .. } => name != "MYRIGHTS",
             _ => true,
         })
 }
@@ -346,8 +348,16 @@ impl Owner {
         f: impl FnOnce(&mut Session) -> ClientResult<T>,
     ) -> StorageResult<T> {
         let mut pool = self.pool.borrow_mut();
-        f(pool.session(&self.key, &self.spec))
-            .map_err(|e| StorageError::from_client(&self.spec.owner, e))
+        let session = pool.session(&self.key, &self.spec);
+        let result = f(session);
+        // Logged here, on Dovecot's thread, also for the parallel logins'.
+        for warning in session.take_warnings() {
+            self.debug.warning(&format!(
+                "shared_imapc: {}'s server: left out of a response: {warning}",
+                self.spec.owner
+            ));
+        }
+        result.map_err(|e| StorageError::from_client(&self.spec.owner, e))
     }
 
     /// Runs `command` on the owner's session (repeated after a reconnect
@@ -651,6 +661,7 @@ impl Owner {
                 .syntax(items);
             s.execute(&command, true)
         })?;
+        check_readable(self.name(), &done.data, &["STATUS"])?;
         let mut status = FolderStatus::default();
         for data in &done.data {
             if let Untagged::MailboxStatus { items, .. } = data {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::account::{encode_error, Owner};
 use super::error::{ErrorKind, StorageError, StorageResult};
 use super::fetch_items::{fetch_items, format_internaldate, want, MessageData};
-use super::remote::MailboxState;
+use super::remote::{check_readable, MailboxState};
 use super::search_plan::{self, Key, Plan};
 use super::sync_plan::{plan, Change, Delta, Flags, Local, Needed};
 use crate::client::connection::Completion;
@@ -23,6 +23,10 @@ use crate::imap::value::Value;
 const CACHE_LIMIT: usize = 64 << 20;
 /// Whole messages fetched per command, so memory stays bounded.
 const MESSAGE_BATCH: usize = 200;
+/// UIDs an ESEARCH result may name (64 MB of them; Dovecot's folders hold
+/// far fewer messages): `ALL 1:4294967295` is a few bytes to send, and 16
+/// GB to list for Dovecot.
+const MAX_SEARCH_RESULTS: u64 = 1 << 24;
 
 /// What the last sync decided, for the index.
 #[derive(Debug, Default)]
@@ -42,8 +46,12 @@ pub struct SyncResult {
 struct Pending {
     full: bool,
     vanished: SequenceSet,
-    changed: BTreeMap<u32, Flags>,
+    /// Flags by UID; `None`: the answer about them could not be read.
+    changed: BTreeMap<u32, Option<Flags>>,
     exists_grew: bool,
+    /// An answer that named no message could not be read: it may have
+    /// been about any of them (see `Delta::Full`).
+    unsure: bool,
 }
 
 /// An open shared folder.
@@ -274,7 +282,8 @@ impl Folder {
                     }
                     self.pending.vanished.0.extend(uids.0);
                 }
-                Untagged::Fetch { items, .. } => self.note_fetch(items),
+                Untagged::Fetch { items, broken, .. } => self.note_fetch(items, broken.is_some()),
+                ref unreadable if unreadable.unreadable_message_data() => self.note_unsure(),
                 Untagged::Status(line) => {
                     if let Some(Code::HighestModseq(m)) = line.code {
                         self.highest_modseq = self.highest_modseq.max(m);
@@ -285,7 +294,9 @@ impl Folder {
         }
     }
 
-    fn note_fetch(&mut self, items: Vec<(String, Value)>) {
+    /// Takes note of one FETCH; `broken`: items after these could not be
+    /// read.
+    fn note_fetch(&mut self, items: Vec<(String, Value)>, broken: bool) {
         let uid = fetch_uid(&items);
         let mut flags = None;
         let mut data = Vec::new();
@@ -305,14 +316,28 @@ impl Folder {
         }
         match (uid, flags) {
             (Some(uid), Some(flags)) => {
-                self.pending.changed.insert(uid, flags);
+                self.pending.changed.insert(uid, Some(flags));
             }
+            // There, with flags that could not be read: the index keeps its.
+            (Some(uid), None) if broken => {
+                self.pending.changed.entry(uid).or_insert(None);
+            }
+            // Cut short before its UID: which message is unknown.
+            (None, _) if broken => self.note_unsure(),
             (None, Some(_)) => self.pending.full = true,
             _ => {}
         }
         if let (Some(uid), false) = (uid, data.is_empty()) {
             self.remember(uid, data);
         }
+    }
+
+    /// Something about the messages could not be read (the warning is in
+    /// the log): the sync compares the whole folder, and expunges nothing,
+    /// since any message may be the one missing from the answer.
+    fn note_unsure(&mut self) {
+        self.pending.full = true;
+        self.pending.unsure = true;
     }
 
     fn remember(&mut self, uid: u32, items: Vec<(String, Value)>) {
@@ -377,7 +402,18 @@ impl Folder {
                 changed: pending.changed,
             }
         };
-        self.pending = Pending::default();
+        // A listing that could not be read whole is compared again next
+        // time, for what it could not expunge.
+        self.pending = Pending {
+            full: matches!(
+                delta,
+                Delta::Full {
+                    complete: false,
+                    ..
+                }
+            ),
+            ..Pending::default()
+        };
         // Also after a SELECT of its own: the next sync asks again.
         self.just_asked = false;
         let needed = delta.local_needed();
@@ -433,7 +469,7 @@ impl Folder {
     /// came since: the next sync that asks the remote applies them.
     fn keep_for_later(&mut self, delta: Delta) {
         match delta {
-            Delta::Full(_) => self.pending.full = true,
+            Delta::Full { .. } => self.pending.full = true,
             Delta::Changes { vanished, changed } => {
                 self.pending.vanished.0.extend(vanished.0);
                 for (uid, flags) in changed {
@@ -554,7 +590,8 @@ impl Folder {
         if let Some(&last) = all.keys().next_back() {
             self.state.uidnext = self.state.uidnext.max(last + 1);
         }
-        Ok(Delta::Full(all))
+        let complete = !self.pending.unsure;
+        Ok(Delta::Full { all, complete })
     }
 
     fn fetch_flags_after(&mut self, after: u32) -> StorageResult<()> {
@@ -838,20 +875,29 @@ impl Folder {
         let command =
             search_plan::command(&chosen, plan.sort.as_deref(), esearch).map_err(encode_error)?;
         let done = self.run_selected(command)?;
+        check_readable(
+            self.owner.name(),
+            &done.data,
+            &["SEARCH", "ESEARCH", "SORT"],
+        )?;
         let mut uids = Vec::new();
+        let mut sets = Vec::new();
         let mut rest = Vec::new();
         for data in done.data {
             match data {
                 Untagged::Search { ids, .. } | Untagged::Sort(ids) => uids.extend(ids),
-                Untagged::Esearch(result) => {
-                    if let Some(all) = result.all {
-                        uids.extend(all.numbers(u32::MAX));
-                    }
-                }
+                Untagged::Esearch(result) => sets.extend(result.all),
                 other => rest.push(other),
             }
         }
         self.note(rest);
+        if sets.iter().map(SequenceSet::count).sum::<u64>() > MAX_SEARCH_RESULTS {
+            return Err(StorageError::new(
+                ErrorKind::Temp,
+                format!("{}'s server: search result too large", self.owner.name()),
+            ));
+        }
+        uids.extend(sets.iter().flat_map(|set| set.numbers(u32::MAX)));
         if plan.sort.is_none() {
             uids.sort_unstable();
             uids.dedup();
@@ -879,6 +925,7 @@ impl Folder {
         let keys: Vec<&Key> = keys.iter().flatten().collect();
         let command = search_plan::thread_command(algorithm, &keys).map_err(encode_error)?;
         let done = self.run_selected(command)?;
+        check_readable(self.owner.name(), &done.data, &["THREAD"])?;
         let mut text = String::new();
         let mut rest = Vec::new();
         for data in done.data {

@@ -1,6 +1,7 @@
 //! From settings to remote sessions, and from remote answers to the state
 //! the storage keeps: the pure-Rust decisions between the two.
 
+use super::error::{ErrorKind, StorageError, StorageResult};
 use super::settings::Endpoint;
 use crate::client::connection::{Completion, Target};
 use crate::client::session::SessionSpec;
@@ -31,6 +32,7 @@ pub fn session_spec(
         target: Target {
             host,
             port: endpoint.port,
+            addresses: Vec::new(),
             connect_timeout: endpoint.connect_timeout,
             command_timeout: endpoint.command_timeout,
             idle_timeout: endpoint.idle_timeout,
@@ -92,5 +94,27 @@ impl MailboxState {
             Some(Code::ReadOnly) => self.read_only = true,
             _ => {}
         }
+    }
+}
+
+/// Fails when `data` holds a response named one of `names` that could not
+/// be read (a search result, a STATUS): an answer without it would be
+/// wrong, not just incomplete.
+pub fn check_readable(owner: &str, data: &[Untagged], names: &[&str]) -> StorageResult<()> {
+    let unreadable = data.iter().find_map(|d| match d {
+        Untagged::Unreadable { name, reason } if names.contains(&name.as_str()) => {
+            Some(format!("unreadable {name} response: {reason}"))
+        }
+        _ => None,
+    });
+    match unreadable {
+        None => Ok(()),
+        Some(detail) => Err(StorageError {
+            detail: Some(detail),
+            ..StorageError::new(
+                ErrorKind::Temp,
+                format!("{owner}'s server sent an answer that could not be read"),
+            )
+        }),
     }
 }

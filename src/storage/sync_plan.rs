@@ -55,17 +55,25 @@ impl Flags {
     }
 }
 
-/// What the remote told since the last sync.
+/// What the remote told since the last sync. Messages map to their flags,
+/// or to `None` when the remote's answer about them could not be read
+/// whole: such a message is there, and the index keeps the flags it has
+/// (a new one gets none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delta {
     /// Every message there is (after `UID FETCH 1:* (FLAGS)`).
-    Full(BTreeMap<u32, Flags>),
+    Full {
+        all: BTreeMap<u32, Option<Flags>>,
+        /// False when an answer that named no message could not be read:
+        /// any message may be missing from `all`, so none is expunged.
+        complete: bool,
+    },
     /// Only what changed (QRESYNC): vanished UIDs and new or changed messages.
     Changes {
         /// UIDs the remote expunged (`VANISHED`).
         vanished: SequenceSet,
         /// New or changed messages and their flags.
-        changed: BTreeMap<u32, Flags>,
+        changed: BTreeMap<u32, Option<Flags>>,
     },
 }
 
@@ -154,11 +162,11 @@ pub fn plan(local: &Local, remote_uidvalidity: u32, delta: &Delta) -> Vec<Change
         changes.push(Change::Reset);
     }
     let last_local = if reset { 0 } else { local.last_uid };
-    let (vanished, upserts): (Vec<u32>, &BTreeMap<u32, Flags>) = match delta {
-        Delta::Full(all) => (
+    let (vanished, upserts): (Vec<u32>, &BTreeMap<u32, Option<Flags>>) = match delta {
+        Delta::Full { all, complete } => (
             uids.iter()
                 .copied()
-                .filter(|u| !all.contains_key(u))
+                .filter(|u| *complete && !all.contains_key(u))
                 .collect(),
             all,
         ),
@@ -177,8 +185,8 @@ pub fn plan(local: &Local, remote_uidvalidity: u32, delta: &Delta) -> Vec<Change
             continue;
         }
         if uid > last_local {
-            changes.push(Change::Append(uid, flags.clone()));
-        } else if uids.binary_search(&uid).is_ok() {
+            changes.push(Change::Append(uid, flags.clone().unwrap_or_default()));
+        } else if let (Ok(_), Some(flags)) = (uids.binary_search(&uid), flags) {
             let known = if reset { None } else { local.flags_of(uid) };
             if !known.is_some_and(|k| k.same_as(flags)) {
                 changes.push(Change::SetFlags(uid, flags.clone()));
@@ -199,7 +207,15 @@ mod tests {
     }
 
     fn all(uids: &[u32]) -> Delta {
-        Delta::Full(uids.iter().map(|&u| (u, seen())).collect())
+        Delta::Full {
+            all: uids.iter().map(|&u| (u, Some(seen()))).collect(),
+            complete: true,
+        }
+    }
+
+    /// Messages and their flags, all read.
+    fn read<const N: usize>(pairs: [(u32, Flags); N]) -> BTreeMap<u32, Option<Flags>> {
+        pairs.into_iter().map(|(u, f)| (u, Some(f))).collect()
     }
 
     #[test]
@@ -284,7 +300,7 @@ mod tests {
         };
         let delta = Delta::Changes {
             vanished: SequenceSet(vec![(2, 2), (9, 12)]),
-            changed: [(3, seen()), (4, Flags::default())].into_iter().collect(),
+            changed: read([(3, seen()), (4, Flags::default())]),
         };
         assert_eq!(
             plan(&local, 7, &delta),
@@ -307,9 +323,7 @@ mod tests {
         };
         let delta = Delta::Changes {
             vanished: SequenceSet(vec![(2, 3)]),
-            changed: [(2, seen()), (3, seen()), (4, seen())]
-                .into_iter()
-                .collect(),
+            changed: read([(2, seen()), (3, seen()), (4, seen())]),
         };
         assert_eq!(
             plan(&local, 7, &delta),
@@ -321,9 +335,7 @@ mod tests {
     fn a_resync_needs_only_the_local_messages_it_names() {
         let delta = Delta::Changes {
             vanished: SequenceSet(vec![(2, 4), (90, 95)]),
-            changed: [(3, seen()), (7, seen()), (50, seen())]
-                .into_iter()
-                .collect(),
+            changed: read([(3, seen()), (7, seen()), (50, seen())]),
         };
         let needed = delta.local_needed();
         assert_eq!(
@@ -353,6 +365,59 @@ mod tests {
                 Change::Expunge(4),
                 Change::SetFlags(7, seen()),
                 Change::Append(50, seen())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_whose_flags_could_not_be_read_keeps_its_own() {
+        let local = Local {
+            uidvalidity: 7,
+            last_uid: 3,
+            uids: vec![1, 2, 3],
+            flags: vec![Flags::default(), seen(), Flags::default()],
+            modseq: 0,
+        };
+        let mut all = read([(1, seen())]);
+        all.extend([(2, None), (4, None)]);
+        let delta = Delta::Full {
+            all,
+            complete: true,
+        };
+        // 2 neither expunged nor changed; 4 new, with no flags.
+        assert_eq!(
+            plan(&local, 7, &delta),
+            vec![
+                Change::Expunge(3),
+                Change::SetFlags(1, seen()),
+                Change::Append(4, Flags::default())
+            ]
+        );
+        let delta = Delta::Changes {
+            vanished: SequenceSet(Vec::new()),
+            changed: [(2, None)].into_iter().collect(),
+        };
+        assert_eq!(plan(&local, 7, &delta), vec![]);
+    }
+
+    #[test]
+    fn an_incomplete_listing_expunges_nothing() {
+        let local = Local {
+            uidvalidity: 7,
+            last_uid: 3,
+            uids: vec![1, 2, 3],
+            flags: vec![seen(); 3],
+            modseq: 0,
+        };
+        let delta = Delta::Full {
+            all: read([(1, Flags::default()), (4, seen())]),
+            complete: false,
+        };
+        assert_eq!(
+            plan(&local, 7, &delta),
+            vec![
+                Change::SetFlags(1, Flags::default()),
+                Change::Append(4, seen())
             ]
         );
     }

@@ -52,7 +52,7 @@ fn in_dovecot() -> bool {
     IN_DOVECOT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// `mail_debug` lines of one Dovecot user. Holds Dovecot's event, so it is
+/// `mail_debug` lines (and warnings) of one Dovecot user. Holds Dovecot's event, so it is
 /// neither `Send` nor `Sync`: it cannot leave Dovecot's thread.
 #[derive(Clone, Debug, Default)]
 pub struct DebugLog {
@@ -72,5 +72,11 @@ impl DebugLog {
         if let Some(event) = self.event {
             log(Some(event), Level::Debug, &message());
         }
+    }
+
+    /// Writes a warning, debugging on or not (on the user's event when
+    /// debugging, else on the process's log).
+    pub fn warning(&self, message: &str) {
+        log(self.event, Level::Warning, message);
     }
 }

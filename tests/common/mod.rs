@@ -97,6 +97,7 @@ pub fn target(host: &str, port: u16) -> Target {
     Target {
         host: host.into(),
         port,
+        addresses: Vec::new(),
         connect_timeout: Duration::from_secs(5),
         command_timeout: Duration::from_secs(10),
         idle_timeout: Duration::from_secs(300),
