@@ -53,6 +53,12 @@ impl ClientError {
         )
     }
 
+    /// Whether the command may go again on a new connection: this one
+    /// broke, and not by a timeout (the user is waiting already).
+    pub fn may_retry(&self) -> bool {
+        self.breaks_connection() && !matches!(self, ClientError::Timeout { .. })
+    }
+
     /// Whether the connection cannot be used any more.
     pub fn breaks_connection(&self) -> bool {
         !matches!(self, ClientError::Rejected { .. } | ClientError::Encode(_))

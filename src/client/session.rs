@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::connection::{Completion, Connection, Deadline, Target};
-use super::error::{ClientError, ClientResult};
+use super::error::ClientResult;
 use super::login::{login_as_master, MasterLogin};
 use crate::imap::command::Command;
 use crate::imap::response::Untagged;
@@ -284,14 +284,7 @@ impl Session {
     ) -> ClientResult<Completion> {
         let deadline = self.command_deadline();
         match operation(self.connection_for(deadline)?) {
-            // A timeout is not retried: the user is waiting already.
-            Err(e)
-                if repeatable
-                    && e.breaks_connection()
-                    && !matches!(e, ClientError::Timeout { .. }) =>
-            {
-                operation(self.connection_for(deadline)?)
-            }
+            Err(e) if repeatable && e.may_retry() => operation(self.connection_for(deadline)?),
             other => other,
         }
     }

@@ -367,18 +367,16 @@ impl Owner {
         self.with_session(|s| s.execute(command, repeatable))
     }
 
-    /// Runs `command` once: `None` when the connection broke on the way
-    /// (not a timeout: the user is waiting already), for the caller to
-    /// decide whether it may go again, and where.
+    /// Runs `command` once: `None` when it may go again on a new
+    /// connection (`ClientError::may_retry`), for the caller to decide
+    /// where.
     pub fn execute_unless_broken(
         &mut self,
         command: &Command,
     ) -> StorageResult<Option<Completion>> {
         self.log_command(command);
         self.with_session(|s| match s.execute(command, false) {
-            Err(e) if e.breaks_connection() && !matches!(e, ClientError::Timeout { .. }) => {
-                Ok(None)
-            }
+            Err(e) if e.may_retry() => Ok(None),
             other => other.map(Some),
         })
     }
