@@ -196,8 +196,8 @@ void sic_sync_free(struct sic_sync *sync);
 /* Whether the remote opened the folder read-only ([READ-ONLY]). */
 int sic_folder_is_read_only(const struct sic_folder *folder);
 /* 1 when changes the user made in an index of index_uidvalidity may go to
-   the owner's server (not after EXAMINE, not into a folder created anew
-   since), 0 when they must be dropped. */
+   the owner's server, 0 when they must be dropped: the owner's folder is
+   a new one since. */
 int sic_folder_accepts_changes(const struct sic_folder *folder,
 			       uint32_t index_uidvalidity);
 /* Local changes passed on: flags (enum mail_flags) and keywords (NULL-

@@ -343,6 +343,40 @@ fn after_a_reconnect_the_folder_resyncs_with_qresync_from_its_index() {
 }
 
 #[test]
+fn a_change_is_not_repeated_into_a_folder_created_anew_during_a_reconnect() {
+    let first: Script = Box::new(|peer| {
+        log_in_and_select(peer);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // The server goes away instead of answering.
+        let (_, command) = peer.command();
+        assert!(
+            command.starts_with("UID STORE 1 +FLAGS.SILENT"),
+            "{command}"
+        );
+    });
+    let second: Script = Box::new(|peer| {
+        peer.send(GREETING);
+        let (tag, _) = peer.command();
+        peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 QRESYNC ACL] in\r\n").as_bytes());
+        // The owner deleted Team and made a new one meanwhile.
+        let recreated = ["* 0 EXISTS", "* OK [UIDVALIDITY 8] v"];
+        answer(peer, "SELECT Team", &recreated);
+        // Selected again as the folder's own: never the STORE.
+        answer(peer, "ENABLE QRESYNC", &["* ENABLED QRESYNC"]);
+        answer(peer, "SELECT Team (QRESYNC (7 10))", &recreated);
+    });
+    let server = FakeServer::start_many(vec![first, second]);
+    let (_owner, mut folder) = open_synced(server.port, false);
+    let flagged = Flags::from_names(["\\Flagged"]);
+    let error = folder
+        .store(&SequenceSet(vec![(1, 1)]), true, &flagged)
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::NotFound, "{error:?}");
+    drop(folder);
+    server.finish();
+}
+
+#[test]
 fn a_fetch_without_uid_forces_a_full_resync() {
     let server = serve(|peer| {
         answer(peer, "UID FETCH 1:*", ALL_FLAGS);

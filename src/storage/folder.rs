@@ -377,7 +377,7 @@ impl Folder {
         self.take_news()?;
         let ask = !quick && !std::mem::take(&mut self.just_asked);
         if ask && self.still_selected()? {
-            let done = self.run(Command::new("NOOP"))?;
+            let done = self.run(Command::new("NOOP"), true)?;
             self.note(done.data);
         }
         // Also after the NOOP: it may have reconnected without the folder
@@ -479,10 +479,12 @@ impl Folder {
         }
     }
 
-    fn run(&mut self, command: Command) -> StorageResult<Completion> {
+    /// Runs a command that names no message (repeated after a reconnect
+    /// when `repeatable`).
+    fn run(&mut self, command: Command, repeatable: bool) -> StorageResult<Completion> {
         self.finish_streaming()?;
         self.take_news()?;
-        self.owner.execute(&command, true)
+        self.owner.execute(&command, repeatable)
     }
 
     /// Runs a command that names this folder's messages by UID, on this
@@ -497,6 +499,9 @@ impl Folder {
         if let Some(done) = self.owner.execute_unless_broken(&command)? {
             return Ok(done);
         }
+        // Logged in again first: the new login's selection is a plain
+        // SELECT, which `ensure_selected` must not take for this folder's.
+        self.owner.with_session(Session::ensure_connected)?;
         self.ensure_selected()?;
         self.take_news()?;
         self.owner.execute(&command, false)
@@ -726,11 +731,11 @@ impl Folder {
 
 impl Folder {
     /// Whether the user's changes kept in an index of `index_uidvalidity`
-    /// may go to the remote: not from a read-only open, and only into the
-    /// folder they were made in (the owner may have deleted it and made a
-    /// new one of the same name since: its UIDs name other messages).
+    /// may go to the remote: only into the folder they were made in (the
+    /// owner may have deleted it and made a new one of the same name
+    /// since: its UIDs name other messages).
     pub fn accepts_changes_from(&self, index_uidvalidity: u32) -> bool {
-        !self.read_only && index_uidvalidity != 0 && index_uidvalidity == self.state.uidvalidity
+        index_uidvalidity != 0 && index_uidvalidity == self.state.uidvalidity
     }
 
     /// Passes a local flag change on: `UID STORE uids ±FLAGS (…)`. The
@@ -785,9 +790,7 @@ impl Folder {
             command = command.string(date.as_bytes()).map_err(encode_error)?;
         }
         // Never sent twice: the server may have saved it before a break.
-        self.finish_streaming()?;
-        self.take_news()?;
-        let done = self.owner.execute(&command.literal(message), false)?;
+        let done = self.run(command.literal(message), false)?;
         self.note(done.data);
         Ok(match done.line.code {
             Some(Code::AppendUid { uidvalidity, uids }) => match uids.0[..] {
