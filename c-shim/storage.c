@@ -209,14 +209,15 @@ static int sic_mailbox_exists(struct mailbox *box, bool auto_boxes ATTR_UNUSED,
 	return 0;
 }
 
-static void sic_mailbox_known_state(struct sic_mailbox *mbox,
-				    struct sic_index_header *hdr_r)
+void sic_index_known_state(struct sic_mailbox *mbox,
+			   struct mail_index_view *view,
+			   struct sic_index_header *hdr_r)
 {
 	const void *data;
 	size_t size;
 
 	i_zero(hdr_r);
-	mail_index_get_header_ext(mbox->box.view, mbox->ext_id, &data, &size);
+	mail_index_get_header_ext(view, mbox->ext_id, &data, &size);
 	if (size >= sizeof(*hdr_r))
 		memcpy(hdr_r, data, sizeof(*hdr_r));
 }
@@ -254,7 +255,7 @@ static int sic_mailbox_open(struct mailbox *box)
 	mbox->envelope_cache_idx = sic_mailbox_register_envelope(box);
 	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
 		sizeof(struct sic_index_header), 0, 0);
-	sic_mailbox_known_state(mbox, &known);
+	sic_index_known_state(mbox, box->view, &known);
 
 	i_zero(&error);
 	mbox->folder = sic_folder_open(mbox->storage->owner,

@@ -42,6 +42,11 @@ struct sic_index_header {
 	uint32_t padding;
 	uint64_t highest_modseq;
 };
+/* The remote state the index in view was last synced with (zeros before
+   the first sync). */
+void sic_index_known_state(struct sic_mailbox *mbox,
+			   struct mail_index_view *view,
+			   struct sic_index_header *hdr_r);
 
 extern struct mail_vfuncs sic_mail_vfuncs;
 

@@ -276,18 +276,15 @@ static void sic_sync_local_index(struct sic_mailbox *mbox,
 				 struct sic_local_index *index_r)
 {
 	const struct mail_index_header *hdr = mail_index_get_header(view);
-	const struct sic_index_header *ext;
-	const void *data;
-	size_t size;
+	struct sic_index_header known;
 
 	i_zero(index_r);
 	index_r->uidvalidity = hdr->uid_validity;
 	index_r->last_uid = I_MAX(sic_local_last_uid(view),
 				  hdr->next_uid == 0 ? 0 : hdr->next_uid - 1);
-	mail_index_get_header_ext(view, mbox->ext_id, &data, &size);
-	ext = data;
-	if (size >= sizeof(*ext) && ext->uidvalidity == hdr->uid_validity)
-		index_r->highest_modseq = ext->highest_modseq;
+	sic_index_known_state(mbox, view, &known);
+	if (known.uidvalidity == hdr->uid_validity)
+		index_r->highest_modseq = known.highest_modseq;
 }
 
 /* Asks the remote what changed and applies it, all under the index's sync
