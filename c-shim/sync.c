@@ -268,6 +268,51 @@ static void sic_mailbox_drop_unused_cache_fields(struct mailbox *box)
 			mail_index_get_error_message(box->index));
 }
 
+/* What one sync changed in the index, for mail_debug: how many of each
+   kind of change, and the first UIDs of each (a message gone from the view
+   or with other flags is what a user asks about). */
+#define SIC_SYNC_DEBUG_UIDS 20
+struct sic_sync_summary {
+	unsigned int count[SIC_CHANGE_APPEND + 1];
+	string_t *uids[SIC_CHANGE_APPEND + 1];
+};
+
+static void sic_sync_note(struct sic_sync_summary *summary,
+			  const struct sic_change *change)
+{
+	int kind = change->kind;
+
+	if (kind < 0 || kind > SIC_CHANGE_APPEND ||
+	    ++summary->count[kind] > SIC_SYNC_DEBUG_UIDS)
+		return;
+	if (summary->uids[kind] == NULL)
+		summary->uids[kind] = t_str_new(64);
+	str_printfa(summary->uids[kind], " %u", change->uid);
+}
+
+static const char *sic_sync_summary_part(const struct sic_sync_summary *summary,
+					 int kind, const char *what)
+{
+	if (summary->count[kind] == 0)
+		return "";
+	return t_strdup_printf(", %u %s:%s%s", summary->count[kind], what,
+			       str_c(summary->uids[kind]),
+			       summary->count[kind] > SIC_SYNC_DEBUG_UIDS ? " …" : "");
+}
+
+static void sic_sync_debug(struct sic_mailbox *mbox, uint64_t from_modseq,
+			   const struct sic_sync_summary *summary,
+			   uint32_t uidnext, uint64_t highest_modseq)
+{
+	e_debug(mbox->box.event, "shared_imapc: synced from modseq %llu to %llu, "
+		"uidnext %u%s%s%s%s", (unsigned long long)from_modseq,
+		(unsigned long long)highest_modseq, uidnext,
+		summary->count[SIC_CHANGE_RESET] > 0 ? ", index reset" : "",
+		sic_sync_summary_part(summary, SIC_CHANGE_APPEND, "appended"),
+		sic_sync_summary_part(summary, SIC_CHANGE_FLAGS, "with new flags"),
+		sic_sync_summary_part(summary, SIC_CHANGE_EXPUNGE, "expunged"));
+}
+
 /* The index as the plan must see it, under the sync lock: the highest
    UID it ever had (an expunged one is never appended again) and the
    remote modseq it is as of. */
@@ -304,12 +349,14 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 	struct sic_local_messages local;
 	struct sic_sync *plan = NULL;
 	struct sic_change change;
+	struct sic_sync_summary summary;
 	const uint32_t *ranges = NULL;
 	uint32_t uidvalidity, uidnext;
 	uint64_t highest_modseq;
 	unsigned int i, count, range_count = 0;
 	int needed;
 
+	i_zero(&summary);
 	if (mail_index_sync_begin(mbox->box.index, &sync_ctx, &view, &trans,
 				  0) < 0) {
 		mailbox_set_index_error(&mbox->box);
@@ -336,9 +383,13 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 	}
 	count = sic_sync_info(plan, &uidvalidity, &uidnext, &highest_modseq);
 	for (i = 0; i < count; i++) {
-		if (sic_sync_get(plan, i, &change) == 0)
+		if (sic_sync_get(plan, i, &change) == 0) {
 			sic_sync_apply(trans, &change);
+			sic_sync_note(&summary, &change);
+		}
 	}
+	sic_sync_debug(mbox, index.highest_modseq, &summary, uidnext,
+		       highest_modseq);
 	sic_sync_header(mbox, trans, mail_index_get_header(view),
 			uidvalidity, uidnext, highest_modseq);
 	sic_sync_free(plan);

@@ -167,6 +167,7 @@ fn after_the_login_one_round_trip_brings_the_layout_and_qresync() {
 #[test]
 fn qresync_answers_become_index_changes() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         answer(
             peer,
@@ -209,6 +210,7 @@ fn qresync_answers_become_index_changes() {
 #[test]
 fn a_sync_begun_and_never_finished_compares_the_whole_folder_next() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS () MODSEQ (11))"]);
         answer(peer, "NOOP", &[]);
@@ -237,16 +239,23 @@ fn a_sync_begun_and_never_finished_compares_the_whole_folder_next() {
 #[test]
 fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // News that came alongside another command, not asked for under
+        // the index's lock.
         answer(
             peer,
-            "NOOP",
-            &["* VANISHED 1", "* 2 FETCH (UID 2 FLAGS () MODSEQ (11))"],
+            "STATUS Other",
+            &[
+                "* VANISHED 1",
+                "* 2 FETCH (UID 2 FLAGS () MODSEQ (11))",
+                "* STATUS Other (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 9)",
+            ],
         );
         answer(peer, "NOOP", &["* 3 FETCH (UID 3 FLAGS () MODSEQ (16))"]);
     });
-    let mut folder = open(server.port);
-    sync(&mut folder, &Local::default(), false);
+    let (mut owner, mut folder) = open_synced(server.port, false);
+    owner.status("Other").unwrap();
     // Another session of the user synced as of modseq 15 meanwhile: this
     // news (as of 11) would undo its work, and waits.
     let ahead = Local {
@@ -258,9 +267,10 @@ fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
         ],
         ..local(&[1, 2, 3])
     };
-    let behind = sync(&mut folder, &ahead, false);
+    let behind = sync(&mut folder, &ahead, true);
     assert_eq!((behind.changes, behind.highest_modseq), (vec![], 15));
-    // Not lost: the next sync, as of 16, applies it with what came since.
+    // Not lost: the next sync asks (as of 16) and applies it with what
+    // came since.
     let next = sync(&mut folder, &ahead, false);
     assert_eq!(
         next.changes,
@@ -276,8 +286,95 @@ fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
 }
 
 #[test]
+fn a_listing_of_the_whole_folder_holds_what_another_session_added_before_it() {
+    // As Dovecot does: a FETCH answers from the session's view as of its
+    // last command, which a NOOP brings up to now.
+    let server = serve(|peer| {
+        let (tag, command) = peer.command();
+        let listing = if command.starts_with("NOOP") {
+            peer.send(b"* 4 EXISTS\r\n");
+            peer.send(format!("{tag} OK done\r\n").as_bytes());
+            [ALL_FLAGS, &["* 4 FETCH (UID 4 FLAGS () MODSEQ (12))"]].concat()
+        } else {
+            peer.send(format!("{tag} BAD expected\r\n").as_bytes());
+            ALL_FLAGS.to_vec()
+        };
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", &listing);
+    });
+    let mut folder = open(server.port);
+    // Alice's message 4 came after this SELECT; another session of bob's
+    // saw it and put it in the index before this session's first sync.
+    let synced = sync(&mut folder, &local(&[1, 2, 3, 4]), false);
+    assert!(
+        !synced.changes.contains(&Change::Expunge(4)),
+        "{:?}",
+        synced.changes
+    );
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn news_of_older_messages_told_while_fetching_new_ones_reach_the_index() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "NOOP", &["* 4 EXISTS"]);
+        // Another session changed message 2 since: Dovecot tells it here.
+        answer(
+            peer,
+            "UID FETCH 4:* (UID FLAGS MODSEQ)",
+            &[
+                "* 2 FETCH (UID 2 MODSEQ (12) FLAGS (\\Seen $Seed))",
+                "* 4 FETCH (UID 4 FLAGS () MODSEQ (11))",
+            ],
+        );
+    });
+    let mut folder = open(server.port);
+    sync(&mut folder, &local(&[1, 2, 3]), false);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::SetFlags(2, Flags::from_names(["\\Seen", "$Seed"])),
+            Change::Append(4, Flags::default()),
+        ]
+    );
+    assert_eq!(next.highest_modseq, 12);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn news_told_as_a_listing_ends_are_not_lost() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        // Message 2 went and message 4 came after the listing's data.
+        answer(
+            peer,
+            "UID FETCH 1:* (UID FLAGS MODSEQ)",
+            &[ALL_FLAGS, &["* VANISHED 2", "* 3 EXISTS"]].concat(),
+        );
+        answer(
+            peer,
+            "UID FETCH 4:* (UID FLAGS MODSEQ)",
+            &["* 3 FETCH (UID 4 FLAGS () MODSEQ (12))"],
+        );
+    });
+    let mut folder = open(server.port);
+    let first = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(first.changes[0], Change::Expunge(2));
+    assert!(folder.has_news(true).unwrap());
+    let next = sync(&mut folder, &local(&[1, 3]), true);
+    assert_eq!(next.changes, vec![Change::Append(4, Flags::default())]);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
 fn a_folder_that_selected_anew_in_its_sync_asks_again_at_the_next() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         answer(
             peer,
@@ -310,6 +407,7 @@ fn a_folder_that_selected_anew_in_its_sync_asks_again_at_the_next() {
 fn after_a_reconnect_the_folder_resyncs_with_qresync_from_its_index() {
     let first: Script = Box::new(|peer| {
         log_in_and_select(peer);
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // The server goes away instead of answering.
         let (_, command) = peer.command();
@@ -346,6 +444,7 @@ fn after_a_reconnect_the_folder_resyncs_with_qresync_from_its_index() {
 fn a_change_is_not_repeated_into_a_folder_created_anew_during_a_reconnect() {
     let first: Script = Box::new(|peer| {
         log_in_and_select(peer);
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // The server goes away instead of answering.
         let (_, command) = peer.command();
@@ -379,6 +478,7 @@ fn a_change_is_not_repeated_into_a_folder_created_anew_during_a_reconnect() {
 #[test]
 fn a_fetch_without_uid_forces_a_full_resync() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:*", ALL_FLAGS);
         // Flags by sequence number only: which message is meant is unsure.
         answer(peer, "NOOP", &["* 2 FETCH (FLAGS (\\Deleted))"]);
@@ -408,6 +508,7 @@ fn a_fetch_without_uid_forces_a_full_resync() {
 #[test]
 fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:*", ALL_FLAGS);
         // An ENVELOPE that is no list, a BODYSTRUCTURE of the wrong shape,
         // and an answer for a UID nobody asked about.
@@ -438,6 +539,7 @@ fn hostile_fetch_data_is_an_error_or_ignored_not_a_crash() {
 #[test]
 fn a_reopened_folder_resumes_its_selection_while_the_user_may_read() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // Reopened: no new SELECT, the changes since come with a NOOP
         // (sent together with the MYRIGHTS).
@@ -477,6 +579,7 @@ fn a_reopened_folder_resumes_its_selection_while_the_user_may_read() {
 #[test]
 fn news_that_came_with_another_command_reach_the_open_folder() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // Dovecot tells the selected folder's news with any command.
         answer(
@@ -508,6 +611,7 @@ fn news_that_came_with_another_command_reach_the_open_folder() {
 #[test]
 fn news_that_came_while_the_folder_was_closed_reach_it_when_reopened() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // Closed, its selection kept: a STATUS brings news about it.
         answer(
@@ -534,6 +638,7 @@ fn news_that_came_while_the_folder_was_closed_reach_it_when_reopened() {
 #[test]
 fn a_message_that_comes_after_several_vanished_is_fetched() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         answer(peer, "NOOP", &["* VANISHED 2:3"]);
         // One left, one new: fewer than before, but more than after.
@@ -557,6 +662,7 @@ fn a_message_that_comes_after_several_vanished_is_fetched() {
 #[test]
 fn too_many_news_for_a_folder_make_it_select_anew() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         let mut status = vec!["* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (11))"; 10_001];
         status.push("* STATUS Other (MESSAGES 0)");
@@ -601,6 +707,7 @@ fn a_keyword_named_nil_opens_the_folder_and_reaches_the_index() {
                 "* OK [HIGHESTMODSEQ 10] m",
             ],
         );
+        answer(peer, "NOOP", &[]);
         answer(
             peer,
             "UID FETCH 1:* (UID FLAGS MODSEQ)",
@@ -634,6 +741,7 @@ fn a_keyword_named_nil_opens_the_folder_and_reaches_the_index() {
 fn a_message_whose_fetch_cannot_be_read_keeps_its_flags_and_the_rest_sync() {
     let server = serve(|peer| {
         // Message 2's flags are no list: its FETCH is cut short there.
+        answer(peer, "NOOP", &[]);
         answer(
             peer,
             "UID FETCH 1:* (UID FLAGS MODSEQ)",
@@ -681,6 +789,7 @@ fn a_message_whose_fetch_cannot_be_read_keeps_its_flags_and_the_rest_sync() {
 #[test]
 fn an_answer_that_names_no_message_expunges_nothing_until_compared_again() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(
             peer,
             "UID FETCH 1:* (UID FLAGS MODSEQ)",
@@ -713,6 +822,7 @@ fn an_answer_that_names_no_message_expunges_nothing_until_compared_again() {
 #[test]
 fn a_search_result_too_large_to_list_is_an_error() {
     let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         let (tag, command) = peer.command();
         assert!(command.starts_with("UID SEARCH RETURN (ALL)"), "{command}");

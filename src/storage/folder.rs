@@ -54,6 +54,15 @@ struct Pending {
     unsure: bool,
 }
 
+/// What a sync learnt from the remote, until the plan is made.
+struct Begun {
+    delta: Delta,
+    /// Whether the remote was asked under the index's lock (NOOP, SELECT):
+    /// then its news are at least as new as the index, whatever another
+    /// session of the user gave it.
+    fresh: bool,
+}
+
 /// An open shared folder.
 pub struct Folder {
     owner: Owner,
@@ -79,7 +88,7 @@ pub struct Folder {
     /// that follows has nothing new to ask for.
     just_asked: bool,
     /// What `begin_sync` learnt, until `finish_sync` plans with it.
-    delta: Option<Delta>,
+    begun: Option<Begun>,
     cache: HashMap<u32, MessageData>,
     cache_bytes: usize,
     /// UIDs a FETCH is about to read whole, fetched in batches.
@@ -116,7 +125,7 @@ impl Folder {
             synced: false,
             synced_modseq: known.1,
             just_asked: false,
-            delta: None,
+            begun: None,
             cache: HashMap::new(),
             cache_bytes: 0,
             message_plan: Vec::new(),
@@ -371,14 +380,19 @@ impl Folder {
     ) -> StorageResult<Needed> {
         // A sync begun and never finished: its changes are lost, so the
         // whole folder is compared this time.
-        if self.delta.take().is_some() {
+        if self.begun.take().is_some() {
             self.pending.full = true;
         }
         self.take_news()?;
+        // Whether the remote's view was brought up to now under the
+        // index's lock (this sync runs under it): only then is a listing
+        // of it newer than what the user's other sessions put in the index.
+        let mut fresh = false;
         let ask = !quick && !std::mem::take(&mut self.just_asked);
         if ask && self.still_selected()? {
             let done = self.run(Command::new("NOOP"), true)?;
             self.note(done.data);
+            fresh = true;
         }
         // Also after the NOOP: it may have reconnected without the folder
         // (renamed, deleted): selecting it again tells the user why.
@@ -386,17 +400,28 @@ impl Folder {
             // QRESYNC from where the index is: what was noted since (and
             // dropped with the old selection) is told again.
             self.select((uidvalidity, self.synced_modseq))?;
+            fresh = true;
         }
         if uidvalidity == 0 || !self.synced && !self.qresync {
             self.pending.full = true;
         }
         let delta = if self.pending.full || !self.qresync {
+            // A FETCH answers from the server's view as of the session's
+            // last command: without the NOOP, a message another session
+            // of the user saw since would be missing, and expunged here.
+            if !fresh {
+                let done = self.run_selected(Command::new("NOOP"))?;
+                self.note(done.data);
+                fresh = true;
+            }
             self.fetch_all_flags()?
         } else {
-            if self.pending.exists_grew {
+            if std::mem::take(&mut self.pending.exists_grew) {
                 self.fetch_flags_after(last_uid)?;
             }
             let pending = std::mem::take(&mut self.pending);
+            // New mail reported as the fetch ended is not in it yet.
+            self.pending.exists_grew = pending.exists_grew;
             Delta::Changes {
                 vanished: pending.vanished,
                 changed: pending.changed,
@@ -404,34 +429,31 @@ impl Folder {
         };
         // A listing that could not be read whole is compared again next
         // time, for what it could not expunge.
-        self.pending = Pending {
-            full: matches!(
-                delta,
-                Delta::Full {
-                    complete: false,
-                    ..
-                }
-            ),
-            ..Pending::default()
-        };
+        self.pending.full |= matches!(
+            delta,
+            Delta::Full {
+                complete: false,
+                ..
+            }
+        );
         // Also after a SELECT of its own: the next sync asks again.
         self.just_asked = false;
         let needed = delta.local_needed();
-        self.delta = Some(delta);
+        self.begun = Some(Begun { delta, fresh });
         Ok(needed)
     }
 
     /// What the index must change: `begin_sync`'s news compared with
     /// `local`, which holds at least the messages it said were needed.
     pub fn finish_sync(&mut self, local: &Local) -> StorageResult<SyncResult> {
-        let delta = self.delta.take().ok_or_else(|| {
+        let Begun { delta, fresh } = self.begun.take().ok_or_else(|| {
             StorageError::new(
                 ErrorKind::Temp,
                 "shared_imapc: sync finished before it began",
             )
         })?;
         self.synced = true;
-        if self.is_behind(local) {
+        if !fresh && self.is_behind(local) {
             self.keep_for_later(delta);
             return Ok(SyncResult {
                 changes: Vec::new(),
@@ -457,8 +479,8 @@ impl Folder {
 
     /// Whether another session of the user brought the index further
     /// than this folder's news reach (it asked the remote later): applied,
-    /// they would undo some of that. Only news taken in alongside earlier
-    /// commands can be behind: a sync that asks holds the index's lock.
+    /// they would undo some of that. Only news not asked for under the
+    /// index's lock can be behind (`Begun::fresh`).
     fn is_behind(&self, local: &Local) -> bool {
         local.uidvalidity == self.state.uidvalidity
             && self.highest_modseq != 0
@@ -591,11 +613,15 @@ impl Folder {
         let done = self.run_selected(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
         self.pending = Pending::default();
         self.note(done.data);
-        let all = std::mem::take(&mut self.pending.changed);
+        let mut all = std::mem::take(&mut self.pending.changed);
+        // Expunged as the listing ended (the server's news come after its
+        // data): gone. New mail told then stays pending for the next sync.
+        let vanished = std::mem::take(&mut self.pending.vanished);
+        all.retain(|&uid, _| !vanished.contains(uid));
         if let Some(&last) = all.keys().next_back() {
             self.state.uidnext = self.state.uidnext.max(last + 1);
         }
-        let complete = !self.pending.unsure;
+        let complete = !std::mem::take(&mut self.pending.unsure);
         Ok(Delta::Full { all, complete })
     }
 
@@ -603,10 +629,10 @@ impl Folder {
         let set = SequenceSet(vec![(after + 1, STAR)]);
         let items = self.flag_items();
         let done = self.run_selected(Command::new("UID FETCH").sequence(&set).syntax(items))?;
-        // `n:*` also answers with the last message when none is above n.
-        let mut data = done.data;
-        data.retain(|d| !matches!(d, Untagged::Fetch { items, .. } if fetch_uid(items).is_some_and(|u| u <= after)));
-        self.note(data);
+        // Also the flags of messages at or below `after`: the server's
+        // news of them, and `n:*`'s answer with the last message when none
+        // is above n (its flags as they are now, so no harm).
+        self.note(done.data);
         Ok(())
     }
 
