@@ -1,12 +1,15 @@
-/* Saving into a shared folder (APPEND, and COPY from anywhere, which
-   Dovecot does by saving): the message is read whole, then APPENDed on the
-   owner's server with its flags and date. The owner's server checks the
-   insert right; the message reaches the local index at the next sync. The
-   UIDs the owner's server gave go to the client ([APPENDUID], [COPYUID]). */
+/* Saving into a shared folder. APPEND, and COPY or MOVE from another
+   owner's folder (which Dovecot does by saving): the message is read whole,
+   then APPENDed on the owner's server with its flags and date. COPY or MOVE
+   from a folder of the same owner: one UID COPY (UID MOVE) on the owner's
+   server at commit, nothing downloaded. The owner's server checks the
+   rights; the messages reach the local index at the next sync. The UIDs
+   the owner's server gave go to the client ([APPENDUID], [COPYUID]). */
 #include "shim.h"
 #include "buffer.h"
 #include "istream.h"
 #include "istream-crlf.h"
+#include "mail-copy.h"
 #include "storage.h"
 
 struct sic_save_context {
@@ -18,6 +21,11 @@ struct sic_save_context {
 	uint32_t uid_validity;
 	ARRAY_TYPE(seq_range) saved_uids;
 	bool uids_unknown;
+	/* Messages of another folder of the same owner, copied (or moved) by
+	   the owner's server at commit. */
+	struct sic_mailbox *copy_source;
+	ARRAY(uint32_t) copy_uids;
+	bool copy_moving;
 };
 
 #define SIC_SAVE_CONTEXT(s) (container_of(s, struct sic_save_context, ctx))
@@ -30,6 +38,7 @@ struct mail_save_context *sic_save_alloc(struct mailbox_transaction_context *t)
 		ctx = i_new(struct sic_save_context, 1);
 		ctx->ctx.transaction = t;
 		i_array_init(&ctx->saved_uids, 8);
+		i_array_init(&ctx->copy_uids, 8);
 		t->save_ctx = &ctx->ctx;
 	}
 	return t->save_ctx;
@@ -148,7 +157,56 @@ static void sic_save_free(struct mail_save_context *_ctx)
 
 	sic_save_reset(ctx);
 	array_free(&ctx->saved_uids);
+	array_free(&ctx->copy_uids);
 	i_free(ctx);
+}
+
+int sic_copy(struct mail_save_context *_ctx, struct mail *mail)
+{
+	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
+	struct mailbox *source = mail->box;
+
+	/* Same storage: the same owner's namespace. One source folder per
+	   transaction (as one COPY or MOVE command has). */
+	if (source->storage != _ctx->transaction->box->storage ||
+	    SIC_MAILBOX(source)->folder == NULL ||
+	    (ctx->copy_source != NULL && ctx->copy_source != SIC_MAILBOX(source)))
+		return mail_storage_copy(_ctx, mail);
+	ctx->copy_source = SIC_MAILBOX(source);
+	ctx->copy_moving = _ctx->moving;
+	array_push_back(&ctx->copy_uids, &mail->uid);
+	index_save_context_free(_ctx);
+	return 0;
+}
+
+/* The owner's server copies the batched messages; their new UIDs follow
+   any appended ones. */
+static int sic_save_copy_batch(struct sic_save_context *ctx)
+{
+	struct mailbox *box = ctx->ctx.transaction->box;
+	unsigned int i, count = array_count(&ctx->copy_uids);
+	struct sic_saved saved;
+	struct sic_error error;
+	uint32_t *dest_uids;
+
+	if (count == 0)
+		return 0;
+	i_zero(&error);
+	i_zero(&saved);
+	dest_uids = t_new(uint32_t, count);
+	if (sic_folder_copy(ctx->copy_source->folder,
+			    sic_mailbox_folder_name(box),
+			    array_front(&ctx->copy_uids), count,
+			    ctx->copy_moving ? 1 : 0, &saved.uidvalidity,
+			    dest_uids, &error) < 0) {
+		sic_mailbox_report(box, &error);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		saved.uid = saved.uidvalidity == 0 ? 0 : dest_uids[i];
+		sic_save_note_uid(ctx, &saved);
+	}
+	return 0;
 }
 
 int sic_save_commit_pre(struct mail_save_context *_ctx)
@@ -156,7 +214,13 @@ int sic_save_commit_pre(struct mail_save_context *_ctx)
 	struct sic_save_context *ctx = SIC_SAVE_CONTEXT(_ctx);
 	struct mail_transaction_commit_changes *changes =
 		_ctx->transaction->changes;
+	int ret;
 
+	T_BEGIN {
+		ret = sic_save_copy_batch(ctx);
+	} T_END;
+	if (ret < 0)
+		return -1;
 	if (!ctx->uids_unknown && array_count(&ctx->saved_uids) > 0) {
 		changes->uid_validity = ctx->uid_validity;
 		array_append_array(&changes->saved_uids, &ctx->saved_uids);

@@ -29,6 +29,8 @@ enum mail_error sic_mail_error(int kind)
 		return MAIL_ERROR_NOTPOSSIBLE;
 	case SIC_ERR_PARAMS:
 		return MAIL_ERROR_PARAMS;
+	case SIC_ERR_EXPUNGED:
+		return MAIL_ERROR_EXPUNGED;
 	default:
 		return MAIL_ERROR_TEMP;
 	}
@@ -421,7 +423,7 @@ static struct mailbox sic_mailbox_class = {
 		.save_finish = sic_save_finish,
 		.save_cancel = sic_save_cancel,
 		/* Through save_begin/continue/finish, from the source message. */
-		.copy = mail_storage_copy,
+		.copy = sic_copy,
 		.transaction_save_commit_pre = sic_save_commit_pre,
 		.transaction_save_commit_post = sic_save_commit_post,
 		.transaction_save_rollback = sic_save_rollback,

@@ -85,6 +85,8 @@ int sic_save_begin(struct mail_save_context *ctx, struct istream *input);
 int sic_save_continue(struct mail_save_context *ctx);
 int sic_save_finish(struct mail_save_context *ctx);
 void sic_save_cancel(struct mail_save_context *ctx);
+/* COPY and MOVE: the owner's server copies from a folder of its own. */
+int sic_copy(struct mail_save_context *ctx, struct mail *mail);
 int sic_save_commit_pre(struct mail_save_context *ctx);
 void sic_save_commit_post(struct mail_save_context *ctx,
 			  struct mail_index_transaction_commit_result *result);

@@ -49,6 +49,7 @@ enum sic_error_kind {
 	SIC_ERR_PERM,
 	SIC_ERR_NOTPOSSIBLE,
 	SIC_ERR_PARAMS,
+	SIC_ERR_EXPUNGED,
 };
 struct sic_error {
 	int kind;
@@ -223,6 +224,15 @@ int sic_folder_append(struct sic_folder *folder, const unsigned char *data,
 		      int has_internaldate, int64_t internaldate,
 		      int timezone_minutes, struct sic_saved *saved_r,
 		      struct sic_error *error_r);
+/* Copies (moving: moves) the count messages uids of the folder into the
+   owner's folder destination (its name below the namespace prefix) on the
+   owner's server, in one command. *uidvalidity_r and dest_uids_r[i] (count
+   of them) say where each went; *uidvalidity_r is 0 when the server did
+   not say. */
+int sic_folder_copy(struct sic_folder *folder, const char *destination,
+		    const uint32_t *uids, unsigned int count, int moving,
+		    uint32_t *uidvalidity_r, uint32_t *dest_uids_r,
+		    struct sic_error *error_r);
 /* 1 if the user may expunge in the folder (the owner's server's MYRIGHTS
    has 'e', asked once), 0 if not, -1 on error. */
 int sic_folder_may_expunge(struct sic_folder *folder, struct sic_error *error_r);

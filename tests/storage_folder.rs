@@ -840,3 +840,27 @@ fn a_search_result_too_large_to_list_is_an_error() {
     drop(folder);
     server.finish();
 }
+
+#[test]
+fn a_copy_within_the_owners_account_is_one_command_answering_where_each_went() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        let (tag, command) = peer.command();
+        assert_eq!(command, "UID COPY 1,3 Other");
+        peer.send(format!("{tag} OK [COPYUID 9 1,3 7:8] copied\r\n").as_bytes());
+        // Message 2 went meanwhile: the server passes over it.
+        let (tag, command) = peer.command();
+        assert_eq!(command, "UID COPY 2:3 Other");
+        peer.send(format!("{tag} OK [COPYUID 9 3 9] copied\r\n").as_bytes());
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    assert_eq!(
+        folder.copy_to(&[3, 1], "Other", false).unwrap(),
+        Some((9, vec![8, 7]))
+    );
+    let gone = folder.copy_to(&[2, 3], "Other", false).unwrap_err();
+    assert_eq!(gone.kind, ErrorKind::Expunged);
+    drop(folder);
+    server.finish();
+}

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     NotPossible = 4,
     /// The remote refused the request as invalid (`[CLIENTBUG]`).
     Params = 5,
+    /// Some of the messages named are gone (`[EXPUNGEISSUED]`).
+    Expunged = 6,
 }
 
 /// A failed storage operation.
@@ -74,6 +76,7 @@ impl StorageError {
                         }
                         "CLIENTBUG" | "BADCHARSET" => ErrorKind::Params,
                         "CANNOT" => ErrorKind::NotPossible,
+                        "EXPUNGEISSUED" => ErrorKind::Expunged,
                         _ => ErrorKind::Temp,
                     },
                     // Dovecot says "Mailbox doesn't exist" without a code

@@ -515,10 +515,7 @@ impl Folder {
     /// there is another message. After a broken connection it runs once
     /// more, selected anew, and never in a folder re-created meanwhile.
     fn run_selected(&mut self, command: Command) -> StorageResult<Completion> {
-        self.finish_streaming()?;
-        self.ensure_selected()?;
-        self.take_news()?;
-        if let Some(done) = self.owner.execute_unless_broken(&command)? {
+        if let Some(done) = self.try_selected(&command)? {
             return Ok(done);
         }
         // Logged in again first: the new login's selection is a plain
@@ -527,6 +524,15 @@ impl Folder {
         self.ensure_selected()?;
         self.take_news()?;
         self.owner.execute(&command, false)
+    }
+
+    /// Runs a command that names this folder's messages by UID once, on
+    /// this folder's selection: `None` when the connection broke first.
+    fn try_selected(&mut self, command: &Command) -> StorageResult<Option<Completion>> {
+        self.finish_streaming()?;
+        self.ensure_selected()?;
+        self.take_news()?;
+        self.owner.execute_unless_broken(command)
     }
 
     /// Selects this folder again (QRESYNC from where the index is) if the
@@ -827,6 +833,67 @@ impl Folder {
         })
     }
 
+    /// Copies (or moves) the messages `uids` into the owner's folder
+    /// `destination` on the owner's server: one `UID COPY` (`UID MOVE`),
+    /// nothing downloaded. Never sent twice: the server may have done it
+    /// before a break. The destination's UIDVALIDITY and each message's
+    /// UID there, in the order of `uids`, when the server said
+    /// (`[COPYUID]`, RFC 4315).
+    pub fn copy_to(
+        &mut self,
+        uids: &[u32],
+        destination: &str,
+        moving: bool,
+    ) -> StorageResult<Option<(u32, Vec<u32>)>> {
+        let remote = self.owner.remote_name(destination)?;
+        let verb = if moving && self.owner.has_capability("MOVE")? {
+            "UID MOVE"
+        } else {
+            "UID COPY"
+        };
+        let command = Command::new(verb)
+            .sequence(&SequenceSet::from_numbers(uids.iter().copied()))
+            .mailbox(&remote, false)
+            .map_err(encode_error)?;
+        let Some(done) = self.try_selected(&command)? else {
+            return Err(StorageError::new(
+                ErrorKind::Temp,
+                format!(
+                    "the connection to {}'s server broke during the copy (not repeated: it may have been done)",
+                    self.owner.name()
+                ),
+            ));
+        };
+        // MOVE tells it untagged, before the expunges (RFC 6851).
+        let untagged = done.data.iter().filter_map(|d| match d {
+            Untagged::Status(line) => line.code.as_ref(),
+            _ => None,
+        });
+        let copied = done
+            .line
+            .code
+            .iter()
+            .chain(untagged)
+            .find_map(|code| match code {
+                Code::CopyUid {
+                    uidvalidity,
+                    source,
+                    destination,
+                } => copied_uids(uids, source, destination).map(|uids| (*uidvalidity, uids)),
+                _ => None,
+            });
+        self.note(done.data);
+        // A UID COPY passes over messages expunged meanwhile; the user's
+        // COPY named them, and hears so, as Dovecot says it.
+        if copied.is_none() && self.owner.has_capability("UIDPLUS")? {
+            return Err(StorageError::new(
+                ErrorKind::Expunged,
+                "Some of the requested messages no longer exist.",
+            ));
+        }
+        Ok(copied)
+    }
+
     /// Whether the user may expunge in this folder: asked of the owner's
     /// server once (MYRIGHTS has `e`); yes when it has no ACLs.
     pub fn may_expunge(&mut self) -> StorageResult<bool> {
@@ -976,6 +1043,19 @@ impl Folder {
         self.note(rest);
         Ok(Some(text))
     }
+}
+
+/// Where each of `uids` went by a `[COPYUID]`'s two sets (paired in
+/// order); `None` unless it names every one of them.
+fn copied_uids(uids: &[u32], source: &SequenceSet, destination: &SequenceSet) -> Option<Vec<u32>> {
+    if source.count() != destination.count() || source.count() > uids.len() as u64 {
+        return None;
+    }
+    let pairs: HashMap<u32, u32> = source
+        .numbers(u32::MAX)
+        .zip(destination.numbers(u32::MAX))
+        .collect();
+    uids.iter().map(|uid| pairs.get(uid).copied()).collect()
 }
 
 fn fetch_uid(items: &[(String, Value)]) -> Option<u32> {

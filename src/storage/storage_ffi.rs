@@ -1049,6 +1049,47 @@ pub unsafe extern "C" fn sic_folder_may_expunge(
 }
 
 /// # Safety
+/// `folder` came from `sic_folder_open`; `destination` is a C string;
+/// `uids` and `dest_uids_r` hold `count` numbers; `uidvalidity_r` is
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sic_folder_copy(
+    folder: *mut SicFolder,
+    destination: *const c_char,
+    uids: *const u32,
+    count: c_uint,
+    moving: c_int,
+    uidvalidity_r: *mut u32,
+    dest_uids_r: *mut u32,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_copy", error_r, -1, || {
+        if uids.is_null() || dest_uids_r.is_null() || uidvalidity_r.is_null() {
+            return Err(internal());
+        }
+        // SAFETY: guaranteed by the caller.
+        let (folder, destination) = unsafe { (folder.as_mut(), borrow(destination)) };
+        let (Some(folder), Some(destination)) = (folder, destination) else {
+            return Err(internal());
+        };
+        // SAFETY: the caller passes `count` readable and writable numbers.
+        let (uids, dest_uids) = unsafe {
+            (
+                std::slice::from_raw_parts(uids, count as usize),
+                std::slice::from_raw_parts_mut(dest_uids_r, count as usize),
+            )
+        };
+        let copied = folder.folder.copy_to(uids, &destination, moving != 0)?;
+        let (uidvalidity, copied) = copied.unwrap_or_default();
+        dest_uids.fill(0);
+        dest_uids[..copied.len()].copy_from_slice(&copied);
+        // SAFETY: checked non-null above; writable by the caller's word.
+        unsafe { uidvalidity_r.write(uidvalidity) };
+        Ok(0)
+    })
+}
+
+/// # Safety
 /// `folder` came from `sic_folder_open`; `data` holds `size` bytes;
 /// `keywords` is null or NULL-terminated.
 #[no_mangle]

@@ -43,8 +43,13 @@ def cluster(make_cluster):
 def test_copy_between_two_folders_of_one_owner_copies_the_source_messages(cluster, verb):
     bob = cluster.login("bob")
     assert bob.select('"shared/alice/src"')[0] == "OK"
+    before = len(cluster.remote_commands("alice"))
     status, data = bob._simple_command(verb, "1:2", '"shared/alice/dst"')
     assert status == "OK", data
+    # Done by alice's server in one command, nothing downloaded or uploaded.
+    sent = cluster.remote_commands("alice")[before:]
+    assert [c for c in sent if c.startswith(f"UID {verb} ")] == [f"UID {verb} 1:2 dst"], sent
+    assert not [c for c in sent if c.startswith("APPEND") or "BODY.PEEK[]" in c], sent
     assert owners_view(cluster, "dst") == ["dest 1", "source 1", "source 2"]
     expected_left = [] if verb == "MOVE" else ["source 1", "source 2"]
     assert owners_view(cluster, "src") == expected_left
