@@ -9,6 +9,7 @@
 #   make bench-client  client core benchmark (parser, login) printed as a table
 #   make bench-dict    shared_dict against Dovecot's file and fs:posix drivers
 #   make bench-storage shared_imapc against the built-in imapc and the owner's direct reading
+#   make soak          the differential test's randomized sequences on new seeds (SECONDS, default 600)
 #   make fuzz          fuzz the response parser, then the storage's use of answers (FUZZ_SECONDS each, default 60)
 
 DOVECOT_CONFIG ?= /usr/lib/dovecot/dovecot-config
@@ -28,7 +29,7 @@ RELEASE_LIB = target/release/libshared_imapc.so
 # The module to install or package; the release build unless told otherwise.
 MODULE ?= $(RELEASE_LIB)
 
-.PHONY: all build module install uninstall setup setup-build test lint bench-client bench-dict bench-storage fuzz demo demo-stop deb clean
+.PHONY: all build module install uninstall setup setup-build test lint soak bench-client bench-dict bench-storage fuzz demo demo-stop deb clean
 
 all: build
 
@@ -59,6 +60,16 @@ lint: setup
 
 test: lint
 	SHARED_IMAPC_PYTHON=$(PYTHON) $(CARGO) test
+
+# Bob through shared_imapc against alice on her own folder's twin, with
+# random command sequences on new seeds until SECONDS have passed; a
+# difference names its seed and the last commands.
+SECONDS ?= 600
+soak: setup
+	$(CARGO) build
+	SHARED_IMAPC_SOAK_SECONDS=$(SECONDS) SHARED_IMAPC_MODULE=$(CURDIR)/target/debug/libshared_imapc.so \
+	SHARED_DICT_TOOL=$(CURDIR)/target/debug/shared-dict \
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e/test_shared_differential.py -k soak
 
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain take
 # them (the only toolchain here). A crash input lands in fuzz/artifacts/:

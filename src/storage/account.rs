@@ -412,7 +412,7 @@ impl Owner {
     }
 
     /// The command as `mail_debug` shows it: secrets never.
-    fn log_command(&self, command: &Command) {
+    pub fn log_command(&self, command: &Command) {
         self.debug
             .line(|| format!("shared_imapc: {}: {}", self.spec.owner, command.log_text()));
     }

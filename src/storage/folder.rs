@@ -134,6 +134,10 @@ impl Folder {
         if !folder.resume(known)? {
             folder.select(known)?;
         }
+        // Only for the sync that follows the opening: a SELECT again later
+        // (for a command, after a COPY took the selection) is no news of
+        // what happens after that command.
+        folder.just_asked = true;
         Ok(folder)
     }
 
@@ -232,18 +236,20 @@ impl Folder {
         let name = self.remote_name.clone();
         let read_only = self.read_only;
         let resync_from = (self.qresync && known.0 != 0 && known.1 != 0).then_some(known);
+        let verb = if read_only { "EXAMINE" } else { "SELECT" };
+        let mut command = Command::new(verb)
+            .mailbox(&name, false)
+            .map_err(encode_error)?;
+        if let Some((uidvalidity, modseq)) = resync_from {
+            command = command.qresync(uidvalidity, modseq);
+        }
+        self.owner.log_command(&command);
         let (done, selection) = self.owner.with_session(|s| {
-            let verb = if read_only { "EXAMINE" } else { "SELECT" };
-            let mut command = Command::new(verb).mailbox(&name, false)?;
-            if let Some((uidvalidity, modseq)) = resync_from {
-                command = command.qresync(uidvalidity, modseq);
-            }
             let done = s.select_with(&command, &name, read_only)?;
             Ok((done, s.selection()))
         })?;
         self.state = MailboxState::from_select(&done);
         self.selected_on = selection;
-        self.just_asked = true;
         self.highest_modseq = self.state.highest_modseq;
         self.pending = Pending {
             full: resync_from.is_none() || known.0 != self.state.uidvalidity,
