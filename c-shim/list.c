@@ -6,16 +6,30 @@
 #include "dict.h"
 #include "mail-user.h"
 #include "mailbox-list-private.h"
+#include "mailbox-list-subscriptions.h"
+#include "mailbox-tree.h"
 #include "storage.h"
+
+/* A folder the session knows of without the owner's listing. */
+struct sic_known_folder {
+	const char *vname;
+	enum mailbox_info_flags flags;
+};
 
 struct sic_list_iter {
 	struct mailbox_list_iterate_context ctx;
 	struct sic_folder_list *folders;
 	unsigned int next;
-	/* Folders open in the session, listed when the owner's server
-	   lists nothing (sic_list_keep_open_folders). */
-	ARRAY_TYPE(const_string) open;
-	unsigned int next_open;
+	/* Listed when the owner's server lists nothing: the folders open in
+	   the session, and when it could not be asked, the user's
+	   subscriptions (sic_list_keep_known). */
+	ARRAY(struct sic_known_folder) known;
+	unsigned int next_known;
+	/* LSUB and LIST (SUBSCRIBED): Dovecot's iteration of the user's
+	   subscriptions gives the names, the owner's listing (folders) the
+	   flags, when the owner's server answered (owner_listed). */
+	struct mailbox_list_iterate_context *subscribed;
+	bool owner_listed;
 	struct mailbox_info info;
 };
 
@@ -117,25 +131,163 @@ static void sic_list_connect_owners(struct mailbox_list *list,
 	sic_account_connect_pending(storage->account);
 }
 
-/* The acl plugin frees an owner's namespace that the session's first LIST
-   shows nothing in (acl_shared_namespace_add); with a folder of it open,
-   Dovecot panics. So when the owner's server lists nothing (it is down,
-   or the rights are gone), the folders open in this namespace are listed
-   still: the session has them already. */
-static void sic_list_keep_open_folders(struct sic_list_iter *iter,
-				       struct mail_storage *storage)
+/* Lists vname from what the session knows (once: an open folder may be
+   subscribed too). */
+static void sic_list_keep(struct sic_list_iter *iter, const char *vname,
+			  enum mailbox_info_flags flags)
+{
+	const struct sic_known_folder *known;
+	struct sic_known_folder *added;
+
+	array_foreach(&iter->known, known) {
+		if (strcmp(known->vname, vname) == 0)
+			return;
+	}
+	added = array_append_space(&iter->known);
+	added->vname = p_strdup(iter->ctx.pool, vname);
+	added->flags = flags;
+}
+
+/* The user's subscriptions in this namespace (flags unknown). */
+static void sic_list_keep_subscribed(struct sic_list_iter *iter)
+{
+	struct mailbox_list *list = iter->ctx.list;
+	struct mailbox_tree_iterate_context *tree;
+	const char *vname;
+
+	if (mailbox_list_iter_subscriptions_refresh(list) < 0 ||
+	    list->subscriptions == NULL)
+		return;
+	tree = mailbox_tree_iterate_init(list->subscriptions, NULL,
+					 MAILBOX_SUBSCRIBED);
+	while (mailbox_tree_iterate_next(tree, &vname) != NULL)
+		sic_list_keep(iter, vname, 0);
+	mailbox_tree_iterate_deinit(&tree);
+}
+
+/* When the owner's server lists nothing, the folders the session knows of
+   are listed: those open in this namespace (it is down, or the rights are
+   gone), and when the server could not be asked, the user's subscriptions
+   too. The acl plugin frees an owner's namespace that the session's first
+   LIST shows nothing in (acl_shared_namespace_add): with a folder of it
+   open Dovecot panics, and LSUB would miss the subscriptions. */
+static void sic_list_keep_known(struct sic_list_iter *iter,
+				struct mail_storage *storage)
 {
 	struct mailbox *box;
-	const char *vname;
 
 	if (sic_folder_list_count(iter->folders) > 0)
 		return;
 	for (box = storage->mailboxes; box != NULL; box = box->next) {
-		if (box->opened && box->list == iter->ctx.list) {
-			vname = p_strdup(iter->ctx.pool, box->vname);
-			array_push_back(&iter->open, &vname);
+		if (box->opened && box->list == iter->ctx.list)
+			sic_list_keep(iter, box->vname, MAILBOX_NOCHILDREN);
+	}
+	if (iter->folders == NULL)
+		sic_list_keep_subscribed(iter);
+}
+
+/* Whether only the names are asked for (LSUB): Dovecot then needs no flag
+   of ours. */
+static bool sic_list_names_only(enum mailbox_list_iter_flags flags)
+{
+	return (flags & MAILBOX_LIST_ITER_RETURN_NO_FLAGS) != 0 &&
+		(flags & MAILBOX_LIST_ITER_RETURN_CHILDREN) == 0;
+}
+
+/* LSUB and LIST (SUBSCRIBED): the subscriptions are the user's own (the
+   shared namespace has subscriptions = no), so they are listed whatever
+   the owner's server answers; its listing only adds the flags. */
+static void sic_list_subscribed_init(struct sic_list_iter *iter,
+				     const char *const *patterns,
+				     struct sic_storage *storage)
+{
+	enum mailbox_list_iter_flags flags = iter->ctx.flags;
+	struct sic_error error;
+
+	/* Names only: Dovecot's generic iteration would take the flags from
+	   the local cache's directories, which know nothing of the owner's
+	   folders. */
+	iter->subscribed = mailbox_list_subscriptions_iter_init(
+		iter->ctx.list, patterns,
+		(flags | MAILBOX_LIST_ITER_RETURN_NO_FLAGS) &
+		ENUM_NEGATE(MAILBOX_LIST_ITER_RETURN_CHILDREN));
+	if (sic_list_names_only(flags))
+		return;
+	if (storage->owner == NULL) {
+		/* An owner without folders (see sic_storage_create). */
+		iter->owner_listed = TRUE;
+		return;
+	}
+	/* The owners subscribed to were opened by Dovecot's reading of the
+	   subscriptions: log in to them together. */
+	sic_account_connect_pending(storage->account);
+	i_zero(&error);
+	iter->folders = sic_owner_list(storage->owner, &error);
+	if (iter->folders == NULL) {
+		/* Listed from what is known: the owner's server being down
+		   must not fail the user's whole listing. */
+		sic_storage_report(&storage->storage, &error);
+		return;
+	}
+	iter->owner_listed = TRUE;
+}
+
+/* The flags the owner's listing gives the folder vname of this namespace:
+   \NonExistent when the owner's server did not list it (as Dovecot says
+   of a subscribed folder that is gone), none when it could not be asked. */
+static enum mailbox_info_flags
+sic_list_owner_flags(struct sic_list_iter *iter, const char *vname)
+{
+	const struct mail_namespace *ns = iter->ctx.list->ns;
+	unsigned int i, count = sic_folder_list_count(iter->folders), bits;
+	const char *listed;
+
+	if (!iter->owner_listed)
+		return 0;
+	if (strncmp(vname, ns->prefix, ns->prefix_len) == 0) {
+		for (i = 0; i < count; i++) {
+			listed = sic_folder_list_get(iter->folders, i, &bits);
+			if (listed != NULL && sic_folder_name_equals(
+					vname + ns->prefix_len, listed))
+				return sic_list_info_flags(bits);
 		}
 	}
+	return MAILBOX_NONEXISTENT;
+}
+
+static const struct mailbox_info *
+sic_list_subscribed_next(struct sic_list_iter *iter)
+{
+	const struct mailbox_info *info;
+
+	info = mailbox_list_subscriptions_iter_next(iter->subscribed);
+	if (info == NULL)
+		return NULL;
+	iter->info.vname = info->vname;
+	iter->info.flags = info->flags;
+	if (!sic_list_names_only(iter->ctx.flags))
+		iter->info.flags |= sic_list_owner_flags(iter, info->vname);
+	return &iter->info;
+}
+
+/* iter->info for vname, when it matches the patterns; with the user's
+   subscription for LIST … RETURN (SUBSCRIBED). */
+static bool sic_list_match(struct sic_list_iter *iter, const char *vname,
+			   enum mailbox_info_flags flags)
+{
+	struct mailbox_list_iterate_context *ctx = &iter->ctx;
+
+	if ((imap_match(ctx->glob, vname) & IMAP_MATCH_YES) == 0)
+		return FALSE;
+	iter->info.vname = vname;
+	iter->info.flags = flags;
+	/* Read before the iteration began (mailbox_list_iter_init_multiple). */
+	if ((ctx->flags & MAILBOX_LIST_ITER_RETURN_SUBSCRIBED) != 0 &&
+	    ctx->list->subscriptions != NULL) {
+		mailbox_list_set_subscription_flags(ctx->list, vname,
+						    &iter->info.flags);
+	}
+	return TRUE;
 }
 
 static struct mailbox_list_iterate_context *
@@ -157,23 +309,24 @@ sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 		mail_namespace_get_sep(list->ns));
 	array_create(&iter->ctx.module_contexts, pool, sizeof(void *), 5);
 	iter->info.ns = list->ns;
-	p_array_init(&iter->open, pool, 1);
+	p_array_init(&iter->known, pool, 1);
 
-	/* Subscriptions live in the user's own namespace. */
-	if ((flags & MAILBOX_LIST_ITER_SELECT_SUBSCRIBED) != 0 ||
-	    storage->owner == NULL)
+	if ((flags & MAILBOX_LIST_ITER_SELECT_SUBSCRIBED) != 0) {
+		sic_list_subscribed_init(iter, patterns, storage);
+		return &iter->ctx;
+	}
+	if (storage->owner == NULL)
 		return &iter->ctx;
 
 	sic_list_connect_owners(list, storage);
 	i_zero(&error);
 	iter->folders = sic_owner_list(storage->owner, &error);
 	if (iter->folders == NULL) {
-		mailbox_list_set_error(list, sic_mail_error(error.kind),
-				       error.message);
+		/* Logged; what is known is listed instead: one owner's
+		   server being down must not fail the user's whole LIST. */
 		sic_storage_report(&storage->storage, &error);
-		iter->ctx.failed = TRUE;
 	}
-	sic_list_keep_open_folders(iter, &storage->storage);
+	sic_list_keep_known(iter, &storage->storage);
 	return &iter->ctx;
 }
 
@@ -182,25 +335,23 @@ sic_list_iter_next(struct mailbox_list_iterate_context *ctx)
 {
 	struct sic_list_iter *iter = (struct sic_list_iter *)ctx;
 	unsigned int count = sic_folder_list_count(iter->folders);
+	const struct sic_known_folder *known;
 	unsigned int bits;
-	const char *name;
+	const char *name, *vname;
 
+	if (iter->subscribed != NULL)
+		return sic_list_subscribed_next(iter);
 	while (iter->next < count) {
 		name = sic_folder_list_get(iter->folders, iter->next++, &bits);
 		if (name == NULL)
 			continue;
-		iter->info.vname = p_strconcat(ctx->pool, ctx->list->ns->prefix,
-					       name, NULL);
-		iter->info.flags = sic_list_info_flags(bits);
-		if ((imap_match(ctx->glob, iter->info.vname) &
-		     IMAP_MATCH_YES) != 0)
+		vname = p_strconcat(ctx->pool, ctx->list->ns->prefix, name, NULL);
+		if (sic_list_match(iter, vname, sic_list_info_flags(bits)))
 			return &iter->info;
 	}
-	while (iter->next_open < array_count(&iter->open)) {
-		iter->info.vname = array_idx_elem(&iter->open, iter->next_open++);
-		iter->info.flags = MAILBOX_NOCHILDREN;
-		if ((imap_match(ctx->glob, iter->info.vname) &
-		     IMAP_MATCH_YES) != 0)
+	while (iter->next_known < array_count(&iter->known)) {
+		known = array_idx(&iter->known, iter->next_known++);
+		if (sic_list_match(iter, known->vname, known->flags))
 			return &iter->info;
 	}
 	return NULL;
@@ -211,6 +362,9 @@ static int sic_list_iter_deinit(struct mailbox_list_iterate_context *ctx)
 	struct sic_list_iter *iter = (struct sic_list_iter *)ctx;
 	int ret = ctx->failed ? -1 : 0;
 
+	if (iter->subscribed != NULL &&
+	    mailbox_list_subscriptions_iter_deinit(iter->subscribed) < 0)
+		ret = -1;
 	sic_folder_list_free(iter->folders);
 	pool_unref(&ctx->pool);
 	return ret;

@@ -173,7 +173,7 @@ const char *sic_mailbox_folder_name(struct mailbox *box)
 	return "";
 }
 
-static bool sic_folder_name_equals(const char *a, const char *b)
+bool sic_folder_name_equals(const char *a, const char *b)
 {
 	if (strcasecmp(a, "INBOX") == 0)
 		return strcasecmp(b, "INBOX") == 0;

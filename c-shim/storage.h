@@ -110,6 +110,8 @@ void sic_imap_commands_hook(void);
 void sic_imap_commands_unhook(void);
 /* The folder's name below its namespace prefix ("Team/2026"). */
 const char *sic_mailbox_folder_name(struct mailbox *box);
+/* Whether two such names are one folder's (INBOX in any case). */
+bool sic_folder_name_equals(const char *a, const char *b);
 int sic_search_deinit(struct mail_search_context *ctx);
 
 #endif

@@ -243,6 +243,7 @@ fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // News that came alongside another command, not asked for under
         // the index's lock.
+        answer(peer, "MYRIGHTS Other", &["* MYRIGHTS Other lr"]);
         answer(
             peer,
             "STATUS Other",
@@ -582,6 +583,7 @@ fn news_that_came_with_another_command_reach_the_open_folder() {
         answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // Dovecot tells the selected folder's news with any command.
+        answer(peer, "MYRIGHTS Other", &["* MYRIGHTS Other lr"]);
         answer(
             peer,
             "STATUS Other",
@@ -614,6 +616,7 @@ fn news_that_came_while_the_folder_was_closed_reach_it_when_reopened() {
         answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // Closed, its selection kept: a STATUS brings news about it.
+        answer(peer, "MYRIGHTS Team", &["* MYRIGHTS Team lr"]);
         answer(
             peer,
             "STATUS Team",
@@ -666,6 +669,7 @@ fn too_many_news_for_a_folder_make_it_select_anew() {
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         let mut status = vec!["* 1 FETCH (UID 1 FLAGS (\\Flagged) MODSEQ (11))"; 10_001];
         status.push("* STATUS Other (MESSAGES 0)");
+        answer(peer, "MYRIGHTS Other", &["* MYRIGHTS Other lr"]);
         answer(peer, "STATUS Other", &status);
         // Selected anew from where the index is: the server tells again
         // what the dropped news said.
@@ -863,4 +867,54 @@ fn a_copy_within_the_owners_account_is_one_command_answering_where_each_went() {
     assert_eq!(gone.kind, ErrorKind::Expunged);
     drop(folder);
     server.finish();
+}
+
+/// The greeting and login (with ACL), NAMESPACE and ENABLE.
+fn log_in(peer: &mut Peer) {
+    peer.send(GREETING);
+    let (tag, _) = peer.command();
+    peer.send(
+        format!("{tag} OK [CAPABILITY IMAP4rev1 NAMESPACE QRESYNC CONDSTORE ACL] in\r\n")
+            .as_bytes(),
+    );
+    answer(peer, "NAMESPACE", &["* NAMESPACE ((\"\" \"/\")) NIL NIL"]);
+    answer(peer, "ENABLE QRESYNC", &["* ENABLED QRESYNC"]);
+}
+
+#[test]
+fn status_counts_reach_only_users_the_rights_let_read() {
+    // Dovecot 2.3.19 with mailbox_list_index may answer the STATUS of a
+    // folder the user has no right on: MYRIGHTS, sent with it, decides.
+    const COUNTS: &str = "* STATUS Team (MESSAGES 5 UIDNEXT 6 UIDVALIDITY 7 UNSEEN 5)";
+    let server = serve_status(&[
+        ("NO [NONEXISTENT] Mailbox doesn't exist: Team", None),
+        ("OK done", Some("* MYRIGHTS Team lp")),
+        ("OK done", Some("* MYRIGHTS Team r")),
+    ]);
+    let mut owner = account(server.port)
+        .owner("shared/alice/", "alice")
+        .unwrap();
+    assert_eq!(owner.status("Team").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(owner.status("Team").unwrap_err().kind, ErrorKind::Perm);
+    assert_eq!(owner.status("Team").unwrap().messages, 5);
+    server.finish();
+
+    /// Answers a MYRIGHTS (with `rights`) and a STATUS (with COUNTS) per
+    /// entry, both sent before either is answered.
+    fn serve_status(answers: &'static [(&'static str, Option<&'static str>)]) -> FakeServer {
+        FakeServer::start(move |peer| {
+            log_in(peer);
+            for (completion, rights) in answers {
+                let (rights_tag, command) = peer.command();
+                assert!(command.starts_with("MYRIGHTS Team"), "{command}");
+                let (status_tag, command) = peer.command();
+                assert!(command.starts_with("STATUS Team"), "{command}");
+                if let Some(line) = rights {
+                    peer.send(format!("{line}\r\n").as_bytes());
+                }
+                peer.send(format!("{rights_tag} {completion}\r\n").as_bytes());
+                peer.send(format!("{COUNTS}\r\n{status_tag} OK done\r\n").as_bytes());
+            }
+        })
+    }
 }

@@ -241,16 +241,18 @@ impl Session {
     /// the connection breaks: a new one would never answer their tags.
     /// News as with `execute`.
     pub fn execute_pipelined(&mut self, commands: &[Command]) -> ClientResult<Vec<Completion>> {
-        let deadline = self.command_deadline();
-        let c = self.connection_for(deadline)?;
-        let tags = commands
-            .iter()
-            .map(|command| c.send(command))
-            .collect::<ClientResult<Vec<_>>>()?;
-        let mut answers = tags
-            .iter()
-            .map(|tag| c.wait(tag))
-            .collect::<ClientResult<Vec<_>>>()?;
+        self.execute_together(commands, false)
+    }
+
+    /// `execute_pipelined`, all sent again on a new connection when the
+    /// connection broke and `repeatable` (each command may run twice).
+    pub fn execute_together(
+        &mut self,
+        commands: &[Command],
+        repeatable: bool,
+    ) -> ClientResult<Vec<Completion>> {
+        let mut answers =
+            self.run_on_connection(|c| send_all_then_wait(c, commands), repeatable)?;
         for (command, done) in commands.iter().zip(&mut answers) {
             self.keep_news(command, done);
         }
@@ -277,11 +279,11 @@ impl Session {
 
     /// Runs `operation`, and once more on a new connection when the
     /// connection broke and it is `repeatable`: all by one deadline.
-    fn run_on_connection(
+    fn run_on_connection<T>(
         &mut self,
-        mut operation: impl FnMut(&mut Connection) -> ClientResult<Completion>,
+        mut operation: impl FnMut(&mut Connection) -> ClientResult<T>,
         repeatable: bool,
-    ) -> ClientResult<Completion> {
+    ) -> ClientResult<T> {
         let deadline = self.command_deadline();
         match operation(self.connection_for(deadline)?) {
             Err(e) if repeatable && e.may_retry() => operation(self.connection_for(deadline)?),
@@ -327,6 +329,15 @@ impl Session {
         }
         Err(last_error.expect("at least one attempt"))
     }
+}
+
+/// Sends all `commands` on `c`, then waits for each completion in order.
+fn send_all_then_wait(c: &mut Connection, commands: &[Command]) -> ClientResult<Vec<Completion>> {
+    let tags = commands
+        .iter()
+        .map(|command| c.send(command))
+        .collect::<ClientResult<Vec<_>>>()?;
+    tags.iter().map(|tag| c.wait(tag)).collect()
 }
 
 /// The commands the selected folder sends: it reads the news in their

@@ -13,9 +13,9 @@ use super::error::{ErrorKind, StorageError, StorageResult};
 use super::folder::Parked;
 use super::list_cache::{ListCache, ListKey};
 use super::names::{ListedFolder, RemoteLayout};
-use super::remote::{check_readable, session_spec};
+use super::remote::{check_may_read, check_readable, session_spec};
 use super::settings::Settings;
-use crate::client::connection::{Completion, Connection};
+use crate::client::connection::{rejected, Completion, Connection};
 use crate::client::error::{ClientError, ClientResult};
 use crate::client::pool::{Pool, PoolKey};
 use crate::client::session::{RetryPolicy, Session, SessionSpec};
@@ -644,40 +644,73 @@ impl Owner {
         Ok(text)
     }
 
-    /// `STATUS` without selecting the folder.
+    /// `STATUS` without selecting the folder, answered only when the
+    /// owner's `MYRIGHTS`, asked in the same round trip, lets the user read
+    /// it (`check_may_read`): the owner's server may answer the STATUS from
+    /// its list index without checking any right.
     pub fn status(&mut self, local: &str) -> StorageResult<FolderStatus> {
         let remote = self.remote_name(local)?;
-        let done = self.with_session(|s| {
-            let condstore = s.connection()?.has_capability("CONDSTORE");
-            let items = if condstore {
-                "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ)"
-            } else {
-                "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)"
-            };
-            let command = Command::new("STATUS")
-                .mailbox(&remote, false)?
-                .syntax(items);
-            s.execute(&command, true)
-        })?;
+        let (myrights, done) = self.with_session(|s| ask_rights_and_status(s, &remote))?;
+        if let Some(myrights) = myrights {
+            check_may_read(self.name(), myrights)?;
+        }
+        if done.line.status != Status::Ok {
+            let refused = rejected("STATUS", done.line);
+            return Err(StorageError::from_client(self.name(), refused));
+        }
         check_readable(self.name(), &done.data, &["STATUS"])?;
+        Ok(FolderStatus::from_data(&done.data))
+    }
+}
+
+/// MYRIGHTS (when the remote has ACLs) and STATUS of `remote`, sent
+/// together: the answers to both, MYRIGHTS's first.
+fn ask_rights_and_status(
+    s: &mut Session,
+    remote: &str,
+) -> ClientResult<(Option<Completion>, Completion)> {
+    let c = s.connection()?;
+    let mut commands = Vec::new();
+    // Without ACLs on the owner's server there are no rights to ask.
+    if c.has_capability("ACL") {
+        commands.push(Command::new("MYRIGHTS").mailbox(remote, false)?);
+    }
+    let items = if c.has_capability("CONDSTORE") {
+        "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ)"
+    } else {
+        "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)"
+    };
+    commands.push(Command::new("STATUS").mailbox(remote, false)?.syntax(items));
+    let mut answers = s.execute_together(&commands, true)?;
+    let status = answers.pop().expect("one answer per command");
+    Ok((answers.pop(), status))
+}
+
+impl FolderStatus {
+    /// The items of the `STATUS` responses in `data`.
+    fn from_data(data: &[Untagged]) -> FolderStatus {
         let mut status = FolderStatus::default();
-        for data in &done.data {
+        for data in data {
             if let Untagged::MailboxStatus { items, .. } = data {
                 for (name, value) in items {
-                    let small = u32::try_from(*value).unwrap_or(u32::MAX);
-                    match name.to_ascii_uppercase().as_str() {
-                        "MESSAGES" => status.messages = small,
-                        "RECENT" => status.recent = small,
-                        "UIDNEXT" => status.uidnext = small,
-                        "UIDVALIDITY" => status.uidvalidity = small,
-                        "UNSEEN" => status.unseen = small,
-                        "HIGHESTMODSEQ" => status.highest_modseq = *value,
-                        _ => {}
-                    }
+                    status.set(name, *value);
                 }
             }
         }
-        Ok(status)
+        status
+    }
+
+    fn set(&mut self, name: &str, value: u64) {
+        let small = u32::try_from(value).unwrap_or(u32::MAX);
+        match name.to_ascii_uppercase().as_str() {
+            "MESSAGES" => self.messages = small,
+            "RECENT" => self.recent = small,
+            "UIDNEXT" => self.uidnext = small,
+            "UIDVALIDITY" => self.uidvalidity = small,
+            "UNSEEN" => self.unseen = small,
+            "HIGHESTMODSEQ" => self.highest_modseq = value,
+            _ => {}
+        }
     }
 }
 

@@ -149,3 +149,70 @@ def test_an_owner_the_userdb_does_not_know_looks_like_a_missing_folder(make_clus
     bob.logout()
     assert "proxy(nobody" not in cluster.proxy.log()
     assert cluster.problems() == {}
+
+
+def test_a_user_without_rights_learns_nothing_after_the_owners_own_status(make_cluster):
+    """Dovecot 2.3.19 with `mailbox_list_index = yes` answers a master-user
+    session's STATUS from the list index before the acl plugin's check:
+    right after alice's own STATUS refreshed it, users without any right on
+    her folder got its counts. (Measured with mdbox, as the benchmark's
+    cluster has it; Maildir's list index kept no counts here.)"""
+    config = ("mailbox_list_index = yes\nmail_location = mdbox:~/mdbox\n"
+              "protocol imap {\n  imap_metadata = yes\n}\nmail_attribute_dict = file:%h/dovecot-attributes\n")
+    cluster = make_cluster(shared_imapc=True, users=USERS, homes=HOMES, backend_config=config)
+    seed_team_folder(cluster, folder="Projects")
+    cluster.share("alice", "Projects", "bob", "lookup read")
+    alice = cluster.login("alice")
+    assert alice.status("Projects", "(MESSAGES UIDNEXT UNSEEN)")[0] == "OK"
+    assert alice._simple_command("SETMETADATA", "Projects", '(/shared/comment "secret plans")')[0] == "OK"
+    alice.logout()
+    for user in ("carol", "dave"):  # on alice's backend and on the other one
+        imap = cluster.login(user)
+        assert_learns_nothing(imap, "shared/alice/Projects")
+        imap.logout()
+    # With the lookup right alone, as Dovecot's acl plugin answers for a
+    # folder of its own: the folder is there, its contents are not readable.
+    cluster.share("alice", "Projects", "dave", "lookup")
+    dave = cluster.login("dave")
+    dave.untagged_responses.clear()
+    status, data = dave.status('"shared/alice/Projects"', "(MESSAGES UIDNEXT UNSEEN)")
+    assert status == "NO" and b"Permission denied" in data[0], data
+    assert "STATUS" not in dave.untagged_responses
+    dave.logout()
+    # bob, who has the rights, still gets the counts.
+    bob = cluster.login("bob")
+    status, data = bob.status('"shared/alice/Projects"', "(MESSAGES)")
+    assert status == "OK" and b"MESSAGES 5" in data[0], data
+    bob.logout()
+
+
+imaplib.Commands.setdefault("GETMETADATA", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
+
+
+# Untagged responses (and codes, which imaplib files alike) that tell about a folder.
+TELLING = ("STATUS", "EXISTS", "RECENT", "FLAGS", "PERMANENTFLAGS", "UIDVALIDITY", "UIDNEXT",
+           "UNSEEN", "HIGHESTMODSEQ", "MYRIGHTS", "ACL", "METADATA")
+
+
+def assert_learns_nothing(imap, folder):
+    """Every way of asking about `folder` answers as for a folder that does
+    not exist: `NO [NONEXISTENT] Mailbox doesn't exist`, no untagged data."""
+    quoted = f'"{folder}"'
+    assert folder not in listed(imap, "*")
+    assert folder not in listed(imap, folder.rsplit("/", 1)[0] + "/*")
+    answers = {
+        "STATUS": lambda: imap.status(quoted, "(MESSAGES UIDNEXT UNSEEN)"),
+        "EXAMINE": lambda: imap.select(quoted, readonly=True),
+        "SELECT": lambda: imap.select(quoted),
+        "MYRIGHTS": lambda: imap._simple_command("MYRIGHTS", quoted),
+        "GETACL": lambda: imap._simple_command("GETACL", quoted),
+        "GETMETADATA": lambda: imap._simple_command("GETMETADATA", quoted, "/shared/comment"),
+    }
+    for command, ask in answers.items():
+        imap.untagged_responses.clear()
+        status, data = ask()
+        assert status == "NO", (command, data)
+        assert f"Mailbox doesn't exist: {folder}".encode() in data[0], (command, data)
+        told = {k: v for k, v in imap.untagged_responses.items() if k in TELLING}
+        assert told == {}, (command, told)
