@@ -119,6 +119,9 @@ static void sic_sync_drop_local(struct sic_mailbox *mbox,
 
 	while (mail_index_sync_next(sync_ctx, &rec))
 		dropped++;
+	/* A new index (UIDVALIDITY 0) has no messages to have changed. */
+	if (dropped == 0)
+		return;
 	e_warning(mbox->box.event, "shared_imapc: %u of the user's changes "
 		  "dropped: made in the folder of UIDVALIDITY %u, which the "
 		  "owner's server has replaced", dropped, uidvalidity);

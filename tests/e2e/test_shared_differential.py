@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support.differential import KEYWORDS, Differential, message, random_step
+from support.differential import DATE, KEYWORDS, Differential, message, random_step
 
 STEPS = 30
 SEEDS = [1, 2, 3]
@@ -23,7 +23,7 @@ def diff(make_cluster):
         diff.step(side)
     yield diff
     diff.close()
-    assert diff.cluster.problems() == {}
+    assert plugin_problems(diff.cluster) == {}
 
 
 def test_reading_every_item_answers_as_the_owner(diff):
@@ -40,7 +40,7 @@ def test_changes_copies_and_expunges_answer_as_the_owner(diff):
     diff.step("UID MOVE 3 {other}")
     diff.step("STORE 1 +FLAGS (\\Deleted)")
     diff.step("EXPUNGE")
-    diff.step("APPEND {folder} (\\Seen $Work)", message(100, " (viewer)"))
+    diff.step(f"APPEND {{folder}} (\\Seen $Work) {DATE}", message(100, " (viewer)"))
     diff.step("NOOP")
     diff.step("FETCH 1:* (UID FLAGS)")
     diff.step("SELECT {other}")
@@ -83,8 +83,19 @@ def test_soak(make_cluster):
         try:
             for _ in range(STEPS * 3):
                 random_step(diff, rng)
-        except AssertionError as e:
-            raise AssertionError(f"seed {seed}: {e}") from None
+        except Exception as e:
+            raise AssertionError(f"seed {seed}: {e!r}") from None
         diff.close()
-        assert diff.cluster.problems() == {}, f"seed {seed}"
+        assert plugin_problems(diff.cluster) == {}, f"seed {seed}"
         diff.cluster.remove()
+
+
+def plugin_problems(cluster) -> dict[str, list[str]]:
+    """The cluster's error lines but those of alice's direct folders (the
+    oracle's, which shared_imapc never reads): Dovecot 2.3.19 itself logs
+    now and then, after THREAD, "stat() failed with strmap index file
+    …/dovecot.index.thread" there."""
+    problems = {
+        name: [line for line in lines if "Mailbox o-" not in line] for name, lines in cluster.problems().items()
+    }
+    return {name: lines for name, lines in problems.items() if lines}
