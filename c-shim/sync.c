@@ -135,6 +135,7 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	struct mail_index_sync_rec rec;
 	struct sic_error error;
 	uint32_t uidvalidity;
+	bool temporary;
 	int ret;
 
 	/* EXAMINE sends nothing: what another session of the user changed
@@ -158,10 +159,19 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 		sic_sync_drop_local(mbox, sync_ctx, uidvalidity);
 	while (ret == 0 && mail_index_sync_next(sync_ctx, &rec))
 		ret = sic_sync_push_record(mbox, &rec, &error);
+	temporary = ret < 0 && (error.kind == SIC_ERR_TEMP ||
+				error.kind == SIC_ERR_UNAVAILABLE);
 	if (ret < 0)
 		sic_mailbox_report(&mbox->box, &error);
-	/* Committed even after a refusal: the remote's state comes back
-	   next (a refused expunge rebuilds the index). */
+	/* What the owner's server could not take now (unreachable, the
+	   connection broken, a temporary failure) stays for the next sync,
+	   whole (passing a change on twice does no harm); what it refused is
+	   done with: its state comes back next (a refused expunge rebuilds
+	   the index). */
+	if (temporary) {
+		mail_index_sync_rollback(&sync_ctx);
+		return -1;
+	}
 	if (mail_index_sync_commit(&sync_ctx) < 0) {
 		mailbox_set_index_error(&mbox->box);
 		return -1;
