@@ -50,7 +50,7 @@ uninstall:
 setup-build:
 	scripts/install-deps build
 
-# That, and the test tools (PostgreSQL, OpenSSL, pytest).
+# That, and the test tools (PostgreSQL, OpenSSL, pytest, mbsync).
 setup:
 	scripts/install-deps test
 

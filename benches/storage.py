@@ -5,23 +5,35 @@ the owner's backend received per operation (from its rawlog, in one more
 run: the times are taken without it).
 
     python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50] [--only TEXT]
+                               [--load-sessions 6] [--load-seconds 10]
 
 The built-in imapc runs on Dovecot instances of its own: for the folder
 operations bob has alice's account as imapc storage (imapc_user = alice,
 imapc_master_user = bob, the features its documentation advises), the
 same remote folder through the same proxy; for LIST of many owners bob
 has the wiki's shared namespace on imapc (imapc_shared_node).
+
+The load row runs last (its STOREs and APPENDs change the folder): N
+concurrent sessions of one user per path, each selecting the folder and
+mixing FETCH, UID STORE, UID SEARCH, NOOP and a few APPENDs for T seconds,
+as a mail client's several connections do. It prints commands/s, the
+protocol errors the sessions got and the error lines Dovecot logged
+meanwhile: under load, errors matter more than speed.
 """
 
 import argparse
+import contextlib
 import imaplib
 import itertools
 import os
+import random
 import shutil
 import statistics
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -184,17 +196,24 @@ def check(result):
     return result
 
 
-def measure(cluster, reader, operation, runs):
-    """Median ms over `runs` with alice's rawlog off (writing it slows her
-    server, which is on our path and the built-in imapc's more than on the
-    owner's), and the remote commands of one more run with it on."""
+@contextlib.contextmanager
+def rawlog_off(cluster):
+    """alice's rawlog off meanwhile: writing it slows her server, which is
+    on our path and the built-in imapc's more than on the owner's."""
     rawlog = cluster.home("alice") / "rawlog"
     hidden = rawlog.with_name("rawlog.off")
     rawlog.rename(hidden)  # Dovecot skips the rawlog of a missing directory
     try:
-        times = [operation(reader)[0] for _ in range(runs)]
+        yield
     finally:
         hidden.rename(rawlog)
+
+
+def measure(cluster, reader, operation, runs):
+    """Median ms over `runs` with alice's rawlog off, and the remote
+    commands of one more run with it on."""
+    with rawlog_off(cluster):
+        times = [operation(reader)[0] for _ in range(runs)]
     _, commands = operation(reader)
     return statistics.median(times), commands
 
@@ -431,6 +450,142 @@ def connections_per_session(cluster, owners):
     return cluster.proxy.log().count("(master bob)") - before
 
 
+@dataclass
+class LoadResult:
+    """What the sessions of one path did under load."""
+
+    commands: int = 0
+    seconds: float = 0.0
+    protocol_errors: int = 0
+    log_errors: int = 0
+    samples: list[str] = field(default_factory=list)
+    # Per action of the mix: how many ran and their total ms, to show where
+    # one path spends its time.
+    actions: dict[str, list[float]] = field(default_factory=dict)
+
+    def ran(self, action: str, ms: float) -> None:
+        count_and_ms = self.actions.setdefault(action, [0, 0.0])
+        count_and_ms[0] += 1
+        count_and_ms[1] += ms
+
+    def mean_ms(self, action: str) -> str:
+        count, ms = self.actions.get(action, (0, 0.0))
+        return f"{ms / count:.1f}" if count else "-"
+
+    def error(self, text: str) -> None:
+        self.protocol_errors += 1
+        if len(self.samples) < 3:
+            self.samples.append(text[:160])
+
+
+# All rights: the load changes flags and appends.
+LOAD_RIGHTS = "lookup read write write-seen write-deleted insert expunge"
+# The load's mix of commands, by weight: what a mail client's connections
+# do with an open folder (read a few headers and flags, change flags, ask
+# the server to search, poll), and now and then a new message.
+LOAD_MIX = [("fetch", 35), ("store", 25), ("search", 15), ("noop", 20), ("append", 5)]
+
+
+def load_session(reader: Reader, deadline: float, seed: int, result: LoadResult, lock: threading.Lock) -> None:
+    """One session until `deadline`: selects the folder, then runs the mix
+    by UID. A NO, a BAD, an untagged NO/BAD or BYE and any exception is a
+    protocol error; after a broken connection it logs in and selects again."""
+    rng = random.Random(seed)
+    actions, weights = zip(*LOAD_MIX)
+    commands, imap, uids = 0, None, []
+
+    def error(text: str) -> None:
+        with lock:
+            result.error(text)
+
+    while time.monotonic() < deadline:
+        try:
+            if imap is None:
+                imap = reader.connect()
+                status, data = imap.select(reader.folder)
+                commands += 1
+                if status != "OK":
+                    error(f"SELECT: {data}")
+                    imap = None
+                    continue
+                status, data = imap.uid("SEARCH", "ALL")
+                commands += 1
+                uids = data[0].split() if status == "OK" and data[0] else [b"1"]
+            action = rng.choices(actions, weights)[0]
+            started = time.perf_counter()
+            if action == "fetch":
+                some = b",".join(rng.sample(uids, min(4, len(uids)))).decode()
+                status, data = imap.uid("FETCH", some, "(FLAGS BODY.PEEK[HEADER])")
+            elif action == "store":
+                status, data = imap.uid("STORE", rng.choice(uids).decode(), rng.choice(["+FLAGS", "-FLAGS"]),
+                                        rng.choice(["(\\Flagged)", "(\\Seen $Load)"]))
+            elif action == "search":
+                status, data = imap.uid("SEARCH", *rng.choice([["FLAGGED"], ["UNSEEN", "SUBJECT", "launch"],
+                                                               ["KEYWORD", "$Load"]]))
+            elif action == "append":
+                body = f"Subject: load {seed}\r\nFrom: load@example.net\r\n\r\nunder load\r\n".encode()
+                status, data = imap.append(reader.folder, None, None, body)
+            else:
+                status, data = imap.noop()
+            commands += 1
+            with lock:
+                result.ran(action, (time.perf_counter() - started) * 1000)
+            if status != "OK":
+                error(f"{action}: {status} {data}")
+            for kind in ("NO", "BAD"):
+                for line in imap.untagged_responses.pop(kind, []):
+                    error(f"{action}: untagged {kind} {line}")
+        except (imaplib.IMAP4.error, OSError) as e:  # BAD, BYE (abort), a broken connection
+            commands += 1
+            error(f"{type(e).__name__}: {e}")
+            try:
+                if imap is not None:
+                    imap.shutdown()
+            except OSError:
+                pass
+            imap = None
+    if imap is not None:
+        try:
+            imap.logout()
+        except (imaplib.IMAP4.error, OSError) as e:
+            error(f"LOGOUT: {e}")
+    with lock:
+        result.commands += commands
+
+
+def log_problems(instances: list[Dovecot]) -> dict[str, int]:
+    """How many error lines each instance has logged so far."""
+    return {instance.name: len(instance.problems()) for instance in instances}
+
+
+def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: float) -> LoadResult:
+    """`sessions` concurrent sessions of `reader` for `seconds`: what they
+    did, and the error lines `instances` logged meanwhile."""
+    # Opened once before, as by a client that knows the folder: the rows
+    # above did, and with --only load the local caches start cold.
+    imap = reader.connect()
+    check(imap.select(reader.folder, readonly=True))
+    imap.logout()
+    result, lock = LoadResult(), threading.Lock()
+    before = log_problems(instances)
+    start = time.monotonic()
+    threads = [threading.Thread(target=load_session, args=(reader, start + seconds, seed, result, lock))
+               for seed in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - start
+    time.sleep(1)  # Dovecot's log process writes after the client is answered
+    after = log_problems(instances)
+    result.log_errors = sum(after[name] - before[name] for name in after)
+    for instance in instances:
+        for line in instance.problems()[before[instance.name]:][:2]:
+            if len(result.samples) < 5:
+                result.samples.append(f"{instance.name}: {line[:160]}")
+    return result
+
+
 def print_commands(operations, readers, results, shown=6):
     """Each row's remote commands (last run), the first few of each path."""
     for name, _ in operations:
@@ -451,10 +606,15 @@ def main() -> None:
                         help="only the rows whose name contains TEXT (e.g. FETCH, LIST)")
     parser.add_argument("--show-commands", action="store_true",
                         help="also print the remote commands of each row's last run")
+    parser.add_argument("--load-sessions", type=int, default=6, metavar="N",
+                        help="concurrent sessions per path in the load row (default 6)")
+    parser.add_argument("--load-seconds", type=float, default=10, metavar="T",
+                        help="how long the load row runs on each path (default 10)")
     args = parser.parse_args()
     operations = [op for op in OPERATIONS if args.only.lower() in op[0].lower()]
     with_list = args.only.lower() in "list shared/*"
     with_session_cost = args.only.lower() in "every session"
+    with_load = args.only.lower() in "load" and args.load_sessions > 0 and args.load_seconds > 0
     if with_session_cost:
         # Clusters of their own, before the big one: nothing else running.
         session_costs = [session_cost(plugins, args.runs) for plugins in (("acl", "shared_imapc"), ("acl",))]
@@ -532,6 +692,16 @@ def main() -> None:
             }
             logins = connections_per_session(cluster, args.owners)
             floor = plain_logins_and_lists(cluster, owners, args.runs, PARALLEL_LOGINS)
+        if with_load:
+            # Last: its STOREs and APPENDs change the folder the rows above read.
+            # bob may change it now (the rows above read it with lookup read).
+            cluster.share("alice", FOLDER, "bob", LOAD_RIGHTS)
+            loads = {}
+            for reader in readers:
+                with rawlog_off(cluster):
+                    loads[reader.name] = run_load(reader, cluster.instances + [node], args.load_sessions,
+                                                  args.load_seconds)
+                print(f"  measured: load, {reader.name}", flush=True)
 
         print()
         print(f"{args.messages} messages, medians of {args.runs} runs, ms (remote commands on alice's backend)")
@@ -559,6 +729,23 @@ def main() -> None:
                   " (without the plugin)")
             print(f"{'  its imap process, private memory kB':42} {with_kb:9.0f} {'':8} {without_kb:9.0f}"
                   " (without the plugin)")
+        if with_load:
+            print()
+            print(f"load: {args.load_sessions} sessions of one user for {args.load_seconds:g} s per path, each"
+                  " selecting the folder (FETCH, UID STORE, UID SEARCH, NOOP, APPEND)")
+            header = f"{'path':16} {'commands/s':>11} {'commands':>9} {'protocol errors':>16} {'log error lines':>16}"
+            print(header)
+            print("-" * len(header))
+            for reader in readers:
+                load = loads[reader.name]
+                print(f"{reader.name:16} {load.commands / load.seconds:11.1f} {load.commands:9} "
+                      f"{load.protocol_errors:16} {load.log_errors:16}")
+            for reader in readers:
+                load = loads[reader.name]
+                print(f"  {reader.name}: mean ms: " + ", ".join(f"{a} {load.mean_ms(a)}" for a, _ in LOAD_MIX))
+            for reader in readers:
+                for sample in loads[reader.name].samples:
+                    print(f"  {reader.name}: {sample}")
         print()
         print("vs imapc: the built-in imapc's time / ours (higher is better for us);"
               " vs owner: ours / the owner's direct time (1.0 is the limit).")
