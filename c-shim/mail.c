@@ -18,6 +18,12 @@ static int sic_mail_remote(struct mail *mail, uint32_t wanted,
 	struct sic_error error;
 	int ret;
 
+	/* Asked not to go past what is at hand (an expunge's GUID, a
+	   search's first pass): the owner's server is further than that. */
+	if (mail->lookup_abort != MAIL_LOOKUP_ABORT_NEVER) {
+		mail_set_aborted(mail);
+		return -1;
+	}
 	if (mbox->folder == NULL) {
 		mail_storage_set_error(mail->box->storage, MAIL_ERROR_UNAVAILABLE,
 				       "The shared folder is not open");
