@@ -194,6 +194,22 @@ static bool sic_list_names_only(enum mailbox_list_iter_flags flags)
 		(flags & MAILBOX_LIST_ITER_RETURN_CHILDREN) == 0;
 }
 
+/* The owner's folders into iter->folders; FALSE when the owner's server
+   could not be asked (logged): what is known is listed instead, since one
+   owner's server being down must not fail the user's whole listing. */
+static bool sic_list_ask_owner(struct sic_list_iter *iter,
+			       struct sic_storage *storage)
+{
+	struct sic_error error;
+
+	i_zero(&error);
+	iter->folders = sic_owner_list(storage->owner, &error);
+	if (iter->folders != NULL)
+		return TRUE;
+	sic_storage_report(&storage->storage, &error);
+	return FALSE;
+}
+
 /* LSUB and LIST (SUBSCRIBED): the subscriptions are the user's own (the
    shared namespace has subscriptions = no), so they are listed whatever
    the owner's server answers; its listing only adds the flags. */
@@ -202,7 +218,6 @@ static void sic_list_subscribed_init(struct sic_list_iter *iter,
 				     struct sic_storage *storage)
 {
 	enum mailbox_list_iter_flags flags = iter->ctx.flags;
-	struct sic_error error;
 
 	/* Names only: Dovecot's generic iteration would take the flags from
 	   the local cache's directories, which know nothing of the owner's
@@ -221,15 +236,7 @@ static void sic_list_subscribed_init(struct sic_list_iter *iter,
 	/* The owners subscribed to were opened by Dovecot's reading of the
 	   subscriptions: log in to them together. */
 	sic_account_connect_pending(storage->account);
-	i_zero(&error);
-	iter->folders = sic_owner_list(storage->owner, &error);
-	if (iter->folders == NULL) {
-		/* Listed from what is known: the owner's server being down
-		   must not fail the user's whole listing. */
-		sic_storage_report(&storage->storage, &error);
-		return;
-	}
-	iter->owner_listed = TRUE;
+	iter->owner_listed = sic_list_ask_owner(iter, storage);
 }
 
 /* The flags the owner's listing gives the folder vname of this namespace:
@@ -297,7 +304,6 @@ sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 	struct sic_storage *storage =
 		SIC_STORAGE(mail_namespace_get_default_storage(list->ns));
 	struct sic_list_iter *iter;
-	struct sic_error error;
 	pool_t pool;
 
 	pool = pool_alloconly_create("shared_imapc list iter", 1024);
@@ -319,13 +325,7 @@ sic_list_iter_init(struct mailbox_list *list, const char *const *patterns,
 		return &iter->ctx;
 
 	sic_list_connect_owners(list, storage);
-	i_zero(&error);
-	iter->folders = sic_owner_list(storage->owner, &error);
-	if (iter->folders == NULL) {
-		/* Logged; what is known is listed instead: one owner's
-		   server being down must not fail the user's whole LIST. */
-		sic_storage_report(&storage->storage, &error);
-	}
+	(void)sic_list_ask_owner(iter, storage);
 	sic_list_keep_known(iter, &storage->storage);
 	return &iter->ctx;
 }
