@@ -316,6 +316,37 @@ fn a_listing_of_the_whole_folder_holds_what_another_session_added_before_it() {
 }
 
 #[test]
+fn a_change_to_a_message_the_session_has_not_seen_yet_is_sent_after_a_noop() {
+    // As Dovecot does: a UID STORE of a UID the session has not seen yet
+    // (another session of the user put it in the index) does nothing and
+    // answers OK; a NOOP first brings it into the session's view.
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "UID STORE 2 +FLAGS.SILENT ($Work)", &[]);
+        answer(peer, "UID FETCH 2 (UID FLAGS MODSEQ)", &[]);
+        answer(peer, "NOOP", &["* 4 EXISTS"]);
+        answer(peer, "UID STORE 5 +FLAGS.SILENT ($Work)", &[]);
+        answer(
+            peer,
+            "UID FETCH 5 (UID FLAGS MODSEQ)",
+            &["* 4 FETCH (UID 5 FLAGS ($Work) MODSEQ (12))"],
+        );
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    let work = Flags::from_names(["$Work"]);
+    // UID 2 was in the SELECT's view: no NOOP first.
+    folder
+        .store(&SequenceSet(vec![(2, 2)]), true, &work)
+        .unwrap();
+    folder
+        .store(&SequenceSet(vec![(5, 5)]), true, &work)
+        .unwrap();
+    drop(folder);
+    server.finish();
+}
+
+#[test]
 fn news_of_older_messages_told_while_fetching_new_ones_reach_the_index() {
     let server = serve(|peer| {
         answer(peer, "NOOP", &[]);

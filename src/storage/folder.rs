@@ -78,6 +78,14 @@ pub struct Folder {
     /// The session's selection this folder made (`Session::selection`).
     selected_on: u32,
     pending: Pending,
+    /// The remote session's view holds every message of the owner's below
+    /// this UID (SELECT's UIDNEXT, the UIDs it told since, what the index
+    /// held at a NOOP): a UID at or above it may be one the session has not
+    /// seen yet, and a command naming it there does nothing, and says OK.
+    view_uidnext: u32,
+    /// Above the UIDs of the index as this process last synced it: what
+    /// the user's searches cover.
+    index_uidnext: u32,
     highest_modseq: u64,
     /// Whether the index has been synced once in this process.
     synced: bool,
@@ -121,6 +129,8 @@ impl Folder {
             qresync: false,
             selected_on: 0,
             pending: Pending::default(),
+            view_uidnext: 0,
+            index_uidnext: 0,
             highest_modseq: 0,
             synced: false,
             synced_modseq: known.1,
@@ -161,6 +171,7 @@ impl Folder {
         self.qresync = true;
         self.selected_on = parked.selection;
         self.state = parked.state;
+        self.view_uidnext = self.state.uidnext;
         self.pending = parked.pending;
         self.highest_modseq = parked.highest_modseq;
         self.take_news()?;
@@ -249,6 +260,7 @@ impl Folder {
             Ok((done, s.selection()))
         })?;
         self.state = MailboxState::from_select(&done);
+        self.view_uidnext = self.state.uidnext;
         self.selected_on = selection;
         self.highest_modseq = self.state.highest_modseq;
         self.pending = Pending {
@@ -256,6 +268,29 @@ impl Folder {
             ..Pending::default()
         };
         self.note(done.data);
+        Ok(())
+    }
+
+    /// A NOOP just brought the session's view up to now: it holds every
+    /// message the index had up to `last_uid` still on the owner's server.
+    fn saw_index(&mut self, last_uid: u32) {
+        self.view_uidnext = self.view_uidnext.max(last_uid.saturating_add(1));
+        self.index_uidnext = self.index_uidnext.max(last_uid.saturating_add(1));
+    }
+
+    /// Makes the session's view hold the messages up to `uid` (a NOOP when
+    /// it may not yet): another session of the user may have put them in
+    /// the index since this one last asked, and a `UID STORE` of a UID the
+    /// session has not seen does nothing and answers OK.
+    fn see_up_to(&mut self, uid: u32) -> StorageResult<()> {
+        self.finish_streaming()?;
+        self.ensure_selected()?;
+        if uid == 0 || uid < self.view_uidnext {
+            return Ok(());
+        }
+        let done = self.run_selected(Command::new("NOOP"))?;
+        self.note(done.data);
+        self.view_uidnext = self.view_uidnext.max(uid.saturating_add(1));
         Ok(())
     }
 
@@ -329,6 +364,9 @@ impl Folder {
                 _ => data.push((name, value)),
             }
         }
+        if let Some(uid) = uid {
+            self.view_uidnext = self.view_uidnext.max(uid.saturating_add(1));
+        }
         match (uid, flags) {
             (Some(uid), Some(flags)) => {
                 self.pending.changed.insert(uid, Some(flags));
@@ -390,6 +428,7 @@ impl Folder {
             self.pending.full = true;
         }
         self.take_news()?;
+        self.index_uidnext = self.index_uidnext.max(last_uid.saturating_add(1));
         // Whether the remote's view was brought up to now under the
         // index's lock (this sync runs under it): only then is a listing
         // of it newer than what the user's other sessions put in the index.
@@ -398,6 +437,7 @@ impl Folder {
         if ask && self.still_selected()? {
             let done = self.run(Command::new("NOOP"), true)?;
             self.note(done.data);
+            self.saw_index(last_uid);
             fresh = true;
         }
         // Also after the NOOP: it may have reconnected without the folder
@@ -418,6 +458,7 @@ impl Folder {
             if !fresh {
                 let done = self.run_selected(Command::new("NOOP"))?;
                 self.note(done.data);
+                self.saw_index(last_uid);
                 fresh = true;
             }
             self.fetch_all_flags()?
@@ -568,7 +609,7 @@ impl Folder {
     /// Sends the prefetch and returns at once; `pump` reads its answers.
     fn start_streaming(&mut self, uids: &[u32], wanted: u32) -> StorageResult<()> {
         self.finish_streaming()?;
-        self.ensure_selected()?;
+        self.see_up_to(uids.iter().copied().max().unwrap_or(0))?;
         let set = SequenceSet::from_numbers(uids.iter().copied());
         let command = Command::new("UID FETCH")
             .sequence(&set)
@@ -702,6 +743,7 @@ impl Folder {
         if wanted == 0 {
             return Ok(());
         }
+        self.see_up_to(uids.iter().copied().max().unwrap_or(0))?;
         let set = SequenceSet::from_numbers(uids.iter().copied());
         let command = Command::new("UID FETCH")
             .sequence(&set)
@@ -799,6 +841,8 @@ impl Folder {
         add: bool,
         flags: &Flags,
     ) -> StorageResult<()> {
+        let last = uids.0.iter().map(|&(first, last)| first.max(last)).max();
+        self.see_up_to(last.unwrap_or(0))?;
         let command = Command::new("UID STORE").sequence(uids).syntax(if add {
             "+FLAGS.SILENT"
         } else {
@@ -857,6 +901,7 @@ impl Folder {
         } else {
             "UID COPY"
         };
+        self.see_up_to(uids.iter().copied().max().unwrap_or(0))?;
         let command = Command::new(verb)
             .sequence(&SequenceSet::from_numbers(uids.iter().copied()))
             .mailbox(&remote, false)
@@ -976,6 +1021,7 @@ impl Folder {
         let esearch = self.owner.has_capability("ESEARCH")?;
         let command =
             search_plan::command(&chosen, plan.sort.as_deref(), esearch).map_err(encode_error)?;
+        self.see_up_to(self.index_uidnext.saturating_sub(1))?;
         let done = self.run_selected(command)?;
         check_readable(
             self.owner.name(),
@@ -1026,6 +1072,7 @@ impl Folder {
         }
         let keys: Vec<&Key> = keys.iter().flatten().collect();
         let command = search_plan::thread_command(algorithm, &keys).map_err(encode_error)?;
+        self.see_up_to(self.index_uidnext.saturating_sub(1))?;
         let done = self.run_selected(command)?;
         check_readable(self.owner.name(), &done.data, &["THREAD"])?;
         let mut text = String::new();

@@ -15,8 +15,6 @@ import re
 import threading
 import time
 
-import pytest
-
 from support.cluster import seed_team_folder
 
 ALL_RIGHTS = "lookup read write write-seen write-deleted insert expunge"
@@ -97,11 +95,6 @@ def run_session(cluster, who: str, folder: str, model: Model, seed: int, stop: f
         model.failures.append(f"{who} session {seed}: {e!r}")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue #16, open: about 1 run in 2, a keyword one bob session set (STORE answered OK) "
-    "reads as unset in its later FETCH while the other sessions change the folder",
-)
 def test_each_session_reads_its_own_acknowledged_changes_while_others_change_the_folder(make_cluster):
     cluster = make_cluster(shared_imapc=True)
     seed_team_folder(cluster, count=20)
