@@ -70,44 +70,70 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 	mail_index_update_header_ext(trans, mbox->ext_id, 0, &ext, sizeof(ext));
 }
 
-/* One local change passed on to the remote. */
+/* The user's flag changes, gathered to go to the remote together. */
+ARRAY_DEFINE_TYPE(sic_flag_change, struct sic_flag_change);
+
+static void sic_flag_change_add(ARRAY_TYPE(sic_flag_change) *changes,
+				const struct mail_index_sync_rec *rec,
+				bool add, uint8_t flags, const char *keyword)
+{
+	struct sic_flag_change *change = array_append_space(changes);
+
+	change->uid1 = rec->uid1;
+	change->uid2 = rec->uid2;
+	change->add = add ? 1 : 0;
+	change->flags = flags;
+	change->keyword = keyword;
+}
+
+/* Passes the gathered flag changes on (one round trip) and forgets them. */
+static int sic_sync_push_flags(struct sic_mailbox *mbox,
+			       ARRAY_TYPE(sic_flag_change) *changes,
+			       struct sic_error *error)
+{
+	unsigned int count = array_count(changes);
+	int ret;
+
+	if (count == 0)
+		return 0;
+	ret = sic_folder_store(mbox->folder, array_front(changes), count, error);
+	array_clear(changes);
+	return ret;
+}
+
+/* One local change: a flag change is gathered, an expunge goes at once
+   (after the flag changes before it). */
 static int sic_sync_push_record(struct sic_mailbox *mbox,
 				const struct mail_index_sync_rec *rec,
+				ARRAY_TYPE(sic_flag_change) *changes,
 				struct sic_error *error)
 {
-	const char *keywords[2] = { NULL, NULL };
 	const ARRAY_TYPE(keywords) *names;
-	struct sic_folder *folder = mbox->folder;
+	bool add = rec->type == MAIL_INDEX_SYNC_TYPE_KEYWORD_ADD;
 
 	switch (rec->type) {
 	case MAIL_INDEX_SYNC_TYPE_FLAGS:
-		if (rec->add_flags != 0 &&
-		    sic_folder_store(folder, rec->uid1, rec->uid2, 1,
-				     rec->add_flags, NULL, error) < 0)
-			return -1;
-		if (rec->remove_flags != 0 &&
-		    sic_folder_store(folder, rec->uid1, rec->uid2, 0,
-				     rec->remove_flags, NULL, error) < 0)
-			return -1;
+		if (rec->add_flags != 0)
+			sic_flag_change_add(changes, rec, TRUE, rec->add_flags, NULL);
+		if (rec->remove_flags != 0)
+			sic_flag_change_add(changes, rec, FALSE, rec->remove_flags, NULL);
 		return 0;
 	case MAIL_INDEX_SYNC_TYPE_KEYWORD_ADD:
 	case MAIL_INDEX_SYNC_TYPE_KEYWORD_REMOVE:
 		names = mail_index_get_keywords(mbox->box.index);
-		if (rec->keyword_idx >= array_count(names))
-			return 0;
-		keywords[0] = array_idx_elem(names, rec->keyword_idx);
-		return sic_folder_store(folder, rec->uid1, rec->uid2,
-			rec->type == MAIL_INDEX_SYNC_TYPE_KEYWORD_ADD ? 1 : 0,
-			0, keywords, error);
+		if (rec->keyword_idx < array_count(names)) {
+			sic_flag_change_add(changes, rec, add, 0,
+				array_idx_elem(names, rec->keyword_idx));
+		}
+		return 0;
 	case MAIL_INDEX_SYNC_TYPE_EXPUNGE:
-		return sic_folder_expunge(folder, rec->uid1, rec->uid2, error);
+		if (sic_sync_push_flags(mbox, changes, error) < 0)
+			return -1;
+		return sic_folder_expunge(mbox->folder, rec->uid1, rec->uid2, error);
 	}
 	return 0;
 }
 
-/* The user's own changes (STORE, EXPUNGE, \Seen from FETCH) wait in the
-   index for the "backend" to apply them: here the owner's server. What it
-   really did comes back with the remote changes below. */
 /* Changes kept in an index of another UIDVALIDITY name messages of a
    folder the owner deleted since: dropped, never sent to the new one. */
 static void sic_sync_drop_local(struct sic_mailbox *mbox,
@@ -127,12 +153,19 @@ static void sic_sync_drop_local(struct sic_mailbox *mbox,
 		  "owner's server has replaced", dropped, uidvalidity);
 }
 
+/* The user's own changes (STORE, EXPUNGE, \Seen from FETCH) wait in the
+   index for the "backend" to apply them: here the owner's server. What it
+   really did comes back with the remote changes below.
+   Returns 1 when changes went to the owner's server, 0 when there were
+   none to pass on, -1 on error. */
 static int sic_sync_push_local(struct sic_mailbox *mbox)
 {
 	struct mail_index_sync_ctx *sync_ctx;
 	struct mail_index_view *sync_view;
 	struct mail_index_transaction *trans;
 	struct mail_index_sync_rec rec;
+	ARRAY_TYPE(sic_flag_change) changes;
+	unsigned int records = 0;
 	struct sic_error error;
 	uint32_t uidvalidity;
 	bool temporary;
@@ -157,8 +190,13 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	uidvalidity = mail_index_get_header(sync_view)->uid_validity;
 	if (sic_folder_accepts_changes(mbox->folder, uidvalidity) == 0)
 		sic_sync_drop_local(mbox, sync_ctx, uidvalidity);
-	while (ret == 0 && mail_index_sync_next(sync_ctx, &rec))
-		ret = sic_sync_push_record(mbox, &rec, &error);
+	t_array_init(&changes, 8);
+	while (ret == 0 && mail_index_sync_next(sync_ctx, &rec)) {
+		ret = sic_sync_push_record(mbox, &rec, &changes, &error);
+		records++;
+	}
+	if (ret == 0)
+		ret = sic_sync_push_flags(mbox, &changes, &error);
 	temporary = ret < 0 && (error.kind == SIC_ERR_TEMP ||
 				error.kind == SIC_ERR_UNAVAILABLE);
 	if (ret < 0)
@@ -176,7 +214,7 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 		mailbox_set_index_error(&mbox->box);
 		return -1;
 	}
-	return ret;
+	return ret < 0 ? -1 : (records > 0 ? 1 : 0);
 }
 
 /* The local messages, as the core compares them with the remote's. */
@@ -454,8 +492,10 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 	if (ret == 0 && mbox->folder != NULL) T_BEGIN {
 		int pushed = sic_sync_push_local(mbox);
 
-		/* After passing changes on, ask what the remote made of them. */
-		ret = sic_sync_index(mbox, pushed == 0 &&
+		/* What the remote made of the changes passed on came with
+		   its answers (the flags they have now, VANISHED), and so did
+		   all other news as of then: as good as a NOOP. */
+		ret = sic_sync_index(mbox, pushed > 0 ||
 				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
 		/* An expunge refused (here or by the owner's server, whose
 		   reason the push left) fails the EXPUNGE (or MOVE) that asked

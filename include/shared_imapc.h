@@ -201,11 +201,18 @@ int sic_folder_is_read_only(const struct sic_folder *folder);
    a new one since. */
 int sic_folder_accepts_changes(const struct sic_folder *folder,
 			       uint32_t index_uidvalidity);
-/* Local changes passed on: flags (enum mail_flags) and keywords (NULL-
-   terminated, or NULL) added (add = 1) or removed for UIDs uid1..uid2, and
+/* One local flag change: flags (enum mail_flags) and a keyword (or NULL)
+   added (add = 1) or removed for UIDs uid1..uid2. */
+struct sic_flag_change {
+	uint32_t uid1, uid2;
+	int add;
+	uint8_t flags;
+	const char *keyword;
+};
+/* Local changes passed on: count flag changes in one round trip, and
    expunges. The remote's answer reaches the index at the next sync. */
-int sic_folder_store(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
-		     int add, uint8_t flags, const char *const *keywords,
+int sic_folder_store(struct sic_folder *folder,
+		     const struct sic_flag_change *changes, unsigned int count,
 		     struct sic_error *error_r);
 int sic_folder_expunge(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
 		       struct sic_error *error_r);

@@ -12,8 +12,8 @@ use common::fake_server::{FakeServer, Peer, Script};
 use shared_imapc::imap::sequence::SequenceSet;
 use shared_imapc::storage::account::{Account, Owner};
 use shared_imapc::storage::error::ErrorKind;
-use shared_imapc::storage::folder::Folder;
 use shared_imapc::storage::folder::SyncResult;
+use shared_imapc::storage::folder::{FlagChange, Folder};
 use shared_imapc::storage::search_plan::parse_key;
 use shared_imapc::storage::settings::Settings;
 use shared_imapc::storage::sync_plan::{system_flags, Change, Flags, Local, Needed};
@@ -116,6 +116,15 @@ fn local(uids: &[u32]) -> Local {
         uids: uids.to_vec(),
         flags: vec![Flags::default(); uids.len()],
         modseq: 0,
+    }
+}
+
+/// `names` added to the message `uid`.
+fn add(uid: u32, names: &[&str]) -> FlagChange {
+    FlagChange {
+        uids: SequenceSet(vec![(uid, uid)]),
+        add: true,
+        flags: Flags::from_names(names.iter().copied()),
     }
 }
 
@@ -334,13 +343,35 @@ fn a_change_to_a_message_the_session_has_not_seen_yet_is_sent_after_a_noop() {
         );
     });
     let (_owner, mut folder) = open_synced(server.port, false);
-    let work = Flags::from_names(["$Work"]);
     // UID 2 was in the SELECT's view: no NOOP first.
+    folder.store(&[add(2, &["$Work"])]).unwrap();
+    folder.store(&[add(5, &["$Work"])]).unwrap();
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_store_of_flags_and_keywords_goes_as_one_command_with_its_fetch() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "UID STORE 2 +FLAGS.SILENT (\\Seen $Load $Work)", &[]);
+        answer(peer, "UID STORE 2 -FLAGS.SILENT (\\Flagged)", &[]);
+        answer(peer, "UID FETCH 2 (UID FLAGS MODSEQ)", &[]);
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    // As Dovecot lists one STORE: system flags, then each keyword.
+    let removed = FlagChange {
+        add: false,
+        ..add(2, &["\\Flagged"])
+    };
     folder
-        .store(&SequenceSet(vec![(2, 2)]), true, &work)
-        .unwrap();
-    folder
-        .store(&SequenceSet(vec![(5, 5)]), true, &work)
+        .store(&[
+            add(2, &["\\Seen"]),
+            add(2, &["$Load"]),
+            add(2, &["$Work"]),
+            removed,
+        ])
         .unwrap();
     drop(folder);
     server.finish();
@@ -498,10 +529,7 @@ fn a_change_is_not_repeated_into_a_folder_created_anew_during_a_reconnect() {
     });
     let server = FakeServer::start_many(vec![first, second]);
     let (_owner, mut folder) = open_synced(server.port, false);
-    let flagged = Flags::from_names(["\\Flagged"]);
-    let error = folder
-        .store(&SequenceSet(vec![(1, 1)]), true, &flagged)
-        .unwrap_err();
+    let error = folder.store(&[add(1, &["\\Flagged"])]).unwrap_err();
     assert_eq!(error.kind, ErrorKind::NotFound, "{error:?}");
     drop(folder);
     server.finish();

@@ -12,7 +12,7 @@ use super::connection::{Completion, Connection, Deadline, Target};
 use super::error::ClientResult;
 use super::login::{login_as_master, MasterLogin};
 use crate::imap::command::Command;
-use crate::imap::response::Untagged;
+use crate::imap::response::{Status, Untagged};
 use crate::storage::settings::Secret;
 
 /// Everything needed to (re)open the session.
@@ -239,7 +239,8 @@ impl Session {
     /// Sends all `commands` before reading the first answer (one round
     /// trip), then waits for their completions in order. Not repeated when
     /// the connection breaks: a new one would never answer their tags.
-    /// News as with `execute`.
+    /// When it breaks after a NO or BAD, the answers up to there. News as
+    /// with `execute`.
     pub fn execute_pipelined(&mut self, commands: &[Command]) -> ClientResult<Vec<Completion>> {
         self.execute_together(commands, false)
     }
@@ -337,7 +338,18 @@ fn send_all_then_wait(c: &mut Connection, commands: &[Command]) -> ClientResult<
         .iter()
         .map(|command| c.send(command))
         .collect::<ClientResult<Vec<_>>>()?;
-    tags.iter().map(|tag| c.wait(tag)).collect()
+    let mut answers = Vec::with_capacity(tags.len());
+    for tag in &tags {
+        match c.wait(tag) {
+            Ok(done) => answers.push(done),
+            // A refusal before the break says more than the break (a
+            // server closes the connection after a NO about a folder
+            // deleted under it): the answers up to there.
+            Err(_) if answers.iter().any(|d| d.line.status != Status::Ok) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(answers)
 }
 
 /// The commands the selected folder sends: it reads the news in their

@@ -65,6 +65,11 @@ impl SequenceSet {
         self.0.is_empty()
     }
 
+    /// The highest number in the set (`None` when it is empty).
+    pub fn last(&self) -> Option<u32> {
+        self.0.iter().map(|&(low, high)| low.max(high)).max()
+    }
+
     /// How many numbers the ranges cover (counted, not listed: a hostile
     /// `1:4294967295` is one range).
     pub fn count(&self) -> u64 {

@@ -381,6 +381,29 @@ impl Owner {
         })
     }
 
+    /// Runs `commands` once in one round trip (`Session::execute_pipelined`):
+    /// `None` when the connection broke and they may go again on a new one;
+    /// the first NO or BAD among the answers is the error.
+    pub fn execute_together_unless_broken(
+        &mut self,
+        commands: &[Command],
+    ) -> StorageResult<Option<Vec<Completion>>> {
+        commands
+            .iter()
+            .for_each(|command| self.log_command(command));
+        self.with_session(|s| match s.execute_pipelined(commands) {
+            Err(e) if e.may_retry() => Ok(None),
+            Err(e) => Err(e),
+            Ok(mut answers) => {
+                if let Some(at) = answers.iter().position(|d| d.line.status != Status::Ok) {
+                    let done = answers.swap_remove(at);
+                    return Err(rejected(commands[at].name(), done.line));
+                }
+                Ok(Some(answers))
+            }
+        })
+    }
+
     /// Sends `command` without waiting; `read_for` reads its answers.
     pub fn send(&mut self, command: &Command) -> StorageResult<String> {
         self.log_command(command);

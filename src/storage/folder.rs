@@ -573,6 +573,28 @@ impl Folder {
         self.owner.execute(&command, false)
     }
 
+    /// `run_selected` for several commands sent at once (one round trip):
+    /// after a broken connection they all go once more, selected anew.
+    fn run_selected_together(&mut self, commands: &[Command]) -> StorageResult<Vec<Completion>> {
+        self.finish_streaming()?;
+        self.ensure_selected()?;
+        self.take_news()?;
+        if let Some(answers) = self.owner.execute_together_unless_broken(commands)? {
+            return Ok(answers);
+        }
+        self.owner.with_session(Session::ensure_connected)?;
+        self.ensure_selected()?;
+        self.take_news()?;
+        self.owner
+            .execute_together_unless_broken(commands)?
+            .ok_or_else(|| {
+                StorageError::new(
+                    ErrorKind::Temp,
+                    format!("the connection to {}'s server broke", self.owner.name()),
+                )
+            })
+    }
+
     /// Runs a command that names this folder's messages by UID once, on
     /// this folder's selection: `None` when the connection broke first.
     fn try_selected(&mut self, command: &Command) -> StorageResult<Option<Completion>> {
@@ -818,19 +840,31 @@ impl Folder {
         index_uidvalidity != 0 && index_uidvalidity == self.state.uidvalidity
     }
 
-    /// Passes a local flag change on: `UID STORE uids ±FLAGS (…)`. The
-    /// remote answers with the flags it really set (rights may drop some),
-    /// and the next sync makes the local index say the same.
-    pub fn store(&mut self, uids: &SequenceSet, add: bool, flags: &Flags) -> StorageResult<()> {
-        self.store_silently(uids, add, flags)?;
-        // A server that drops flags the user may not set answers nothing
-        // for them: ask what they are now.
-        let done = self.run_selected(
+    /// Passes the user's flag changes on in one round trip: a `UID STORE
+    /// ±FLAGS.SILENT` for each (the flags and keywords of one range and
+    /// direction in one), then a `UID FETCH` of the flags they have now: a
+    /// server that drops flags the user may not set answers nothing for
+    /// them. The next sync makes the local index say what it answered.
+    /// Sent again after a break (a flag change twice does no harm).
+    pub fn store(&mut self, changes: &[FlagChange]) -> StorageResult<()> {
+        let changes = merged(changes);
+        let Some(last) = changes.iter().filter_map(|c| c.uids.last()).max() else {
+            return Ok(());
+        };
+        self.see_up_to(last)?;
+        let mut commands = changes
+            .iter()
+            .map(|c| store_command(&c.uids, c.add, &c.flags))
+            .collect::<StorageResult<Vec<_>>>()?;
+        let touched = SequenceSet::from_ranges(changes.iter().flat_map(|c| c.uids.0.clone()));
+        commands.push(
             Command::new("UID FETCH")
-                .sequence(uids)
+                .sequence(&touched)
                 .syntax(self.flag_items()),
-        )?;
-        self.note(done.data);
+        );
+        for done in self.run_selected_together(&commands)? {
+            self.note(done.data);
+        }
         Ok(())
     }
 
@@ -841,14 +875,8 @@ impl Folder {
         add: bool,
         flags: &Flags,
     ) -> StorageResult<()> {
-        let last = uids.0.iter().map(|&(first, last)| first.max(last)).max();
-        self.see_up_to(last.unwrap_or(0))?;
-        let command = Command::new("UID STORE").sequence(uids).syntax(if add {
-            "+FLAGS.SILENT"
-        } else {
-            "-FLAGS.SILENT"
-        });
-        let done = self.run_selected(flag_list(command, flags)?)?;
+        self.see_up_to(uids.last().unwrap_or(0))?;
+        let done = self.run_selected(store_command(uids, add, flags)?)?;
         self.note(done.data);
         Ok(())
     }
@@ -1120,6 +1148,46 @@ fn fetch_uid(items: &[(String, Value)]) -> Option<u32> {
 }
 
 /// `command` followed by the flag list `(\Seen $Work …)`.
+/// One flag change of the user's to pass on: `flags` added to (or removed
+/// from) the messages `uids`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagChange {
+    /// The messages, by UID.
+    pub uids: SequenceSet,
+    /// Added (`+FLAGS`) or removed (`-FLAGS`).
+    pub add: bool,
+    /// The system flags and keywords.
+    pub flags: Flags,
+}
+
+/// `changes` with those of one range and direction in a row merged (Dovecot
+/// lists a STORE of flags and keywords as one change per keyword).
+fn merged(changes: &[FlagChange]) -> Vec<FlagChange> {
+    let mut out: Vec<FlagChange> = Vec::new();
+    for change in changes {
+        match out.last_mut() {
+            Some(last) if last.uids == change.uids && last.add == change.add => {
+                last.flags.system |= change.flags.system;
+                last.flags
+                    .keywords
+                    .extend(change.flags.keywords.iter().cloned());
+            }
+            _ => out.push(change.clone()),
+        }
+    }
+    out
+}
+
+/// `UID STORE uids ±FLAGS.SILENT (…)`.
+fn store_command(uids: &SequenceSet, add: bool, flags: &Flags) -> StorageResult<Command> {
+    let verb = if add {
+        "+FLAGS.SILENT"
+    } else {
+        "-FLAGS.SILENT"
+    };
+    flag_list(Command::new("UID STORE").sequence(uids).syntax(verb), flags)
+}
+
 fn flag_list(command: Command, flags: &Flags) -> StorageResult<Command> {
     let mut command = command.open_group();
     let keywords = flags.keywords.iter().map(String::as_str);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::account::{Account, FolderStatus, Owner};
 use super::error::{ErrorKind, StorageError};
 use super::fetch_items::MessageData;
-use super::folder::{Folder, SyncResult};
+use super::folder::{FlagChange, Folder, SyncResult};
 use super::list_cache;
 use super::names::ListedFolder;
 use super::search_plan::{parse_key, Key, Plan};
@@ -959,33 +959,52 @@ pub unsafe extern "C" fn sic_owner_acl(
     })
 }
 
+/// `struct sic_flag_change`.
+#[repr(C)]
+pub struct SicFlagChange {
+    pub uid1: u32,
+    pub uid2: u32,
+    pub add: c_int,
+    pub flags: u8,
+    /// A keyword's name, or NULL.
+    pub keyword: *const c_char,
+}
+
 /// # Safety
-/// `folder` came from `sic_folder_open`; `keywords` is null or
-/// NULL-terminated.
+/// `folder` came from `sic_folder_open`; `changes` holds `count` changes
+/// whose `keyword` is NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn sic_folder_store(
     folder: *mut SicFolder,
-    uid1: u32,
-    uid2: u32,
-    add: c_int,
-    flags: u8,
-    keywords: *const *const c_char,
+    changes: *const SicFlagChange,
+    count: c_uint,
     error_r: *mut SicError,
 ) -> c_int {
     guarded("sic_folder_store", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        // SAFETY: guaranteed by the caller.
-        let keywords = unsafe { string_array(keywords, None) }
-            .into_iter()
-            .flatten()
-            .collect();
-        let change = Flags {
-            system: flags,
-            keywords,
+        let changes = if count == 0 || changes.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: guaranteed by the caller.
+            unsafe { std::slice::from_raw_parts(changes, count as usize) }
         };
-        let uids = SequenceSet(vec![(uid1.min(uid2), uid1.max(uid2))]);
-        folder.folder.store(&uids, add != 0, &change)?;
+        let changes: Vec<FlagChange> = changes
+            .iter()
+            .map(|c| FlagChange {
+                uids: SequenceSet(vec![(c.uid1.min(c.uid2), c.uid1.max(c.uid2))]),
+                add: c.add != 0,
+                flags: Flags {
+                    system: c.flags,
+                    // SAFETY: guaranteed by the caller.
+                    keywords: unsafe { borrow(c.keyword) }
+                        .map(|k| k.into_owned())
+                        .into_iter()
+                        .collect(),
+                },
+            })
+            .collect();
+        folder.folder.store(&changes)?;
         Ok(0)
     })
 }

@@ -93,6 +93,26 @@ def leave_a_change_pending(cluster, folder: str) -> None:
         pass
 
 
+def test_a_store_reaches_the_owner_as_one_store_and_the_flags_it_left(cluster):
+    """A STORE of flags and a keyword: one UID STORE (Dovecot lists them as
+    two changes) and the UID FETCH of what alice's server made of it, sent
+    together; its answers are as new as a NOOP's, so no NOOP follows."""
+    bob = cluster.login("bob")
+    assert bob.select('"shared/alice/src"')[0] == "OK"
+    before = len(cluster.remote_commands("alice"))
+    status, data = bob.uid("STORE", "2", "+FLAGS", "(\\Seen $Load)")
+    assert status == "OK", data
+    assert b"$Load" in data[0] and b"\\Seen" in data[0], data
+    sent = sorted(cluster.remote_commands("alice")[before:])
+    assert sent == ["UID FETCH 2 (UID FLAGS MODSEQ)", "UID STORE 2 +FLAGS.SILENT (\\Seen $Load)"], sent
+    bob.logout()
+    alice = cluster.login("alice")
+    alice.select("src", readonly=True)
+    status, data = alice.uid("FETCH", "2", "(FLAGS)")
+    assert b"$Load" in data[0] and b"\\Seen" in data[0], data
+    alice.logout()
+
+
 @pytest.mark.parametrize("first_open", ["EXAMINE", "SELECT"])
 def test_a_pending_change_never_reaches_a_folder_created_anew(cluster, first_open):
     """The change was made in the folder alice deleted: neither an EXAMINE
