@@ -1,7 +1,7 @@
 # shared_imapc: build, install, test and package the Dovecot plugin.
 #
 #   make               build the module (release)
-#   make install       install it into Dovecot's moduledir (honours DESTDIR)
+#   make install       install both modules into Dovecot's moduledir (honours DESTDIR)
 #   make test          install missing build/test packages, then run every test
 #   make demo          start a local demo cluster with the plugin loaded
 #   make demo-stop     stop it
@@ -18,6 +18,7 @@ ifeq ($(MODULEDIR),)
 MODULEDIR = /usr/lib/dovecot/modules
 endif
 MODULE_FILE = lib30_shared_imapc_plugin.so
+IMAP_MODULE_FILE = lib95_imap_shared_imapc_plugin.so
 CARGO ?= cargo
 # Debian's Python, where setup installs python3-pytest: another python3 first
 # on PATH (pyenv, a virtualenv) has neither pytest nor a say in the tests.
@@ -26,8 +27,10 @@ DEMO_DIR ?= $(CURDIR)/demo-data
 FUZZ_SECONDS ?= 60
 
 RELEASE_LIB = target/release/libshared_imapc.so
-# The module to install or package; the release build unless told otherwise.
+# The modules to install or package; the release build unless told otherwise.
+# build.rs puts the imap plugin module next to the cdylib.
 MODULE ?= $(RELEASE_LIB)
+IMAP_MODULE ?= $(dir $(MODULE))$(IMAP_MODULE_FILE)
 
 .PHONY: all build module install uninstall setup setup-build test lint soak bench-client bench-dict bench-storage fuzz demo demo-stop deb clean
 
@@ -42,9 +45,10 @@ module:
 install: module
 	install -d $(DESTDIR)$(MODULEDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(MODULEDIR)/$(MODULE_FILE)
+	install -m 0644 $(IMAP_MODULE) $(DESTDIR)$(MODULEDIR)/$(IMAP_MODULE_FILE)
 
 uninstall:
-	rm -f $(DESTDIR)$(MODULEDIR)/$(MODULE_FILE)
+	rm -f $(DESTDIR)$(MODULEDIR)/$(MODULE_FILE) $(DESTDIR)$(MODULEDIR)/$(IMAP_MODULE_FILE)
 
 # What building and the demo need (Dovecot, its headers, libclang).
 setup-build:
@@ -104,7 +108,7 @@ demo-stop:
 	$(PYTHON) tests/support/demo.py stop --dir $(DEMO_DIR)
 
 deb: module
-	MODULEDIR=$(MODULEDIR) packaging/build-deb $(MODULE) dist
+	MODULEDIR=$(MODULEDIR) packaging/build-deb $(MODULE) $(IMAP_MODULE) dist
 
 clean:
 	$(CARGO) clean

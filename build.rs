@@ -20,10 +20,26 @@ const SHIM_SOURCES: &[&str] = &[
     "c-shim/sync.c",
     "c-shim/mail.c",
     "c-shim/search.c",
-    "c-shim/imap.c",
     "c-shim/groups.c",
     "c-shim/save.c",
+    "c-shim/report.c",
+    "c-shim/search-keys.c",
+    "c-shim/attribute.c",
 ];
+/// The imap plugin module, a C shared object of its own: it links against
+/// the imap binary, which the main module must not (that one also loads in
+/// lmtp, doveadm and the dict server). It calls into the main module, which
+/// Dovecot loads before it with RTLD_GLOBAL; report.c and search-keys.c are
+/// built into both, since a cdylib exports only Rust's symbols.
+const IMAP_MODULE_SOURCES: &[&str] = &[
+    "c-shim/imap-plugin.c",
+    "c-shim/imap.c",
+    "c-shim/imap-quota.c",
+    "c-shim/report.c",
+    "c-shim/search-keys.c",
+];
+/// The imap plugin module's file name, as Dovecot's moduledir holds it.
+const IMAP_MODULE_FILE: &str = "lib95_imap_shared_imapc_plugin.so";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DOVECOT_CONFIG");
@@ -50,6 +66,7 @@ fn main() {
 
     generate_bindings(&dovecot, &out);
     compile_shim(&dovecot);
+    build_imap_module(&dovecot, &out);
 }
 
 /// What `dovecot-config` says about the installed Dovecot.
@@ -154,17 +171,7 @@ fn generate_bindings(dovecot: &Dovecot, out: &Path) {
 }
 
 fn compile_shim(dovecot: &Dovecot) {
-    let mut build = cc::Build::new();
-    build
-        .files(SHIM_SOURCES)
-        .include(&dovecot.include_dir)
-        .include("include")
-        .define("HAVE_CONFIG_H", None)
-        .warnings_into_errors(true);
-    for flag in dovecot.cflags() {
-        build.flag_if_supported(&flag);
-    }
-    build.compile("sic_shim");
+    c_build(dovecot).files(SHIM_SOURCES).compile("sic_shim");
 
     // Test binaries and the C harness call into Dovecot's libraries; the
     // module itself finds the same, already loaded, libraries in the host.
@@ -181,6 +188,46 @@ fn compile_shim(dovecot: &Dovecot) {
         dovecot.include_dir.display()
     );
     println!("cargo:rustc-env=SIC_DOVECOT_LIBDIR={libdir}");
+}
+
+/// The C compiler set up as for the shim: Dovecot's headers and flags,
+/// warnings as errors.
+fn c_build(dovecot: &Dovecot) -> cc::Build {
+    let mut build = cc::Build::new();
+    build
+        .include(&dovecot.include_dir)
+        .include("include")
+        .define("HAVE_CONFIG_H", None)
+        .warnings_into_errors(true);
+    for flag in dovecot.cflags() {
+        build.flag_if_supported(&flag);
+    }
+    build
+}
+
+/// Links the imap plugin module into `OUT_DIR`, and copies it next to the
+/// cdylib (`target/<profile>/`) where `make install` and the tests find it;
+/// `SIC_IMAP_MODULE` names it for the tests. Its undefined symbols are the
+/// imap binary's and the main module's, resolved when Dovecot loads it.
+fn build_imap_module(dovecot: &Dovecot, out: &Path) {
+    let module = out.join(IMAP_MODULE_FILE);
+    let compiler = c_build(dovecot).get_compiler();
+    let status = compiler
+        .to_command()
+        .args(["-shared", "-fPIC", "-fvisibility=hidden", "-o"])
+        .arg(&module)
+        .args(IMAP_MODULE_SOURCES)
+        .status()
+        .unwrap_or_else(|e| fail(&format!("cannot run the C compiler: {e}")));
+    if !status.success() {
+        fail("the imap plugin module did not compile");
+    }
+    // OUT_DIR is target/<profile>/build/<crate>-<hash>/out.
+    if let Some(profile_dir) = out.ancestors().nth(3) {
+        fs::copy(&module, profile_dir.join(IMAP_MODULE_FILE))
+            .unwrap_or_else(|e| fail(&format!("copy {IMAP_MODULE_FILE}: {e}")));
+    }
+    println!("cargo:rustc-env=SIC_IMAP_MODULE={}", module.display());
 }
 
 /// Parses the `NAME=value` / `NAME='value'` / `NAME="value"` lines of a

@@ -1,66 +1,18 @@
-/* IMAP commands that go to the owner's server whole when they concern a
-   shared_imapc folder: THREAD (the remote threads; Dovecot would read every
-   message's headers), SORT (the remote's order printed as it is), and
-   MYRIGHTS, GETACL and LISTRIGHTS (the owner's server holds the ACLs that
-   apply). Other folders keep Dovecot's own
-   commands. Only the imap process has these functions: they are looked up
-   at run time, so the same module loads in lmtp, doveadm or the dict
-   server too. */
-#include "shim.h"
-#include <dlfcn.h>
+/* The imap plugin's commands that go to the owner's server whole when they
+   concern a shared_imapc folder: THREAD (the remote threads; Dovecot would
+   read every message's headers), SORT (the remote's order printed as it
+   is), and MYRIGHTS, GETACL, LISTRIGHTS, SETACL and DELETEACL (the owner's
+   server holds the ACLs that apply, and checks the user's rights to change
+   them). Other folders keep the commands they replace (imap-plugin.c). */
+#include "imap-common.h"
 #include "str.h"
 #include "imap-arg.h"
 #include "imap-quote.h"
 #include "mail-search.h"
-#include "imap-client.h"
+#include "imap-commands.h"
 #include "imap-search-args.h"
 #include "storage.h"
-
-static struct {
-	__typeof__(command_find) *command_find;
-	__typeof__(client_read_args) *client_read_args;
-	__typeof__(client_read_string_args) *client_read_string_args;
-	__typeof__(client_send_line) *client_send_line;
-	__typeof__(client_send_tagline) *client_send_tagline;
-	__typeof__(client_send_box_error) *client_send_box_error;
-	__typeof__(client_find_namespace) *client_find_namespace;
-	__typeof__(imap_search_args_build) *imap_search_args_build;
-	__typeof__(cmd_sync) *cmd_sync;
-} imap;
-
-struct sic_command_hook {
-	const char *name;
-	command_func_t *func;
-	command_func_t *original;
-};
-
-static bool sic_cmd_thread(struct client_command_context *cmd);
-static bool sic_cmd_sort(struct client_command_context *cmd);
-static bool sic_cmd_myrights(struct client_command_context *cmd);
-static bool sic_cmd_getacl(struct client_command_context *cmd);
-static bool sic_cmd_listrights(struct client_command_context *cmd);
-
-static struct sic_command_hook sic_hooks[] = {
-	{ "THREAD", sic_cmd_thread, NULL },
-	{ "UID THREAD", sic_cmd_thread, NULL },
-	{ "SORT", sic_cmd_sort, NULL },
-	{ "UID SORT", sic_cmd_sort, NULL },
-	{ "MYRIGHTS", sic_cmd_myrights, NULL },
-	{ "GETACL", sic_cmd_getacl, NULL },
-	{ "LISTRIGHTS", sic_cmd_listrights, NULL },
-};
-
-static bool sic_call_original(struct client_command_context *cmd,
-			      const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < N_ELEMENTS(sic_hooks); i++) {
-		if (strcmp(sic_hooks[i].name, name) == 0)
-			return sic_hooks[i].original(cmd);
-	}
-	i_unreached();
-}
+#include "imap-plugin.h"
 
 static struct sic_mailbox *sic_selected_folder(struct client *client)
 {
@@ -93,7 +45,7 @@ static bool sic_thread_remote(struct client_command_context *cmd,
 		*fallback_r = TRUE;
 		return TRUE;
 	}
-	ret = imap.imap_search_args_build(cmd, args + 2, charset, &sargs);
+	ret = imap_search_args_build(cmd, args + 2, charset, &sargs);
 	if (ret <= 0)
 		return ret < 0;
 	sic_search_keys(box, sargs, &keys);
@@ -116,31 +68,31 @@ static bool sic_thread_remote(struct client_command_context *cmd,
 	}
 	if (text == NULL) {
 		sic_mailbox_report(box, &error);
-		imap.client_send_box_error(cmd, box);
+		client_send_box_error(cmd, box);
 		return TRUE;
 	}
-	imap.client_send_line(cmd->client, t_strconcat("* THREAD ", text, NULL));
+	client_send_line(cmd->client, t_strconcat("* THREAD ", text, NULL));
 	sic_string_free(text);
-	return imap.cmd_sync(cmd, MAILBOX_SYNC_FLAG_FAST |
+	return cmd_sync(cmd, MAILBOX_SYNC_FLAG_FAST |
 			     (cmd->uid ? 0 : MAILBOX_SYNC_FLAG_NO_EXPUNGES),
 			     0, "OK Thread completed.");
 }
 
-static bool sic_cmd_thread(struct client_command_context *cmd)
+bool sic_cmd_thread(struct client_command_context *cmd)
 {
 	struct sic_mailbox *mbox = sic_selected_folder(cmd->client);
 	const struct imap_arg *args;
 	bool fallback, ret;
 
 	if (mbox == NULL)
-		return sic_call_original(cmd, cmd->uid ? "UID THREAD" : "THREAD");
-	if (!imap.client_read_args(cmd, 0, 0, &args))
+		return sic_imap_call_original(cmd, cmd->uid ? "UID THREAD" : "THREAD");
+	if (!client_read_args(cmd, 0, 0, &args))
 		return FALSE;
 	T_BEGIN {
 		ret = sic_thread_remote(cmd, mbox, args, &fallback);
 	} T_END;
 	return fallback ?
-		sic_call_original(cmd, cmd->uid ? "UID THREAD" : "THREAD") : ret;
+		sic_imap_call_original(cmd, cmd->uid ? "UID THREAD" : "THREAD") : ret;
 }
 
 /* The remote's SORT answer, as sequence numbers or UIDs. */
@@ -164,7 +116,7 @@ static void sic_sort_send(struct client_command_context *cmd,
 		str_append_c(line, ' ');
 		str_append(line, dec2str_buf(number, seq));
 	}
-	imap.client_send_line(cmd->client, str_c(line));
+	client_send_line(cmd->client, str_c(line));
 }
 
 static bool sic_sort_remote(struct client_command_context *cmd,
@@ -193,7 +145,7 @@ static bool sic_sort_remote(struct client_command_context *cmd,
 		array_push_back(&criteria, &criterion);
 	}
 	array_append_zero(&criteria);
-	ret = imap.imap_search_args_build(cmd, args + 2, charset, &sargs);
+	ret = imap_search_args_build(cmd, args + 2, charset, &sargs);
 	if (ret <= 0) {
 		*fallback_r = FALSE;
 		return ret < 0;
@@ -207,7 +159,7 @@ static bool sic_sort_remote(struct client_command_context *cmd,
 	if (result == NULL) {
 		*fallback_r = FALSE;
 		sic_mailbox_report(box, &error);
-		imap.client_send_box_error(cmd, box);
+		client_send_box_error(cmd, box);
 		return TRUE;
 	}
 	if (sic_search_is_sorted(result) == 0) {
@@ -217,14 +169,14 @@ static bool sic_sort_remote(struct client_command_context *cmd,
 	*fallback_r = FALSE;
 	sic_sort_send(cmd, box, result);
 	sic_search_free(result);
-	return imap.cmd_sync(cmd, MAILBOX_SYNC_FLAG_FAST |
+	return cmd_sync(cmd, MAILBOX_SYNC_FLAG_FAST |
 			     (cmd->uid ? 0 : MAILBOX_SYNC_FLAG_NO_EXPUNGES),
 			     0, "OK Sort completed.");
 }
 
 /* SORT answered by the remote whole: its order, without Dovecot walking
    every message (the search path does that when this cannot be used). */
-static bool sic_cmd_sort(struct client_command_context *cmd)
+bool sic_cmd_sort(struct client_command_context *cmd)
 {
 	struct sic_mailbox *mbox = sic_selected_folder(cmd->client);
 	const char *name = cmd->uid ? "UID SORT" : "SORT";
@@ -232,136 +184,110 @@ static bool sic_cmd_sort(struct client_command_context *cmd)
 	bool fallback, ret;
 
 	if (mbox == NULL)
-		return sic_call_original(cmd, name);
-	if (!imap.client_read_args(cmd, 0, 0, &args))
+		return sic_imap_call_original(cmd, name);
+	if (!client_read_args(cmd, 0, 0, &args))
 		return FALSE;
 	T_BEGIN {
 		ret = sic_sort_remote(cmd, mbox, args, &fallback);
 	} T_END;
-	return fallback ? sic_call_original(cmd, name) : ret;
+	return fallback ? sic_imap_call_original(cmd, name) : ret;
 }
 
-static const char *sic_error_tagline(const struct sic_error *error,
-				     const char *vname)
+/* An ACL command (RFC 4314) and what its answer looks like. */
+struct sic_acl_command {
+	const char *name;
+	/* The untagged answer's name, or NULL when it has none. */
+	const char *response;
+	/* The arguments after the mailbox: identifier, rights. */
+	unsigned int extra_args;
+};
+
+static const struct sic_acl_command sic_acl_commands[] = {
+	{ "MYRIGHTS", "MYRIGHTS", 0 },
+	{ "GETACL", "ACL", 0 },
+	{ "LISTRIGHTS", "LISTRIGHTS", 1 },
+	{ "SETACL", NULL, 2 },
+	{ "DELETEACL", NULL, 1 },
+};
+
+static bool sic_acl_read_args(struct client_command_context *cmd,
+			      const struct sic_acl_command *acl,
+			      const char **mailbox_r, const char **identifier_r,
+			      const char **rights_r)
 {
-	switch (error->kind) {
-	case SIC_ERR_NOTFOUND:
-		return t_strconcat("NO [NONEXISTENT] ",
-				   T_MAIL_ERR_MAILBOX_NOT_FOUND(vname), NULL);
-	case SIC_ERR_PERM:
-		return t_strconcat("NO [NOPERM] ", error->message, NULL);
-	case SIC_ERR_UNAVAILABLE:
-		return t_strconcat("NO [UNAVAILABLE] ", error->message, NULL);
+	*identifier_r = NULL;
+	*rights_r = NULL;
+	switch (acl->extra_args) {
+	case 0:
+		return client_read_string_args(cmd, 1, mailbox_r);
+	case 1:
+		return client_read_string_args(cmd, 2, mailbox_r, identifier_r);
 	default:
-		return t_strconcat("NO [SERVERBUG] ", error->message, NULL);
+		return client_read_string_args(cmd, 3, mailbox_r, identifier_r,
+					       rights_r);
 	}
 }
 
-/* MYRIGHTS, GETACL, LISTRIGHTS: answered by the owner's server. */
-static bool sic_cmd_acl(struct client_command_context *cmd, const char *name,
-			const char *response, bool with_identifier)
+static void sic_acl_send_answer(struct client_command_context *cmd,
+				const struct sic_acl_command *acl,
+				const char *mailbox, const char *text)
+{
+	string_t *line;
+
+	if (acl->response != NULL) {
+		line = t_str_new(128);
+		str_printfa(line, "* %s ", acl->response);
+		imap_append_astring(line, mailbox);
+		if (*text != '\0')
+			str_printfa(line, " %s", text);
+		client_send_line(cmd->client, str_c(line));
+	}
+	client_send_tagline(cmd, t_strdup_printf("OK %s completed.", acl->name));
+}
+
+/* An ACL command answered, and for SETACL and DELETEACL carried out, by
+   the owner's server with the user's rights there. */
+static bool sic_cmd_acl(struct client_command_context *cmd,
+			const struct sic_acl_command *acl)
 {
 	struct mail_namespace *ns;
-	struct mail_storage *storage;
-	struct sic_storage *sstorage;
+	struct sic_owner *owner;
 	struct sic_error error;
-	const char *mailbox, *orig_mailbox, *identifier = NULL, *folder;
-	string_t *line;
+	const char *mailbox, *orig_mailbox, *identifier, *rights, *folder;
 	char *text;
-	bool read;
 
-	read = with_identifier ?
-		imap.client_read_string_args(cmd, 2, &mailbox, &identifier) :
-		imap.client_read_string_args(cmd, 1, &mailbox);
-	if (!read)
+	if (!sic_acl_read_args(cmd, acl, &mailbox, &identifier, &rights))
 		return FALSE;
 	orig_mailbox = mailbox;
-	ns = imap.client_find_namespace(cmd, &mailbox);
+	ns = client_find_namespace(cmd, &mailbox);
 	if (ns == NULL)
 		return TRUE;
-	storage = mail_namespace_get_default_storage(ns);
-	if (storage == NULL || strcmp(storage->name, SIC_STORAGE_NAME) != 0)
-		return sic_call_original(cmd, name);
-
-	sstorage = SIC_STORAGE(storage);
-	folder = strncmp(mailbox, ns->prefix, ns->prefix_len) == 0 ?
-		mailbox + ns->prefix_len : "";
+	if (!sic_imap_shared_folder(ns, mailbox, &owner, &folder))
+		return sic_imap_call_original(cmd, acl->name);
+	if (owner == NULL || *folder == '\0') {
+		sic_imap_send_not_found(cmd, mailbox);
+		return TRUE;
+	}
 	i_zero(&error);
-	if (sstorage->owner == NULL || *folder == '\0') {
-		error.kind = SIC_ERR_NOTFOUND;
-		imap.client_send_tagline(cmd, sic_error_tagline(&error, mailbox));
-		return TRUE;
-	}
-	text = sic_owner_acl(sstorage->owner, name, folder, identifier, &error);
+	text = sic_owner_acl(owner, acl->name, folder, identifier, rights,
+			     &error);
 	if (text == NULL) {
-		imap.client_send_tagline(cmd, sic_error_tagline(&error, mailbox));
-		sic_error_clear(&error);
+		sic_imap_send_error(cmd, &error, mailbox);
 		return TRUE;
 	}
-	line = t_str_new(128);
-	str_printfa(line, "* %s ", response);
-	imap_append_astring(line, orig_mailbox);
-	if (*text != '\0')
-		str_printfa(line, " %s", text);
+	sic_acl_send_answer(cmd, acl, orig_mailbox, text);
 	sic_string_free(text);
-	imap.client_send_line(cmd->client, str_c(line));
-	imap.client_send_tagline(cmd, t_strdup_printf("OK %s completed.", name));
 	return TRUE;
 }
 
-static bool sic_cmd_myrights(struct client_command_context *cmd)
-{
-	return sic_cmd_acl(cmd, "MYRIGHTS", "MYRIGHTS", FALSE);
-}
-
-static bool sic_cmd_getacl(struct client_command_context *cmd)
-{
-	return sic_cmd_acl(cmd, "GETACL", "ACL", FALSE);
-}
-
-static bool sic_cmd_listrights(struct client_command_context *cmd)
-{
-	return sic_cmd_acl(cmd, "LISTRIGHTS", "LISTRIGHTS", TRUE);
-}
-
-#define SIC_IMAP_LOOKUP(name) \
-	(imap.name = (__typeof__(imap.name))dlsym(RTLD_DEFAULT, #name)) != NULL
-
-void sic_imap_commands_hook(void)
-{
-	struct command *command;
-	unsigned int i;
-
-	if (!(SIC_IMAP_LOOKUP(command_find) && SIC_IMAP_LOOKUP(client_read_args) &&
-	      SIC_IMAP_LOOKUP(client_read_string_args) &&
-	      SIC_IMAP_LOOKUP(client_send_line) &&
-	      SIC_IMAP_LOOKUP(client_send_tagline) &&
-	      SIC_IMAP_LOOKUP(client_send_box_error) &&
-	      SIC_IMAP_LOOKUP(client_find_namespace) &&
-	      SIC_IMAP_LOOKUP(imap_search_args_build) &&
-	      SIC_IMAP_LOOKUP(cmd_sync)))
-		return;
-	/* The ACL commands exist when imap_acl is loaded (before us). */
-	for (i = 0; i < N_ELEMENTS(sic_hooks); i++) {
-		command = imap.command_find(sic_hooks[i].name);
-		if (command == NULL)
-			continue;
-		sic_hooks[i].original = command->func;
-		command->func = sic_hooks[i].func;
+#define SIC_ACL_COMMAND(func, index) \
+	bool func(struct client_command_context *cmd) \
+	{ \
+		return sic_cmd_acl(cmd, &sic_acl_commands[index]); \
 	}
-}
 
-void sic_imap_commands_unhook(void)
-{
-	struct command *command;
-	unsigned int i;
-
-	for (i = 0; i < N_ELEMENTS(sic_hooks); i++) {
-		if (sic_hooks[i].original == NULL)
-			continue;
-		command = imap.command_find(sic_hooks[i].name);
-		if (command != NULL && command->func == sic_hooks[i].func)
-			command->func = sic_hooks[i].original;
-		sic_hooks[i].original = NULL;
-	}
-}
+SIC_ACL_COMMAND(sic_cmd_myrights, 0)
+SIC_ACL_COMMAND(sic_cmd_getacl, 1)
+SIC_ACL_COMMAND(sic_cmd_listrights, 2)
+SIC_ACL_COMMAND(sic_cmd_setacl, 3)
+SIC_ACL_COMMAND(sic_cmd_deleteacl, 4)

@@ -116,6 +116,43 @@ static void sic_user_exempt_from_local_acls(struct mail_user *user)
 	}
 }
 
+/* Without the imap plugin module, the commands it carries are the imap
+   process's own for shared folders too: THREAD and SORT are evaluated
+   locally, and imap_acl's SETACL and DELETEACL answer OK without changing
+   the owner's ACL. Said once per session, as the administrator's
+   business. */
+static bool sic_user_has_shared_namespace(struct mail_user *user)
+{
+	struct mail_namespace_settings *const *ns_set;
+
+	if (!array_is_created(&user->set->namespaces))
+		return FALSE;
+	array_foreach(&user->set->namespaces, ns_set) {
+		if (str_begins((*ns_set)->location, SIC_STORAGE_NAME":"))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void sic_user_check_imap_plugin(struct mail_user *user)
+{
+	const char *const *plugins;
+	const char *plugin = "imap_shared_imapc";
+
+	if (user->creator != NULL || !sic_user_has_shared_namespace(user) ||
+	    user->service == NULL ||
+	    strcmp(user->service, "imap") != 0 ||
+	    user->set->mail_plugins == NULL)
+		return;
+	plugins = t_strsplit_spaces(user->set->mail_plugins, " ");
+	if (str_array_find(plugins, plugin))
+		return;
+	e_warning(user->event, "shared_imapc: %s is not in mail_plugins: "
+		  "THREAD, SORT, the ACL commands and GETQUOTAROOT on shared "
+		  "folders are not sent to the owner's server (SETACL and "
+		  "DELETEACL change nothing there)", plugin);
+}
+
 /* Reads the user's shared_imapc_* settings; invalid ones fail the user. */
 static struct sic_settings *sic_user_read_settings(struct mail_user *user)
 {
@@ -204,6 +241,7 @@ static void sic_mail_user_created(struct mail_user *user)
 		user->conn.remote_ip == NULL ? NULL : net_ip2addr(user->conn.remote_ip),
 		sic_user_list_cache_home(user));
 	sic_user_exempt_from_local_acls(user);
+	sic_user_check_imap_plugin(user);
 	sic_user_watch_unused(user, suser);
 	suser->module_ctx.super = *v;
 	user->vlast = &suser->module_ctx.super;
@@ -225,7 +263,6 @@ void sic_shim_init(struct module *module)
 	if (array_is_created(&mail_storage_classes)) {
 		mail_storage_hooks_add(module, &sic_mail_storage_hooks);
 		sic_storage_register();
-		sic_imap_commands_hook();
 		sic_storage_hooks_added = TRUE;
 	}
 	sic_dict_driver_register();
@@ -235,7 +272,6 @@ void sic_shim_deinit(void)
 {
 	sic_dict_driver_unregister();
 	if (sic_storage_hooks_added) {
-		sic_imap_commands_unhook();
 		sic_storage_unregister();
 		mail_storage_hooks_remove(&sic_mail_storage_hooks);
 	}

@@ -16,57 +16,6 @@
 static struct mail_storage sic_storage_class;
 static struct mailbox sic_mailbox_class;
 
-enum mail_error sic_mail_error(int kind)
-{
-	switch (kind) {
-	case SIC_ERR_UNAVAILABLE:
-		return MAIL_ERROR_UNAVAILABLE;
-	case SIC_ERR_NOTFOUND:
-		return MAIL_ERROR_NOTFOUND;
-	case SIC_ERR_PERM:
-		return MAIL_ERROR_PERM;
-	case SIC_ERR_NOTPOSSIBLE:
-		return MAIL_ERROR_NOTPOSSIBLE;
-	case SIC_ERR_PARAMS:
-		return MAIL_ERROR_PARAMS;
-	case SIC_ERR_EXPUNGED:
-		return MAIL_ERROR_EXPUNGED;
-	default:
-		return MAIL_ERROR_TEMP;
-	}
-}
-
-void sic_storage_report(struct mail_storage *storage, struct sic_error *error)
-{
-	const char *message = error->message != NULL ? error->message :
-		"shared_imapc: unknown error";
-
-	mail_storage_set_error(storage, sic_mail_error(error->kind), message);
-	/* A remote that fails is the administrator's business; a folder the
-	   user may not see is not. */
-	if (error->detail != NULL && (error->kind == SIC_ERR_TEMP ||
-				      error->kind == SIC_ERR_UNAVAILABLE)) {
-		e_warning(storage->event, "shared_imapc: %s (%s)",
-			  message, error->detail);
-	} else if (error->detail != NULL) {
-		e_debug(storage->event, "shared_imapc: %s (%s)",
-			message, error->detail);
-	}
-	sic_error_clear(error);
-}
-
-void sic_mailbox_report(struct mailbox *box, struct sic_error *error)
-{
-	int kind = error->kind;
-
-	sic_storage_report(box->storage, error);
-	/* Dovecot's own wording, naming the folder as the user knows it. */
-	if (kind == SIC_ERR_NOTFOUND) {
-		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
-				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
-	}
-}
-
 static struct mail_storage *sic_storage_alloc(void)
 {
 	pool_t pool = pool_alloconly_create("shared_imapc storage", 512);
@@ -399,11 +348,11 @@ static struct mailbox sic_mailbox_class = {
 		.get_status = sic_mailbox_get_status,
 		.get_metadata = sic_mailbox_get_metadata,
 		.set_subscribed = index_storage_set_subscribed,
-		.attribute_set = index_storage_attribute_set,
-		.attribute_get = index_storage_attribute_get,
-		.attribute_iter_init = index_storage_attribute_iter_init,
-		.attribute_iter_next = index_storage_attribute_iter_next,
-		.attribute_iter_deinit = index_storage_attribute_iter_deinit,
+		.attribute_set = sic_attribute_set,
+		.attribute_get = sic_attribute_get,
+		.attribute_iter_init = sic_attribute_iter_init,
+		.attribute_iter_next = sic_attribute_iter_next,
+		.attribute_iter_deinit = sic_attribute_iter_deinit,
 		.sync_init = sic_mailbox_sync_init,
 		.sync_next = index_mailbox_sync_next,
 		.sync_deinit = index_mailbox_sync_deinit,

@@ -57,7 +57,8 @@ void sic_acl_use_master_groups(struct mail_user *user);
 /* plugin.c: the account of a user with shared_imapc settings, or NULL. */
 struct sic_account *sic_user_account(struct mail_user *user);
 
-/* Dovecot's error kind for a SIC_ERR_* kind. */
+/* report.c (built into the imap plugin module too): Dovecot's error kind
+   for a SIC_ERR_* kind. */
 enum mail_error sic_mail_error(int kind);
 /* Sets the storage's error from error, logs its detail, clears it. */
 void sic_storage_report(struct mail_storage *storage, struct sic_error *error);
@@ -92,6 +93,18 @@ void sic_save_commit_post(struct mail_save_context *ctx,
 			  struct mail_index_transaction_commit_result *result);
 void sic_save_rollback(struct mail_save_context *ctx);
 
+/* attribute.c: METADATA, /shared entries on the owner's server. */
+int sic_attribute_set(struct mailbox_transaction_context *t,
+		      enum mail_attribute_type type_flags, const char *key,
+		      const struct mail_attribute_value *value);
+int sic_attribute_get(struct mailbox *box, enum mail_attribute_type type_flags,
+		      const char *key, struct mail_attribute_value *value_r);
+struct mailbox_attribute_iter *
+sic_attribute_iter_init(struct mailbox *box, enum mail_attribute_type type_flags,
+			const char *prefix);
+const char *sic_attribute_iter_next(struct mailbox_attribute_iter *iter);
+int sic_attribute_iter_deinit(struct mailbox_attribute_iter *iter);
+
 /* search.c */
 struct mail_search_context *
 sic_search_init(struct mailbox_transaction_context *t,
@@ -100,14 +113,11 @@ sic_search_init(struct mailbox_transaction_context *t,
 		enum mail_fetch_field wanted_fields,
 		struct mailbox_header_lookup_ctx *wanted_headers);
 bool sic_search_next_update_seq(struct mail_search_context *ctx);
-/* Each top-level key of args as IMAP (NULL: only Dovecot knows it). */
+/* search-keys.c (built into the imap plugin module too): each top-level
+   key of args as IMAP (NULL: only Dovecot knows it). */
 void sic_search_keys(struct mailbox *box, const struct mail_search_args *args,
 		     ARRAY_TYPE(const_string) *keys_r);
 
-/* imap.c: THREAD and the ACL commands go to the owner's server (in the imap
-   process only). */
-void sic_imap_commands_hook(void);
-void sic_imap_commands_unhook(void);
 /* The folder's name below its namespace prefix ("Team/2026"). */
 const char *sic_mailbox_folder_name(struct mailbox *box);
 /* Whether two such names are one folder's (INBOX in any case). */

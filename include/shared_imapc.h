@@ -17,6 +17,13 @@ struct sic_settings;
 extern const char *shared_imapc_plugin_version;
 void shared_imapc_plugin_init(struct module *module);
 void shared_imapc_plugin_deinit(void);
+/* The imap plugin module's (lib95_imap_shared_imapc_plugin.so, built from
+   c-shim/imap-*.c): it needs the imap binary and the module above. */
+extern const char *imap_shared_imapc_plugin_version;
+extern const char *imap_shared_imapc_plugin_dependencies[];
+extern const char imap_shared_imapc_plugin_binary_dependency[];
+void imap_shared_imapc_plugin_init(struct module *module);
+void imap_shared_imapc_plugin_deinit(void);
 
 /* Parse and validate the plugin {} settings whose keys start with
    "shared_imapc_". keys[i] = values[i], count pairs. Returns the settings, or
@@ -309,11 +316,39 @@ char *sic_folder_thread(struct sic_folder *folder, const char *algorithm,
 			const uint32_t *local_uids, unsigned int uid_count,
 			int *fallback_r, struct sic_error *error_r);
 
-/* MYRIGHTS, GETACL or LISTRIGHTS (identifier) on the owner's server for
-   folder name: the text following the folder name in its answer. */
+/* MYRIGHTS, GETACL, LISTRIGHTS (identifier), SETACL (identifier, rights)
+   or DELETEACL (identifier) on the owner's server for folder name, with
+   the user's rights there: the text following the folder name in its
+   untagged answer ("" for SETACL and DELETEACL, which have none). */
 char *sic_owner_acl(struct sic_owner *owner, const char *command,
 		    const char *name, const char *identifier,
-		    struct sic_error *error_r);
+		    const char *rights, struct sic_error *error_r);
+/* GETQUOTAROOT of folder name on the owner's server: its untagged answer,
+   one response a line without "* ": "QUOTAROOT roots…" (the folder's name
+   left out) and "QUOTA root (resource usage limit …)", the roots named
+   "owner:root". */
+char *sic_owner_quota_root(struct sic_owner *owner, const char *name,
+			   struct sic_error *error_r);
+/* GETQUOTA of the owner's root (its own name, without "owner:"), answered
+   as sic_owner_quota_root() answers. */
+char *sic_owner_quota(struct sic_owner *owner, const char *root,
+		      struct sic_error *error_r);
+
+/* The folder's /shared/<key> METADATA entry on the owner's server: 1 with
+   *value_r (free with sic_string_free()), 0 when it has none, -1 on
+   error. */
+int sic_owner_metadata_get(struct sic_owner *owner, const char *name,
+			   const char *key, char **value_r,
+			   struct sic_error *error_r);
+/* Sets it to value (value_size bytes), or removes it when value is NULL,
+   with the user's rights on the owner's server. 0 or -1. */
+int sic_owner_metadata_set(struct sic_owner *owner, const char *name,
+			   const char *key, const unsigned char *value,
+			   size_t value_size, struct sic_error *error_r);
+/* The keys (below /shared/) of the folder's shared entries that start
+   with prefix, one a line. */
+char *sic_owner_metadata_keys(struct sic_owner *owner, const char *name,
+			      const char *prefix, struct sic_error *error_r);
 
 /* shared_dict engine. uri is what follows "shared_dict:". */
 struct sic_dict;

@@ -17,6 +17,7 @@ fn end_to_end_suite() {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/e2e"])
         .current_dir(manifest)
         .env("SHARED_IMAPC_MODULE", common::built_module())
+        .env("SHARED_IMAPC_IMAP_MODULE", env!("SIC_IMAP_MODULE"))
         .env("SHARED_DICT_TOOL", env!("CARGO_BIN_EXE_shared-dict"))
         .status()
         .expect("run /usr/bin/python3 -m pytest (install python3-pytest: make setup)");

@@ -11,6 +11,16 @@ const ENTRY_POINTS: &[&str] = &[
     "shared_imapc_plugin_deinit",
     "shared_imapc_plugin_version",
 ];
+/// The imap plugin module's, besides the dependencies Dovecot checks.
+const IMAP_ENTRY_POINTS: &[&str] = &[
+    "imap_shared_imapc_plugin_init",
+    "imap_shared_imapc_plugin_deinit",
+    "imap_shared_imapc_plugin_version",
+    "imap_shared_imapc_plugin_dependencies",
+    "imap_shared_imapc_plugin_binary_dependency",
+];
+const MODULE_DIR: &str = "usr/lib/dovecot/modules";
+const IMAP_MODULE_FILE: &str = "lib95_imap_shared_imapc_plugin.so";
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -24,10 +34,14 @@ fn run(cmd: &mut Command) -> String {
 }
 
 fn assert_exports_entry_points(module: &Path) {
+    assert_exports(module, ENTRY_POINTS);
+}
+
+fn assert_exports(module: &Path, entry_points: &[&str]) {
     let symbols = run(Command::new("nm")
         .args(["-D", "--defined-only"])
         .arg(module));
-    for entry in ENTRY_POINTS {
+    for entry in entry_points {
         assert!(
             symbols.lines().any(|l| l.ends_with(&format!(" {entry}"))),
             "{} does not export {entry}",
@@ -51,6 +65,7 @@ fn abi_package() -> String {
 #[test]
 fn built_module_exports_the_dovecot_entry_points() {
     assert_exports_entry_points(&common::built_module());
+    assert_exports(Path::new(env!("SIC_IMAP_MODULE")), IMAP_ENTRY_POINTS);
 }
 
 #[test]
@@ -61,10 +76,15 @@ fn make_install_honours_destdir() {
         .arg("install")
         .arg(format!("DESTDIR={}", destdir.display()))
         .arg(format!("MODULE={}", common::built_module().display()))
+        .arg(format!("IMAP_MODULE={}", env!("SIC_IMAP_MODULE")))
         .arg("MODULEDIR=/usr/lib/dovecot/modules"));
-    let installed = destdir.join("usr/lib/dovecot/modules/lib30_shared_imapc_plugin.so");
+    let installed = destdir.join(MODULE_DIR).join(common::MODULE_FILE);
     assert!(installed.is_file(), "{} missing", installed.display());
     assert_exports_entry_points(&installed);
+    assert_exports(
+        &destdir.join(MODULE_DIR).join(IMAP_MODULE_FILE),
+        IMAP_ENTRY_POINTS,
+    );
 }
 
 #[test]
@@ -73,6 +93,7 @@ fn debian_package_installs_module_and_example_config() {
     let out = run(
         Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/build-deb"))
             .arg(common::built_module())
+            .arg(env!("SIC_IMAP_MODULE"))
             .arg(scratch.join("dist")),
     );
     let deb = out.trim().to_string();
@@ -118,6 +139,7 @@ fn debian_package_installs_module_and_example_config() {
     let files = run(Command::new("dpkg").args([&root_arg, "-L", "dovecot-shared-imapc"]));
     for expected in [
         "/usr/lib/dovecot/modules/lib30_shared_imapc_plugin.so",
+        "/usr/lib/dovecot/modules/lib95_imap_shared_imapc_plugin.so",
         "/usr/share/doc/dovecot-shared-imapc/90-shared-imapc.conf.example",
         "/usr/share/doc/dovecot-shared-imapc/copyright",
     ] {
@@ -130,10 +152,15 @@ fn debian_package_installs_module_and_example_config() {
             "{expected} not installed"
         );
     }
-    assert_exports_entry_points(&root.join("usr/lib/dovecot/modules/lib30_shared_imapc_plugin.so"));
+    assert_exports_entry_points(&root.join(MODULE_DIR).join(common::MODULE_FILE));
+    assert_exports(
+        &root.join(MODULE_DIR).join(IMAP_MODULE_FILE),
+        IMAP_ENTRY_POINTS,
+    );
     let example = std::fs::read_to_string(
         root.join("usr/share/doc/dovecot-shared-imapc/90-shared-imapc.conf.example"),
     )
     .unwrap();
     assert!(example.contains("mail_plugins = $mail_plugins acl shared_imapc"));
+    assert!(example.contains("mail_plugins = $mail_plugins imap_acl imap_shared_imapc"));
 }

@@ -612,61 +612,6 @@ impl Owner {
             .map_err(|e| StorageError::new(ErrorKind::NotFound, e))
     }
 
-    /// The owner's server's answer to an ACL command (RFC 4314) on a folder:
-    /// `MYRIGHTS`, `GETACL` or `LISTRIGHTS` (with `identifier`), as the text
-    /// that follows the folder's name in the untagged answer.
-    pub fn acl(
-        &mut self,
-        command: &str,
-        local: &str,
-        identifier: Option<&str>,
-    ) -> StorageResult<String> {
-        let remote = self.remote_name(local)?;
-        let name = match command {
-            "MYRIGHTS" => "MYRIGHTS",
-            "GETACL" => "GETACL",
-            "LISTRIGHTS" => "LISTRIGHTS",
-            _ => {
-                return Err(StorageError::new(
-                    ErrorKind::NotPossible,
-                    "not an ACL command",
-                ))
-            }
-        };
-        let mut cmd = Command::new(name)
-            .mailbox(&remote, false)
-            .map_err(encode_error)?;
-        if let Some(id) = identifier {
-            cmd = cmd.astring(id.as_bytes()).map_err(encode_error)?;
-        }
-        let done = self.execute(&cmd, true)?;
-        let mut text = String::new();
-        for data in &done.data {
-            match data {
-                Untagged::MyRights { rights, .. } => text = quoted(rights),
-                Untagged::Acl { entries, .. } => {
-                    let parts: Vec<String> = entries
-                        .iter()
-                        .map(|(id, rights)| format!("{} {}", quoted(id), quoted(rights)))
-                        .collect();
-                    text = parts.join(" ");
-                }
-                Untagged::ListRights {
-                    identifier,
-                    required,
-                    optional,
-                    ..
-                } => {
-                    let mut parts = vec![quoted(identifier), quoted(required)];
-                    parts.extend(optional.iter().map(|o| quoted(o)));
-                    text = parts.join(" ");
-                }
-                _ => {}
-            }
-        }
-        Ok(text)
-    }
-
     /// `STATUS` without selecting the folder, answered only when the
     /// owner's `MYRIGHTS`, asked in the same round trip, lets the user read
     /// it (`check_may_read`): the owner's server may answer the STATUS from
@@ -744,7 +689,7 @@ pub fn encode_error(e: EncodeError) -> StorageError {
 
 /// An identifier or rights as Dovecot writes them: an atom when it can be
 /// one, else a quoted string (CR, LF and NUL never pass).
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     let atom = !text.is_empty()
         && !text.eq_ignore_ascii_case("NIL")
         && text

@@ -981,7 +981,7 @@ impl Folder {
         }
         let may = if self.owner.has_capability("ACL")? {
             let name = self.local_name.clone();
-            self.owner.acl("MYRIGHTS", &name, None)?.contains('e')
+            self.owner.acl("MYRIGHTS", &name, None, None)?.contains('e')
         } else {
             true
         };

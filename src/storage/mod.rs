@@ -9,6 +9,8 @@ pub mod fetch_items;
 pub mod folder;
 pub mod list_cache;
 pub mod names;
+pub mod owner_commands;
+mod owner_ffi;
 pub mod remote;
 pub mod search_plan;
 pub mod settings;

@@ -39,12 +39,12 @@ fn report(error_r: *mut SicError, error: &StorageError) {
     }
 }
 
-fn internal() -> StorageError {
+pub(super) fn internal() -> StorageError {
     StorageError::new(ErrorKind::Temp, "shared_imapc: internal error")
 }
 
 /// Runs `body` guarded; on error fills `error_r` and returns `failed`.
-fn guarded<T>(
+pub(super) fn guarded<T>(
     name: &'static str,
     error_r: *mut SicError,
     failed: T,
@@ -928,34 +928,6 @@ pub unsafe extern "C" fn sic_folder_thread(
             *out = c_int::from(answer.is_none());
         }
         Ok(answer.map_or(std::ptr::null_mut(), |text| to_c(&text)))
-    })
-}
-
-/// # Safety
-/// `owner` came from `sic_owner_new`; strings are NUL-terminated
-/// (`identifier` may be null).
-#[no_mangle]
-pub unsafe extern "C" fn sic_owner_acl(
-    owner: *mut Owner,
-    command: *const c_char,
-    name: *const c_char,
-    identifier: *const c_char,
-    error_r: *mut SicError,
-) -> *mut c_char {
-    guarded("sic_owner_acl", error_r, std::ptr::null_mut(), || {
-        // SAFETY: guaranteed by the caller.
-        let (owner, command, name, identifier) = unsafe {
-            (
-                owner.as_mut(),
-                borrow(command),
-                borrow(name),
-                borrow(identifier),
-            )
-        };
-        let (Some(owner), Some(command), Some(name)) = (owner, command, name) else {
-            return Err(internal());
-        };
-        Ok(to_c(&owner.acl(&command, &name, identifier.as_deref())?))
     })
 }
 

@@ -33,6 +33,7 @@ impl TestCluster {
             .arg("serve")
             .args(options)
             .env("SHARED_IMAPC_MODULE", super::built_module())
+            .env("SHARED_IMAPC_IMAP_MODULE", env!("SIC_IMAP_MODULE"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_MODULE_DIR = Path("/usr/lib/dovecot/modules")
 MODULE_FILE = "lib30_shared_imapc_plugin.so"
+IMAP_MODULE_FILE = "lib95_imap_shared_imapc_plugin.so"
 MASTER_PASSWORD = "master-secret-7f3a"
 MAIL_USER = "nobody"
 MAIL_GROUP = "nogroup"
@@ -41,6 +42,16 @@ STOP_TIMEOUT = 15.0
 def built_module() -> Path:
     """The module cargo built: $SHARED_IMAPC_MODULE, else target/debug."""
     path = Path(os.environ.get("SHARED_IMAPC_MODULE", REPO / "target/debug/libshared_imapc.so")).resolve()
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: run `cargo build` first")
+    return path
+
+
+def built_imap_module() -> Path:
+    """The imap plugin module build.rs linked: $SHARED_IMAPC_IMAP_MODULE,
+    else next to the main module (target/<profile>/)."""
+    default = built_module().parent / IMAP_MODULE_FILE
+    path = Path(os.environ.get("SHARED_IMAPC_IMAP_MODULE", default)).resolve()
     if not path.exists():
         raise RuntimeError(f"{path} does not exist: run `cargo build` first")
     return path
@@ -320,6 +331,7 @@ class Cluster:
         tls: bool = False,
         shared_filesystem: bool = False,
         shared_imapc: bool = False,
+        imap_plugin: bool = True,
         rawlog: bool | tuple[str, ...] = False,
         master_password: str = MASTER_PASSWORD,
         first_port: int | None = None,
@@ -349,7 +361,7 @@ class Cluster:
         self.dict_dir = self.root / "shared-dict"
         if shared_imapc:
             self.plugins = ("acl", "shared_imapc")
-            backend_config = self._shared_imapc_config() + backend_config
+            backend_config = self._shared_imapc_config(imap_plugin) + backend_config
         # Every IMAP session's input and output in ~/rawlog (rawlog_dir):
         # everyone's (True) or only the named users' sessions (a tuple).
         self.rawlog = rawlog
@@ -425,9 +437,11 @@ userdb {{
 {extra}
 """
 
-    def _shared_imapc_config(self) -> str:
+    def _shared_imapc_config(self, imap_plugin: bool) -> str:
         """The documented setup: a shared namespace on shared_imapc through
-        the proxy, ACLs in vfile, the shared dictionary on shared_dict."""
+        the proxy, ACLs in vfile, the shared dictionary on shared_dict, and
+        the imap plugin module unless `imap_plugin` is False."""
+        imap_plugins = "imap_acl imap_shared_imapc" if imap_plugin else "imap_acl"
         return f"""
 namespace inbox {{
   inbox = yes
@@ -435,7 +449,7 @@ namespace inbox {{
 }}
 {shared_imapc_namespace("shared")}
 protocol imap {{
-  mail_plugins = $mail_plugins imap_acl
+  mail_plugins = $mail_plugins {imap_plugins}
 }}
 plugin {{
   acl = vfile
@@ -568,16 +582,18 @@ userdb {{
 
     def _prepare_module_dir(self) -> None:
         """mail_plugin_dir is the only directory plugins load from, so it
-        holds the system modules (symlinked) and the built shared_imapc."""
+        holds the system modules (symlinked) and the built shared_imapc
+        modules (the mail plugin and the imap plugin)."""
         self.module_dir.mkdir(exist_ok=True)
         for module in SYSTEM_MODULE_DIR.glob("lib*.so"):
             link = self.module_dir / module.name
             if not link.exists():
                 link.symlink_to(module)
-        link = self.module_dir / MODULE_FILE
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(built_module())
+        for name, built in ((MODULE_FILE, built_module()), (IMAP_MODULE_FILE, built_imap_module())):
+            link = self.module_dir / name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(built)
 
     def _prepare_homes(self) -> None:
         uid, gid = self._mail_ids()
