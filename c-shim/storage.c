@@ -206,6 +206,8 @@ static int sic_mailbox_open(struct mailbox *box)
 	mbox->envelope_cache_idx = sic_mailbox_register_envelope(box);
 	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
 		sizeof(struct sic_index_header), 0, 0);
+	mbox->asked_ext_id = mail_index_ext_register(box->index,
+		"shared_imapc-asked", sizeof(uint64_t), 0, 0);
 	sic_index_known_state(mbox, box->view, &known);
 
 	i_zero(&error);

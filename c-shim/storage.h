@@ -25,6 +25,9 @@ struct sic_mailbox {
 	struct sic_storage *storage;
 	struct sic_folder *folder;
 	uint32_t ext_id;
+	/* When the remote was last asked for the index under its lock (a
+	   uint64_t, µs since the epoch; see sync.c). */
+	uint32_t asked_ext_id;
 	/* The cache file field of the remote's ENVELOPE (see storage.c). */
 	unsigned int envelope_cache_idx;
 	struct timeout *to_idle;

@@ -49,25 +49,43 @@ static void sic_sync_apply(struct mail_index_transaction *trans,
 static void sic_sync_header(struct sic_mailbox *mbox,
 			    struct mail_index_transaction *trans,
 			    const struct mail_index_header *hdr,
-			    uint32_t uidvalidity, uint32_t uidnext,
-			    uint64_t highest_modseq)
+			    const struct sic_sync_info *info)
 {
 	struct sic_index_header ext;
 
-	if (hdr->uid_validity != uidvalidity) {
+	if (hdr->uid_validity != info->uidvalidity) {
 		mail_index_update_header(trans,
 			offsetof(struct mail_index_header, uid_validity),
-			&uidvalidity, sizeof(uidvalidity), TRUE);
+			&info->uidvalidity, sizeof(info->uidvalidity), TRUE);
 	}
-	if (uidnext > hdr->next_uid) {
+	if (info->uidnext > hdr->next_uid) {
 		mail_index_update_header(trans,
 			offsetof(struct mail_index_header, next_uid),
-			&uidnext, sizeof(uidnext), FALSE);
+			&info->uidnext, sizeof(info->uidnext), FALSE);
 	}
 	i_zero(&ext);
-	ext.uidvalidity = uidvalidity;
-	ext.highest_modseq = highest_modseq;
+	ext.uidvalidity = info->uidvalidity;
+	ext.highest_modseq = info->highest_modseq;
 	mail_index_update_header_ext(trans, mbox->ext_id, 0, &ext, sizeof(ext));
+	if (info->asked_at != 0) {
+		mail_index_update_header_ext(trans, mbox->asked_ext_id, 0,
+			&info->asked_at, sizeof(info->asked_at));
+	}
+}
+
+/* When the user's other sessions last asked the remote for the index
+   under its lock (0: never). */
+static uint64_t sic_index_asked_at(struct sic_mailbox *mbox,
+				   struct mail_index_view *view)
+{
+	const void *data;
+	size_t size;
+	uint64_t asked_at = 0;
+
+	mail_index_get_header_ext(view, mbox->asked_ext_id, &data, &size);
+	if (size >= sizeof(asked_at))
+		memcpy(&asked_at, data, sizeof(asked_at));
+	return asked_at;
 }
 
 /* The user's flag changes, gathered to go to the remote together. */
@@ -401,9 +419,8 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 	struct sic_sync *plan = NULL;
 	struct sic_change change;
 	struct sic_sync_summary summary;
+	struct sic_sync_info info;
 	const uint32_t *ranges = NULL;
-	uint32_t uidvalidity, uidnext;
-	uint64_t highest_modseq;
 	unsigned int i, count, range_count = 0;
 	int needed;
 
@@ -417,6 +434,7 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 	/* After a QRESYNC the core needs only the messages that changed. */
 	needed = sic_folder_sync_begin(mbox->folder, index.uidvalidity,
 				       sic_local_last_uid(view), quick ? 1 : 0,
+				       sic_index_asked_at(mbox, view),
 				       &ranges, &range_count, error_r);
 	if (needed >= 0) {
 		sic_local_messages_read(view, needed == 0 ? NULL : ranges,
@@ -432,17 +450,16 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 		mail_index_sync_rollback(&sync_ctx);
 		return -2;
 	}
-	count = sic_sync_info(plan, &uidvalidity, &uidnext, &highest_modseq);
-	for (i = 0; i < count; i++) {
+	sic_sync_info(plan, &info);
+	for (i = 0; i < info.change_count; i++) {
 		if (sic_sync_get(plan, i, &change) == 0) {
 			sic_sync_apply(trans, &change);
 			sic_sync_note(&summary, &change);
 		}
 	}
-	sic_sync_debug(mbox, index.highest_modseq, &summary, uidnext,
-		       highest_modseq);
-	sic_sync_header(mbox, trans, mail_index_get_header(view),
-			uidvalidity, uidnext, highest_modseq);
+	sic_sync_debug(mbox, index.highest_modseq, &summary, info.uidnext,
+		       info.highest_modseq);
+	sic_sync_header(mbox, trans, mail_index_get_header(view), &info);
 	sic_sync_free(plan);
 	if (mail_index_sync_commit(&sync_ctx) < 0) {
 		mailbox_set_index_error(&mbox->box);
@@ -451,7 +468,8 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 	return 0;
 }
 
-static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
+static int sic_sync_index(struct sic_mailbox *mbox, bool quick,
+			  uint64_t command_began)
 {
 	struct sic_error error;
 	bool created_cache;
@@ -460,7 +478,8 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 	/* After most commands nothing has come in: no need to read the
 	   whole local index for that. */
 	i_zero(&error);
-	ret = sic_folder_has_news(mbox->folder, quick ? 1 : 0, &error);
+	ret = sic_folder_has_news(mbox->folder, quick ? 1 : 0, command_began,
+				  &error);
 	if (ret <= 0) {
 		if (ret < 0)
 			sic_storage_report(mbox->box.storage, &error);
@@ -481,6 +500,15 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick)
 	return -1;
 }
 
+/* When the user's command began: Dovecot's ioloop time is that of the
+   wakeup that read it (the remote's answers are waited for outside the
+   ioloop), in µs since the epoch. */
+static uint64_t sic_command_began(void)
+{
+	return (uint64_t)ioloop_timeval.tv_sec * 1000000 +
+		(uint64_t)ioloop_timeval.tv_usec;
+}
+
 struct mailbox_sync_context *
 sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 {
@@ -496,7 +524,8 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 		   its answers (the flags they have now, VANISHED), and so did
 		   all other news as of then: as good as a NOOP. */
 		ret = sic_sync_index(mbox, pushed > 0 ||
-				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0);
+				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0,
+				     sic_command_began());
 		/* An expunge refused (here or by the owner's server, whose
 		   reason the push left) fails the EXPUNGE (or MOVE) that asked
 		   for it. */

@@ -161,12 +161,15 @@ struct sic_change {
 /* Asks the remote what changed since the last sync. quick: only take in
    what the remote reported alongside earlier commands
    (MAILBOX_SYNC_FLAG_FAST), no NOOP. local_last_uid: the index's highest
-   UID (0 when empty). Returns 0 when the plan must see every local
+   UID (0 when empty). index_asked_at: when the user's other sessions last
+   asked the remote for the index (struct sic_sync_info's asked_at): no
+   NOOP either if that was after the user's command began. Returns 0 when the plan must see every local
    message, 1 when only those with UIDs in *ranges_r (*count_r pairs of
    first and last UID, ascending; valid until sic_folder_sync_plan()), -1
    on error. */
 int sic_folder_sync_begin(struct sic_folder *folder, uint32_t local_uidvalidity,
 			  uint32_t local_last_uid, int quick,
+			  uint64_t index_asked_at,
 			  const uint32_t **ranges_r, unsigned int *count_r,
 			  struct sic_error *error_r);
 /* The local index as a sync plans against it: read under the index's
@@ -182,8 +185,7 @@ struct sic_local_index {
 /* Compares what sic_folder_sync_begin() learnt with the index and the
    local messages it asked for: count UIDs (ascending), their enum
    mail_flags and keywords (space-separated, or NULL). Returns the plan;
-   sic_sync_info() gives the remote's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ
-   and the number of changes. */
+   sic_sync_info() tells what else it learnt. */
 struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
 				      const struct sic_local_index *index,
 				      const uint32_t *uids, const uint8_t *flags,
@@ -192,11 +194,22 @@ struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
 				      struct sic_error *error_r);
 /* 0 when a sync would change nothing (quick, nothing reported since the
    last one), so the local index need not be read; 1 otherwise; -1 on
-   error. */
+   error. command_began: when the user's command began (µs since the
+   epoch): a sync after a command that asked the remote is a quick one. */
 int sic_folder_has_news(struct sic_folder *folder, int quick,
-			struct sic_error *error_r);
-unsigned int sic_sync_info(const struct sic_sync *sync, uint32_t *uidvalidity_r,
-			   uint32_t *uidnext_r, uint64_t *highest_modseq_r);
+			uint64_t command_began, struct sic_error *error_r);
+/* What a sync plan learnt besides its changes. */
+struct sic_sync_info {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highest_modseq;
+	/* When the remote was asked under the index's lock (µs since the
+	   epoch), 0 when it was not: kept in the index for the user's other
+	   sessions (sic_folder_sync_begin()'s index_asked_at). */
+	uint64_t asked_at;
+	unsigned int change_count;
+};
+void sic_sync_info(const struct sic_sync *sync, struct sic_sync_info *info_r);
 int sic_sync_get(const struct sic_sync *sync, unsigned int index,
 		 struct sic_change *change_r);
 void sic_sync_free(struct sic_sync *sync);

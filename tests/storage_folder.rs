@@ -132,7 +132,7 @@ fn add(uid: u32, names: &[&str]) -> FlagChange {
 /// messages the folder asked for.
 fn sync(folder: &mut Folder, local: &Local, quick: bool) -> SyncResult {
     let needed = folder
-        .begin_sync(local.uidvalidity, local.last_uid, quick)
+        .begin_sync(local.uidvalidity, local.last_uid, quick, 0)
         .unwrap();
     let mut part = local.clone();
     if let Needed::Only(uids) = needed {
@@ -200,7 +200,7 @@ fn qresync_answers_become_index_changes() {
     assert_eq!((first.uidvalidity, first.highest_modseq), (7, 10));
     // The plan needs only the local messages the news name (also the new
     // one: another session of the user may have added it meanwhile).
-    let needed = folder.begin_sync(7, 3, false).unwrap();
+    let needed = folder.begin_sync(7, 3, false, 0).unwrap();
     assert_eq!(needed, Needed::Only(SequenceSet(vec![(2, 4)])));
     let next = folder.finish_sync(&local(&[2, 3])).unwrap();
     assert_eq!(
@@ -228,11 +228,11 @@ fn a_sync_begun_and_never_finished_compares_the_whole_folder_next() {
     let mut folder = open(server.port);
     sync(&mut folder, &Local::default(), false);
     assert_eq!(
-        folder.begin_sync(7, 3, false).unwrap(),
+        folder.begin_sync(7, 3, false, 0).unwrap(),
         Needed::Only(SequenceSet(vec![(2, 2)]))
     );
     // Its plan never made: what it learnt is not in the index.
-    assert_eq!(folder.begin_sync(7, 3, false).unwrap(), Needed::All);
+    assert_eq!(folder.begin_sync(7, 3, false, 0).unwrap(), Needed::All);
     let next = folder.finish_sync(&local(&[1, 2, 3])).unwrap();
     assert_eq!(
         next.changes,
@@ -377,6 +377,59 @@ fn a_store_of_flags_and_keywords_goes_as_one_command_with_its_fetch() {
     server.finish();
 }
 
+/// Now, in µs since the epoch (as Dovecot's ioloop time).
+fn now() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.unwrap().as_micros() as u64
+}
+
+/// A sync at the end of a user's command (not FAST: NOOP, SELECT) that
+/// began at `began`, with the index's `index_asked_at`.
+fn sync_after_command(folder: &mut Folder, local: &Local, began: u64, index_asked_at: u64) {
+    if folder.has_news(false, began).unwrap() {
+        folder
+            .begin_sync(local.uidvalidity, local.last_uid, false, index_asked_at)
+            .unwrap();
+        folder.finish_sync(local).unwrap();
+    }
+}
+
+#[test]
+fn a_noop_asks_the_remote_unless_it_was_asked_since_the_command_began() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // The first NOOP: the index was asked for before it began.
+        answer(peer, "NOOP", &[]);
+        // The second: another session of the user asked after it began;
+        // the third: this folder's own STORE did, in the same command.
+        answer(peer, "UID STORE 1 +FLAGS.SILENT ($Work)", &[]);
+        answer(peer, "UID FETCH 1 (UID FLAGS MODSEQ)", &[]);
+        // The fourth began later than all that.
+        answer(peer, "NOOP", &[]);
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    let index = Local {
+        flags: vec![
+            Flags::default(),
+            Flags::from_names(["\\Seen"]),
+            Flags::from_names(["$Work"]),
+        ],
+        ..local(&[1, 2, 3])
+    };
+    let began = now();
+    sync_after_command(&mut folder, &index, began, began - 1);
+    let began = now();
+    sync_after_command(&mut folder, &index, began, began);
+    let began = now();
+    folder.store(&[add(1, &["$Work"])]).unwrap();
+    sync_after_command(&mut folder, &index, began, 0);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    sync_after_command(&mut folder, &index, now(), began);
+    drop(folder);
+    server.finish();
+}
+
 #[test]
 fn news_of_older_messages_told_while_fetching_new_ones_reach_the_index() {
     let server = serve(|peer| {
@@ -427,7 +480,7 @@ fn news_told_as_a_listing_ends_are_not_lost() {
     let mut folder = open(server.port);
     let first = sync(&mut folder, &local(&[1, 2, 3]), false);
     assert_eq!(first.changes[0], Change::Expunge(2));
-    assert!(folder.has_news(true).unwrap());
+    assert!(folder.has_news(true, 0).unwrap());
     let next = sync(&mut folder, &local(&[1, 3]), true);
     assert_eq!(next.changes, vec![Change::Append(4, Flags::default())]);
     drop(folder);
@@ -655,7 +708,7 @@ fn news_that_came_with_another_command_reach_the_open_folder() {
     });
     let (mut owner, mut folder) = open_synced(server.port, false);
     assert_eq!(owner.status("Other").unwrap().uidvalidity, 9);
-    assert!(folder.has_news(true).unwrap());
+    assert!(folder.has_news(true, 0).unwrap());
     let next = sync(&mut folder, &local(&[1, 2, 3]), true);
     assert_eq!(
         next.changes,

@@ -159,7 +159,7 @@ fn settings() -> Settings {
 /// One sync as the C shim runs it; the index it leaves.
 fn sync(folder: &mut Folder, mut index: Local) -> Result<Local, ()> {
     folder
-        .begin_sync(index.uidvalidity, index.last_uid, false)
+        .begin_sync(index.uidvalidity, index.last_uid, false, 0)
         .map_err(drop)?;
     let result = folder.finish_sync(&index).map_err(drop)?;
     let mut messages: BTreeMap<u32, Flags> = index.uids.into_iter().zip(index.flags).collect();

@@ -4,6 +4,7 @@
 //! and cached for the folder's life, and the user's changes passed on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::account::{encode_error, Owner};
 use super::error::{ErrorKind, StorageError, StorageResult};
@@ -39,6 +40,10 @@ pub struct SyncResult {
     pub uidnext: u32,
     /// The highest modseq the index has now seen.
     pub highest_modseq: u64,
+    /// When the remote was asked under the index's lock (µs since the
+    /// epoch; 0: it was not): a sync of the user's other sessions begun
+    /// before then need not ask again.
+    pub asked_at: u64,
 }
 
 /// Changes the remote reported that the index has not seen yet.
@@ -57,10 +62,10 @@ struct Pending {
 /// What a sync learnt from the remote, until the plan is made.
 struct Begun {
     delta: Delta,
-    /// Whether the remote was asked under the index's lock (NOOP, SELECT):
+    /// When the remote was asked under the index's lock (NOOP, SELECT):
     /// then its news are at least as new as the index, whatever another
     /// session of the user gave it.
-    fresh: bool,
+    asked_at: Option<u64>,
 }
 
 /// An open shared folder.
@@ -92,9 +97,11 @@ pub struct Folder {
     /// The HIGHESTMODSEQ the last sync gave the index (at first, the one
     /// the index had when the folder was opened).
     synced_modseq: u64,
-    /// Whether the remote was asked just now (SELECT, resumed): the sync
-    /// that follows has nothing new to ask for.
-    just_asked: bool,
+    /// When this folder last sent a command whose answer it took in (µs
+    /// since the epoch): the server told all news as of then.
+    asked_at: u64,
+    /// When the user's command that syncs now began (`has_news`).
+    command_began: u64,
     /// What `begin_sync` learnt, until `finish_sync` plans with it.
     begun: Option<Begun>,
     cache: HashMap<u32, MessageData>,
@@ -134,7 +141,8 @@ impl Folder {
             highest_modseq: 0,
             synced: false,
             synced_modseq: known.1,
-            just_asked: false,
+            asked_at: 0,
+            command_began: 0,
             begun: None,
             cache: HashMap::new(),
             cache_bytes: 0,
@@ -144,10 +152,6 @@ impl Folder {
         if !folder.resume(known)? {
             folder.select(known)?;
         }
-        // Only for the sync that follows the opening: a SELECT again later
-        // (for a command, after a COPY took the selection) is no news of
-        // what happens after that command.
-        folder.just_asked = true;
         Ok(folder)
     }
 
@@ -175,6 +179,7 @@ impl Folder {
         self.pending = parked.pending;
         self.highest_modseq = parked.highest_modseq;
         self.take_news()?;
+        let sent = now();
         // Refused: the SELECT that follows starts over (and is refused too).
         let Some(changes) = self.changes_if_still_readable()? else {
             return Ok(false);
@@ -184,7 +189,7 @@ impl Folder {
         self.may_expunge = parked.may_expunge;
         self.guid_supported = parked.guid_supported;
         self.synced = true;
-        self.just_asked = true;
+        self.asked_at = sent;
         Ok(true)
     }
 
@@ -255,10 +260,12 @@ impl Folder {
             command = command.qresync(uidvalidity, modseq);
         }
         self.owner.log_command(&command);
+        let sent = now();
         let (done, selection) = self.owner.with_session(|s| {
             let done = s.select_with(&command, &name, read_only)?;
             Ok((done, s.selection()))
         })?;
+        self.asked_at = sent;
         self.state = MailboxState::from_select(&done);
         self.view_uidnext = self.state.uidnext;
         self.selected_on = selection;
@@ -402,25 +409,46 @@ impl Folder {
 
     /// Whether `sync` may have changes for the index: a quick sync of a
     /// folder still selected, with nothing reported since the last one,
-    /// has none (and needs no look at the local index).
-    pub fn has_news(&mut self, quick: bool) -> StorageResult<bool> {
+    /// has none (and needs no look at the local index). `command_began`:
+    /// when the user's command that syncs began (µs since the epoch, 0:
+    /// unknown); a sync after a command that asked the remote (SELECT,
+    /// STORE, APPEND) is a quick one: its answers told all news as of then.
+    pub fn has_news(&mut self, quick: bool, command_began: u64) -> StorageResult<bool> {
         self.take_news()?;
+        self.command_began = command_began;
+        let quick = quick || self.asked_during_command();
         let p = &self.pending;
         let quiet = p.vanished.is_empty() && p.changed.is_empty() && !p.full && !p.exists_grew;
         Ok(!(quick && self.synced && quiet && self.still_selected()?))
+    }
+
+    /// Whether this folder asked the remote since the user's command began.
+    fn asked_during_command(&self) -> bool {
+        self.during_command(self.asked_at)
+    }
+
+    /// Whether `time` was since the user's command began (and not after
+    /// now: the clock may have been set back since it was taken).
+    fn during_command(&self, time: u64) -> bool {
+        self.command_began != 0 && (self.command_began..=now()).contains(&time)
     }
 
     /// Starts bringing the index in step with the remote: NOOP (or a new
     /// SELECT if the session moved on), then only what changed when QRESYNC
     /// is on. A `quick` sync (after FETCH, SEARCH…) asks nothing new and
     /// takes in what the remote reported alongside the last commands.
-    /// `uidvalidity` and `last_uid` are the index's (0 when empty). Returns
-    /// which local messages `finish_sync` must be given.
+    /// `uidvalidity` and `last_uid` are the index's (0 when empty);
+    /// `index_asked_at`, when the user's other sessions last asked the
+    /// remote for it (`SyncResult::asked_at`): if that was after the user's
+    /// command began, the index is as new as a NOOP would make it, and none
+    /// is sent (the sessions of a mail client polling at once share one).
+    /// Returns which local messages `finish_sync` must be given.
     pub fn begin_sync(
         &mut self,
         uidvalidity: u32,
         last_uid: u32,
         quick: bool,
+        index_asked_at: u64,
     ) -> StorageResult<Needed> {
         // A sync begun and never finished: its changes are lost, so the
         // whole folder is compared this time.
@@ -432,21 +460,23 @@ impl Folder {
         // Whether the remote's view was brought up to now under the
         // index's lock (this sync runs under it): only then is a listing
         // of it newer than what the user's other sessions put in the index.
-        let mut fresh = false;
-        let ask = !quick && !std::mem::take(&mut self.just_asked);
+        let mut asked_at = None;
+        let ask = !quick && !self.asked_during_command() && !self.during_command(index_asked_at);
         if ask && self.still_selected()? {
+            let sent = now();
             let done = self.run(Command::new("NOOP"), true)?;
             self.note(done.data);
             self.saw_index(last_uid);
-            fresh = true;
+            asked_at = Some(sent);
         }
         // Also after the NOOP: it may have reconnected without the folder
         // (renamed, deleted): selecting it again tells the user why.
         if !self.still_selected()? {
             // QRESYNC from where the index is: what was noted since (and
             // dropped with the old selection) is told again.
+            let sent = now();
             self.select((uidvalidity, self.synced_modseq))?;
-            fresh = true;
+            asked_at = Some(sent);
         }
         if uidvalidity == 0 || !self.synced && !self.qresync {
             self.pending.full = true;
@@ -455,11 +485,12 @@ impl Folder {
             // A FETCH answers from the server's view as of the session's
             // last command: without the NOOP, a message another session
             // of the user saw since would be missing, and expunged here.
-            if !fresh {
+            if asked_at.is_none() {
+                let sent = now();
                 let done = self.run_selected(Command::new("NOOP"))?;
                 self.note(done.data);
                 self.saw_index(last_uid);
-                fresh = true;
+                asked_at = Some(sent);
             }
             self.fetch_all_flags()?
         } else {
@@ -483,30 +514,29 @@ impl Folder {
                 ..
             }
         );
-        // Also after a SELECT of its own: the next sync asks again.
-        self.just_asked = false;
         let needed = delta.local_needed();
-        self.begun = Some(Begun { delta, fresh });
+        self.begun = Some(Begun { delta, asked_at });
         Ok(needed)
     }
 
     /// What the index must change: `begin_sync`'s news compared with
     /// `local`, which holds at least the messages it said were needed.
     pub fn finish_sync(&mut self, local: &Local) -> StorageResult<SyncResult> {
-        let Begun { delta, fresh } = self.begun.take().ok_or_else(|| {
+        let Begun { delta, asked_at } = self.begun.take().ok_or_else(|| {
             StorageError::new(
                 ErrorKind::Temp,
                 "shared_imapc: sync finished before it began",
             )
         })?;
         self.synced = true;
-        if !fresh && self.is_behind(local) {
+        if asked_at.is_none() && self.is_behind(local) {
             self.keep_for_later(delta);
             return Ok(SyncResult {
                 changes: Vec::new(),
                 uidvalidity: self.state.uidvalidity,
                 uidnext: 0,
                 highest_modseq: local.modseq,
+                asked_at: 0,
             });
         }
         self.synced_modseq = self.highest_modseq;
@@ -521,6 +551,7 @@ impl Folder {
             uidvalidity: self.state.uidvalidity,
             uidnext: self.state.uidnext,
             highest_modseq: self.highest_modseq,
+            asked_at: asked_at.unwrap_or(0),
         })
     }
 
@@ -553,7 +584,10 @@ impl Folder {
     fn run(&mut self, command: Command, repeatable: bool) -> StorageResult<Completion> {
         self.finish_streaming()?;
         self.take_news()?;
-        self.owner.execute(&command, repeatable)
+        let sent = now();
+        let done = self.owner.execute(&command, repeatable)?;
+        self.asked_at = sent;
+        Ok(done)
     }
 
     /// Runs a command that names this folder's messages by UID, on this
@@ -570,7 +604,10 @@ impl Folder {
         self.owner.with_session(Session::ensure_connected)?;
         self.ensure_selected()?;
         self.take_news()?;
-        self.owner.execute(&command, false)
+        let sent = now();
+        let done = self.owner.execute(&command, false)?;
+        self.asked_at = sent;
+        Ok(done)
     }
 
     /// `run_selected` for several commands sent at once (one round trip):
@@ -579,7 +616,9 @@ impl Folder {
         self.finish_streaming()?;
         self.ensure_selected()?;
         self.take_news()?;
+        let sent = now();
         if let Some(answers) = self.owner.execute_together_unless_broken(commands)? {
+            self.asked_at = sent;
             return Ok(answers);
         }
         self.owner.with_session(Session::ensure_connected)?;
@@ -601,7 +640,12 @@ impl Folder {
         self.finish_streaming()?;
         self.ensure_selected()?;
         self.take_news()?;
-        self.owner.execute_unless_broken(command)
+        let sent = now();
+        let done = self.owner.execute_unless_broken(command)?;
+        if done.is_some() {
+            self.asked_at = sent;
+        }
+        Ok(done)
     }
 
     /// Selects this folder again (QRESYNC from where the index is) if the
@@ -1124,6 +1168,13 @@ impl Folder {
         self.note(rest);
         Ok(Some(text))
     }
+}
+
+/// Now, in µs since the epoch (as Dovecot's `ioloop_timeval`).
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Where each of `uids` went by a `[COPYUID]`'s two sets (paired in

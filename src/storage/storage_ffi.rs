@@ -429,6 +429,7 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
     local_uidvalidity: u32,
     local_last_uid: u32,
     quick: c_int,
+    index_asked_at: u64,
     ranges_r: *mut *const u32,
     count_r: *mut c_uint,
     error_r: *mut SicError,
@@ -436,9 +437,12 @@ pub unsafe extern "C" fn sic_folder_sync_begin(
     guarded("sic_folder_sync_begin", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        let needed = folder
-            .folder
-            .begin_sync(local_uidvalidity, local_last_uid, quick != 0)?;
+        let needed = folder.folder.begin_sync(
+            local_uidvalidity,
+            local_last_uid,
+            quick != 0,
+            index_asked_at,
+        )?;
         let Needed::Only(uids) = needed else {
             return Ok(0);
         };
@@ -566,37 +570,46 @@ impl SicSync {
 pub unsafe extern "C" fn sic_folder_has_news(
     folder: *mut SicFolder,
     quick: c_int,
+    command_began: u64,
     error_r: *mut SicError,
 ) -> c_int {
     guarded("sic_folder_has_news", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        Ok(c_int::from(folder.folder.has_news(quick != 0)?))
+        Ok(c_int::from(
+            folder.folder.has_news(quick != 0, command_began)?,
+        ))
     })
 }
 
 /// # Safety
 /// `sync` came from `sic_folder_sync_plan`; the out pointers are writable.
 #[no_mangle]
-pub unsafe extern "C" fn sic_sync_info(
-    sync: *const SicSync,
-    uidvalidity_r: *mut u32,
-    uidnext_r: *mut u32,
-    highest_modseq_r: *mut u64,
-) -> c_uint {
-    ffi_guard("sic_sync_info", 0, || {
+pub unsafe extern "C" fn sic_sync_info(sync: *const SicSync, info_r: *mut SicSyncInfo) {
+    ffi_guard("sic_sync_info", (), || {
         // SAFETY: guaranteed by the caller.
-        let Some(sync) = (unsafe { sync.as_ref() }) else {
-            return 0;
+        let (Some(sync), Some(info)) = (unsafe { sync.as_ref() }, unsafe { info_r.as_mut() })
+        else {
+            return;
         };
-        // SAFETY: guaranteed by the caller.
-        unsafe {
-            uidvalidity_r.write(sync.result.uidvalidity);
-            uidnext_r.write(sync.result.uidnext);
-            highest_modseq_r.write(sync.result.highest_modseq);
-        }
-        sync.result.changes.len() as c_uint
+        *info = SicSyncInfo {
+            uidvalidity: sync.result.uidvalidity,
+            uidnext: sync.result.uidnext,
+            highest_modseq: sync.result.highest_modseq,
+            asked_at: sync.result.asked_at,
+            change_count: sync.result.changes.len() as c_uint,
+        };
     })
+}
+
+/// `struct sic_sync_info`.
+#[repr(C)]
+pub struct SicSyncInfo {
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub asked_at: u64,
+    pub change_count: c_uint,
 }
 
 /// Change kinds (`SIC_CHANGE_*`).
