@@ -50,6 +50,7 @@ enum sic_error_kind {
 	SIC_ERR_NOTPOSSIBLE,
 	SIC_ERR_PARAMS,
 	SIC_ERR_EXPUNGED,
+	SIC_ERR_EXISTS,
 };
 struct sic_error {
 	int kind;
