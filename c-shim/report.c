@@ -18,6 +18,8 @@ enum mail_error sic_mail_error(int kind)
 		return MAIL_ERROR_PARAMS;
 	case SIC_ERR_EXPUNGED:
 		return MAIL_ERROR_EXPUNGED;
+	case SIC_ERR_EXISTS:
+		return MAIL_ERROR_EXISTS;
 	default:
 		return MAIL_ERROR_TEMP;
 	}

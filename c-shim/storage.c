@@ -5,13 +5,14 @@
 #include "ioloop.h"
 #include "mail-cache.h"
 #include "mail-copy.h"
+#include "unlink-directory.h"
 #include "mail-namespace.h"
 #include "mailbox-list-private.h"
 #include "storage.h"
 
-#define SIC_OWNER_ONLY_ERROR \
-	"shared_imapc: folders are created, renamed and deleted " \
-	"in the owner's own account"
+#define SIC_UPDATE_ERROR \
+	"shared_imapc: a shared folder's GUID, UIDVALIDITY and UIDs " \
+	"are the owner's server's"
 
 static struct mail_storage sic_storage_class;
 static struct mailbox sic_mailbox_class;
@@ -189,18 +190,28 @@ static unsigned int sic_mailbox_register_envelope(struct mailbox *box)
 	return field.idx;
 }
 
+/* "Mailbox doesn't exist", as Dovecot says it: for the namespace of an
+   owner without folders (see sic_storage_create), and where nothing is
+   to be opened. */
+static int sic_mailbox_not_found(struct mailbox *box)
+{
+	mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+			       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+	return -1;
+}
+
 static int sic_mailbox_open(struct mailbox *box)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
 	struct sic_index_header known;
 	struct sic_error error;
 
-	if (mbox->storage->owner == NULL ||
-	    *sic_mailbox_folder_name(box) == '\0') {
-		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
-				       T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
-		return -1;
-	}
+	/* A DELETE opens the folder first, as a \NoSelect one may not open:
+	   the owner's server decides alone, whatever the user's rights to
+	   read there. */
+	if (mbox->storage->owner == NULL || box->deleting ||
+	    *sic_mailbox_folder_name(box) == '\0')
+		return sic_mailbox_not_found(box);
 	if (index_storage_mailbox_open(box, FALSE) < 0)
 		return -1;
 	mbox->envelope_cache_idx = sic_mailbox_register_envelope(box);
@@ -244,30 +255,152 @@ static bool sic_mailbox_is_readonly(struct mailbox *box)
 		(mbox->folder != NULL && sic_folder_is_read_only(mbox->folder) != 0);
 }
 
-static int sic_mailbox_owner_only(struct mailbox *box)
+/* Whether update asks for nothing (a CREATE from IMAP passes none). */
+static bool sic_mailbox_update_is_empty(const struct mailbox_update *update)
 {
-	mail_storage_set_error(box->storage, MAIL_ERROR_NOTPOSSIBLE,
-			       SIC_OWNER_ONLY_ERROR);
-	return -1;
+	return update == NULL ||
+		(guid_128_is_empty(update->mailbox_guid) &&
+		 update->uid_validity == 0 && update->min_next_uid == 0 &&
+		 update->min_first_recent_uid == 0 &&
+		 update->min_highest_modseq == 0 &&
+		 update->min_highest_pvt_modseq == 0 &&
+		 update->cache_updates == NULL);
 }
 
+/* CREATE: done by the owner's server, with the user's rights there. */
 static int sic_mailbox_create(struct mailbox *box,
-			      const struct mailbox_update *update ATTR_UNUSED,
-			      bool directory ATTR_UNUSED)
+			      const struct mailbox_update *update,
+			      bool directory)
 {
-	return sic_mailbox_owner_only(box);
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_error error;
+
+	if (!sic_mailbox_update_is_empty(update)) {
+		mail_storage_set_error(box->storage, MAIL_ERROR_NOTPOSSIBLE,
+				       SIC_UPDATE_ERROR);
+		return -1;
+	}
+	if (mbox->storage->owner == NULL)
+		return sic_mailbox_not_found(box);
+	i_zero(&error);
+	if (sic_owner_create(mbox->storage->owner, sic_mailbox_folder_name(box),
+			     directory ? 1 : 0, &error) < 0) {
+		sic_mailbox_report(box, &error);
+		return -1;
+	}
+	return 0;
 }
 
 static int sic_mailbox_update(struct mailbox *box,
 			      const struct mailbox_update *update ATTR_UNUSED)
 {
-	return sic_mailbox_owner_only(box);
+	mail_storage_set_error(box->storage, MAIL_ERROR_NOTPOSSIBLE,
+			       SIC_UPDATE_ERROR);
+	return -1;
 }
 
-static int sic_mailbox_rename(struct mailbox *src,
-			      struct mailbox *dest ATTR_UNUSED)
+/* Removes the local cache directories of box, with what is below them,
+   logging what could not go. */
+static void sic_mailbox_remove_cache_dirs(struct mailbox *box)
 {
-	return sic_mailbox_owner_only(src);
+	static const enum mailbox_list_path_type types[] = {
+		MAILBOX_LIST_PATH_TYPE_DIR,
+		MAILBOX_LIST_PATH_TYPE_INDEX,
+	};
+	const char *path, *first = NULL, *error;
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(types); i++) {
+		if (mailbox_list_get_path(box->list, box->name, types[i],
+					  &path) <= 0 ||
+		    null_strcmp(path, first) == 0)
+			continue;
+		first = path;
+		if (unlink_directory(path, UNLINK_DIRECTORY_FLAG_RMDIR,
+				     &error) < 0) {
+			e_warning(box->event, "shared_imapc: the local cache "
+				  "of %s stays behind: %s", box->vname, error);
+		}
+	}
+}
+
+/* After the owner's server deleted the folder: its local cache goes (its
+   own files; those of the folders below it stay, as those folders do on
+   the owner's server), so that nothing of it is taken for a folder made
+   anew under the name. */
+static void sic_mailbox_drop_cache(struct mailbox *box)
+{
+	enum mail_error error;
+	const char *message;
+
+	if (box->list->v.delete_mailbox(box->list, box->name) < 0) {
+		message = mailbox_list_get_last_error(box->list, &error);
+		if (error != MAIL_ERROR_NOTFOUND && error != MAIL_ERROR_EXISTS) {
+			e_warning(box->event, "shared_imapc: the local cache "
+				  "of %s stays behind: %s", box->vname, message);
+		}
+	}
+	/* Gone when nothing is cached below it any more. */
+	(void)box->list->v.delete_dir(box->list, box->name);
+}
+
+/* DELETE: done by the owner's server, with the user's rights there, then
+   the local cache goes. */
+static int sic_mailbox_delete(struct mailbox *box)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(box);
+	struct sic_error error;
+
+	if (mbox->storage->owner == NULL)
+		return sic_mailbox_not_found(box);
+	i_zero(&error);
+	if (sic_owner_delete(mbox->storage->owner, sic_mailbox_folder_name(box),
+			     &error) < 0) {
+		sic_mailbox_report(box, &error);
+		return -1;
+	}
+	sic_mailbox_drop_cache(box);
+	return 0;
+}
+
+/* After the owner's server renamed src to dest: the local cache (with the
+   folders below) moves along, as it did there; the index keeps the
+   folder's UIDVALIDITY, which a rename keeps. A cache that cannot move
+   (one of dest left behind by a folder gone meanwhile) is dropped. */
+static void sic_mailbox_move_cache(struct mailbox *src, struct mailbox *dest)
+{
+	enum mail_error error;
+	const char *message;
+
+	if (src->list->v.rename_mailbox(src->list, src->name,
+					dest->list, dest->name) == 0)
+		return;
+	message = mailbox_list_get_last_error(src->list, &error);
+	if (error == MAIL_ERROR_NOTFOUND)
+		return;
+	e_debug(src->event, "shared_imapc: the local cache of %s is dropped, "
+		"not moved to %s: %s", src->vname, dest->vname, message);
+	sic_mailbox_remove_cache_dirs(src);
+}
+
+/* RENAME within one owner's folders (Dovecot refuses a rename between
+   storages, i.e. owners or namespaces, before asking): done by the owner's
+   server, with the user's rights there. */
+static int sic_mailbox_rename(struct mailbox *src, struct mailbox *dest)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(src);
+	struct sic_error error;
+
+	if (mbox->storage->owner == NULL)
+		return sic_mailbox_not_found(src);
+	i_zero(&error);
+	if (sic_owner_rename(mbox->storage->owner, sic_mailbox_folder_name(src),
+			     sic_mailbox_folder_name(dest), &error) < 0) {
+		sic_mailbox_report(src, &error);
+		return -1;
+	}
+	sic_mailbox_move_cache(src, dest);
+	return 0;
 }
 
 #define SIC_REMOTE_STATUS_ITEMS \
@@ -345,7 +478,7 @@ static struct mailbox sic_mailbox_class = {
 		.free = index_storage_mailbox_free,
 		.create_box = sic_mailbox_create,
 		.update_box = sic_mailbox_update,
-		.delete_box = sic_mailbox_owner_only,
+		.delete_box = sic_mailbox_delete,
 		.rename_box = sic_mailbox_rename,
 		.get_status = sic_mailbox_get_status,
 		.get_metadata = sic_mailbox_get_metadata,

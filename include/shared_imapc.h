@@ -57,6 +57,7 @@ enum sic_error_kind {
 	SIC_ERR_NOTPOSSIBLE,
 	SIC_ERR_PARAMS,
 	SIC_ERR_EXPUNGED,
+	SIC_ERR_EXISTS,
 };
 struct sic_error {
 	int kind;
@@ -134,6 +135,19 @@ struct sic_folder_state {
 	uint32_t exists, uidvalidity, uidnext;
 	uint64_t highest_modseq;
 };
+/* Folder management on the owner's server, with the user's rights there:
+   CREATE of name (meant to hold other folders when directory), DELETE,
+   RENAME of name to new_name (both the owner's). Names are below the
+   namespace prefix. 0 when the owner's server did it; -1 with its refusal
+   (or why it could not be asked) in *error_r. The owner's listing is
+   asked anew afterwards, in every session of the user. */
+int sic_owner_create(struct sic_owner *owner, const char *name, int directory,
+		     struct sic_error *error_r);
+int sic_owner_delete(struct sic_owner *owner, const char *name,
+		     struct sic_error *error_r);
+int sic_owner_rename(struct sic_owner *owner, const char *name,
+		     const char *new_name, struct sic_error *error_r);
+
 /* SELECT name (EXAMINE when read_only); known_* is what the local index
    last had (0 if nothing), so the remote can report only the changes since
    (QRESYNC). */

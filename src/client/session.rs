@@ -226,6 +226,14 @@ impl Session {
         done
     }
 
+    /// Forgets the remote selection, once `UNSELECT` gave it up or before
+    /// a command removes the selected folder: news no longer go to the
+    /// folder that had it, and a reconnect selects nothing.
+    pub fn deselect(&mut self) {
+        self.selected = None;
+        self.new_selection();
+    }
+
     /// Runs `command`; when the connection breaks and `repeatable` is true,
     /// reconnects, restores the selected folder and runs it once more.
     /// News about the selected folder in its answer are kept for the

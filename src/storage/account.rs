@@ -549,6 +549,20 @@ impl Owner {
         listed
     }
 
+    /// Drops what is known of the owner's listing, here and in the
+    /// listing cache file at once: a folder was created, deleted or
+    /// renamed, and the user's next LIST (in any session) asks the
+    /// owner's server.
+    pub fn forget_listing(&mut self) {
+        self.listings.borrow_mut().remove(&self.key);
+        let mut cache = self.list_cache.borrow_mut();
+        cache.forget(&self.list_key);
+        if let Err(e) = cache.flush() {
+            self.debug
+                .line(|| format!("shared_imapc: listing cache not written: {e}"));
+        }
+    }
+
     fn list_remote(&mut self) -> StorageResult<Vec<ListedFolder>> {
         let read_at_login = self.listings.borrow_mut().remove(&self.key);
         if let Some((_, listing)) =

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Params = 5,
     /// Some of the messages named are gone (`[EXPUNGEISSUED]`).
     Expunged = 6,
+    /// The folder exists already, or has children (`[ALREADYEXISTS]`).
+    Exists = 7,
 }
 
 /// A failed storage operation.
@@ -77,11 +79,15 @@ impl StorageError {
                         "CLIENTBUG" | "BADCHARSET" => ErrorKind::Params,
                         "CANNOT" => ErrorKind::NotPossible,
                         "EXPUNGEISSUED" => ErrorKind::Expunged,
+                        "ALREADYEXISTS" => ErrorKind::Exists,
                         _ => ErrorKind::Temp,
                     },
                     // Dovecot says "Mailbox doesn't exist" without a code
                     // also when the user lacks the rights to know more.
                     _ if matches!(*command, "SELECT" | "EXAMINE" | "STATUS") => ErrorKind::NotFound,
+                    // Dovecot refuses to delete a folder with children
+                    // without a code; told as Dovecot tells its own.
+                    _ if *command == "DELETE" => ErrorKind::Exists,
                     _ => ErrorKind::Temp,
                 };
                 (kind, format!("{owner}'s server: {}", without_timing(text)))
@@ -137,6 +143,9 @@ mod tests {
         let named = |n: &str| Some(Code::Named(n.into()));
         assert_eq!(nope("UID FETCH", named("NOPERM")), ErrorKind::Perm);
         assert_eq!(nope("STATUS", named("UNAVAILABLE")), ErrorKind::Unavailable);
+        assert_eq!(nope("CREATE", named("ALREADYEXISTS")), ErrorKind::Exists);
+        assert_eq!(nope("DELETE", None), ErrorKind::Exists);
+        assert_eq!(nope("RENAME", None), ErrorKind::Temp);
     }
 
     #[test]

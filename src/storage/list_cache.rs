@@ -110,7 +110,8 @@ impl ListCache {
         self.changed.insert(key, Some(entry));
     }
 
-    /// Drops the listing of `key` (its server refused or failed).
+    /// Drops the listing of `key` (its server refused or failed, or the
+    /// user changed the owner's folders).
     pub fn forget(&mut self, key: &ListKey) {
         if self.path.is_none() {
             return;

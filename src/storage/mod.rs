@@ -8,6 +8,7 @@ pub mod error;
 pub mod fetch_items;
 pub mod folder;
 pub mod list_cache;
+pub mod manage;
 pub mod names;
 pub mod owner_commands;
 mod owner_ffi;

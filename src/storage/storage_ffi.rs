@@ -319,6 +319,76 @@ pub unsafe extern "C" fn sic_owner_status(
     })
 }
 
+/// Runs `body` on the owner and the folder name, guarded: 0 or -1.
+///
+/// # Safety
+/// `owner` came from `sic_owner_new`; `folder` is NUL-terminated.
+unsafe fn with_owner_name(
+    name: &'static str,
+    owner: *mut Owner,
+    folder: *const c_char,
+    error_r: *mut SicError,
+    body: impl FnOnce(&mut Owner, &str) -> Result<(), StorageError>,
+) -> c_int {
+    guarded(name, error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let (owner, folder) = unsafe { (owner.as_mut(), borrow(folder)) };
+        let (Some(owner), Some(folder)) = (owner, folder) else {
+            return Err(internal());
+        };
+        body(owner, &folder).map(|()| 0)
+    })
+}
+
+/// # Safety
+/// `owner` came from `sic_owner_new`; `name` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_create(
+    owner: *mut Owner,
+    name: *const c_char,
+    directory: c_int,
+    error_r: *mut SicError,
+) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        with_owner_name("sic_owner_create", owner, name, error_r, |owner, name| {
+            owner.create(name, directory != 0)
+        })
+    }
+}
+
+/// # Safety
+/// `owner` came from `sic_owner_new`; `name` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_delete(
+    owner: *mut Owner,
+    name: *const c_char,
+    error_r: *mut SicError,
+) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    unsafe { with_owner_name("sic_owner_delete", owner, name, error_r, Owner::delete) }
+}
+
+/// # Safety
+/// `owner` came from `sic_owner_new`; `name` and `new_name` are
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sic_owner_rename(
+    owner: *mut Owner,
+    name: *const c_char,
+    new_name: *const c_char,
+    error_r: *mut SicError,
+) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        with_owner_name("sic_owner_rename", owner, name, error_r, |owner, name| {
+            // SAFETY: guaranteed by the caller.
+            let new_name = borrow(new_name).ok_or_else(internal)?;
+            owner.rename(name, &new_name)
+        })
+    }
+}
+
 /// Opaque to C: `struct sic_folder`, with the texts last handed out, and
 /// the UID ranges the sync begun last needs (first, last, first, last…).
 pub struct SicFolder {
