@@ -5,7 +5,7 @@ the owner's backend received per operation (from its rawlog, in one more
 run: the times are taken without it).
 
     python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50] [--only TEXT]
-                               [--load-sessions 6] [--load-seconds 10]
+                               [--load-sessions 6] [--load-seconds 10] [--load-owner-sessions 2]
 
 The built-in imapc runs on Dovecot instances of its own: for the folder
 operations bob has alice's account as imapc storage (imapc_user = alice,
@@ -16,9 +16,11 @@ has the wiki's shared namespace on imapc (imapc_shared_node).
 The load row runs last (its STOREs and APPENDs change the folder): N
 concurrent sessions of one user per path, each selecting the folder and
 mixing FETCH, UID STORE, UID SEARCH, NOOP and a few APPENDs for T seconds,
-as a mail client's several connections do. It prints commands/s, the
-protocol errors the sessions got and the error lines Dovecot logged
-meanwhile: under load, errors matter more than speed.
+as a mail client's several connections do, while the owner's own sessions
+change the folder (flags, new mail, expunges, about 20 changes a second
+each). It prints the user's commands/s, the protocol errors all sessions
+got and the error lines Dovecot logged meanwhile: under load, errors
+matter more than speed.
 """
 
 import argparse
@@ -27,6 +29,7 @@ import imaplib
 import itertools
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -553,14 +556,50 @@ def load_session(reader: Reader, deadline: float, seed: int, result: LoadResult,
         result.commands += commands
 
 
+def owner_session(owner: Reader, deadline: float, seed: int, result: LoadResult, lock: threading.Lock) -> None:
+    """The owner changing the folder on her own until `deadline`: flags on
+    any message, new mail, and expunges of the mail it added; a change about
+    every 50 ms. Its errors count with the user's; its commands do not."""
+    rng = random.Random(1000 + seed)
+    imap, added = owner.connect(), []
+    try:
+        check(imap.select(owner.folder))
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            action = rng.choice(["store", "store", "append", "expunge"])
+            if action == "append":
+                body = f"Subject: owner {seed}\r\nFrom: alice@example.net\r\n\r\nnew\r\n".encode()
+                status, data = imap.append(owner.folder, None, None, body)
+                code = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
+                if code:
+                    added.append(code[1].decode())
+            elif action == "expunge" and added:
+                uid = added.pop(rng.randrange(len(added)))
+                status, data = imap.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
+                if status == "OK":
+                    status, data = imap.uid("EXPUNGE", uid)
+            else:
+                uid = str(rng.randint(1, 50))
+                status, data = imap.uid("STORE", uid, rng.choice(["+FLAGS", "-FLAGS"]), "(\\Answered $Owner)")
+            if status != "OK":
+                with lock:
+                    result.error(f"owner {action}: {status} {data}")
+        imap.logout()
+    except (imaplib.IMAP4.error, OSError, RuntimeError) as e:
+        with lock:
+            result.error(f"owner: {type(e).__name__}: {e}")
+
+
 def log_problems(instances: list[Dovecot]) -> dict[str, int]:
     """How many error lines each instance has logged so far."""
     return {instance.name: len(instance.problems()) for instance in instances}
 
 
-def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: float) -> LoadResult:
-    """`sessions` concurrent sessions of `reader` for `seconds`: what they
-    did, and the error lines `instances` logged meanwhile."""
+def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: float,
+             owner: Reader, owner_sessions: int) -> LoadResult:
+    """`sessions` concurrent sessions of `reader` for `seconds`, while
+    `owner_sessions` of the owner change the folder: what they did, and the
+    error lines `instances` logged meanwhile."""
     # Opened once before, as by a client that knows the folder: the rows
     # above did, and with --only load the local caches start cold.
     imap = reader.connect()
@@ -571,6 +610,8 @@ def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: f
     start = time.monotonic()
     threads = [threading.Thread(target=load_session, args=(reader, start + seconds, seed, result, lock))
                for seed in range(sessions)]
+    threads += [threading.Thread(target=owner_session, args=(owner, start + seconds, seed, result, lock))
+                for seed in range(owner_sessions)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -610,6 +651,8 @@ def main() -> None:
                         help="concurrent sessions per path in the load row (default 6)")
     parser.add_argument("--load-seconds", type=float, default=10, metavar="T",
                         help="how long the load row runs on each path (default 10)")
+    parser.add_argument("--load-owner-sessions", type=int, default=2, metavar="N",
+                        help="the owner's sessions changing the folder during the load row (default 2)")
     args = parser.parse_args()
     operations = [op for op in OPERATIONS if args.only.lower() in op[0].lower()]
     with_list = args.only.lower() in "list shared/*"
@@ -657,11 +700,12 @@ def main() -> None:
             imap.login("bob", "bob-pw")
             return imap
 
+        owner_direct = Reader("owner direct", proxy_login("alice", "alice-pw"), FOLDER)
         readers = [
             Reader("shared_imapc", proxy_login("bob", "bob-pw"), f'"shared/alice/{FOLDER}"',
                    cluster.home("bob") / "shared" / "alice"),
             Reader("built-in imapc", node_login, FOLDER, node.dir / "home" / "bob" / "imapc"),
-            Reader("owner direct", proxy_login("alice", "alice-pw"), FOLDER),
+            owner_direct,
         ]
         results = {}
         for name, operation in operations:
@@ -700,7 +744,7 @@ def main() -> None:
             for reader in readers:
                 with rawlog_off(cluster):
                     loads[reader.name] = run_load(reader, cluster.instances + [node], args.load_sessions,
-                                                  args.load_seconds)
+                                                  args.load_seconds, owner_direct, args.load_owner_sessions)
                 print(f"  measured: load, {reader.name}", flush=True)
 
         print()
@@ -732,7 +776,8 @@ def main() -> None:
         if with_load:
             print()
             print(f"load: {args.load_sessions} sessions of one user for {args.load_seconds:g} s per path, each"
-                  " selecting the folder (FETCH, UID STORE, UID SEARCH, NOOP, APPEND)")
+                  " selecting the folder (FETCH, UID STORE, UID SEARCH, NOOP, APPEND), while"
+                  f" {args.load_owner_sessions} of the owner's change it (flags, APPEND, EXPUNGE)")
             header = f"{'path':16} {'commands/s':>11} {'commands':>9} {'protocol errors':>16} {'log error lines':>16}"
             print(header)
             print("-" * len(header))

@@ -332,13 +332,15 @@ fn a_change_to_a_message_the_session_has_not_seen_yet_is_sent_after_a_noop() {
     let server = serve(|peer| {
         answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
-        answer(peer, "UID STORE 2 +FLAGS.SILENT ($Work)", &[]);
-        answer(peer, "UID FETCH 2 (UID FLAGS MODSEQ)", &[]);
-        answer(peer, "NOOP", &["* 4 EXISTS"]);
-        answer(peer, "UID STORE 5 +FLAGS.SILENT ($Work)", &[]);
         answer(
             peer,
-            "UID FETCH 5 (UID FLAGS MODSEQ)",
+            "UID STORE 2 +FLAGS ($Work)",
+            &["* 2 FETCH (UID 2 FLAGS (\\Seen $Work) MODSEQ (11))"],
+        );
+        answer(peer, "NOOP", &["* 4 EXISTS"]);
+        answer(
+            peer,
+            "UID STORE 5 +FLAGS ($Work)",
             &["* 4 FETCH (UID 5 FLAGS ($Work) MODSEQ (12))"],
         );
     });
@@ -351,13 +353,24 @@ fn a_change_to_a_message_the_session_has_not_seen_yet_is_sent_after_a_noop() {
 }
 
 #[test]
-fn a_store_of_flags_and_keywords_goes_as_one_command_with_its_fetch() {
+fn a_store_of_flags_and_keywords_goes_as_one_command_and_asks_what_it_did_not_tell() {
     let server = serve(|peer| {
         answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
-        answer(peer, "UID STORE 2 +FLAGS.SILENT (\\Seen $Load $Work)", &[]);
-        answer(peer, "UID STORE 2 -FLAGS.SILENT (\\Flagged)", &[]);
-        answer(peer, "UID FETCH 2 (UID FLAGS MODSEQ)", &[]);
+        answer(
+            peer,
+            "UID STORE 2 +FLAGS (\\Seen $Load $Work)",
+            &["* 2 FETCH (UID 2 FLAGS (\\Seen $Load) MODSEQ (11))"],
+        );
+        // \Flagged was not set: nothing changed, nothing told.
+        answer(peer, "UID STORE 2 -FLAGS (\\Flagged)", &[]);
+        // Rights dropped a keyword on UID 3: asked for.
+        answer(peer, "UID STORE 3 +FLAGS ($Work)", &[]);
+        answer(
+            peer,
+            "UID FETCH 3 (UID FLAGS MODSEQ)",
+            &["* 3 FETCH (UID 3 FLAGS () MODSEQ (10))"],
+        );
     });
     let (_owner, mut folder) = open_synced(server.port, false);
     // As Dovecot lists one STORE: system flags, then each keyword.
@@ -371,6 +384,7 @@ fn a_store_of_flags_and_keywords_goes_as_one_command_with_its_fetch() {
             add(2, &["$Load"]),
             add(2, &["$Work"]),
             removed,
+            add(3, &["$Work"]),
         ])
         .unwrap();
     drop(folder);
@@ -403,8 +417,11 @@ fn a_noop_asks_the_remote_unless_it_was_asked_since_the_command_began() {
         answer(peer, "NOOP", &[]);
         // The second: another session of the user asked after it began;
         // the third: this folder's own STORE did, in the same command.
-        answer(peer, "UID STORE 1 +FLAGS.SILENT ($Work)", &[]);
-        answer(peer, "UID FETCH 1 (UID FLAGS MODSEQ)", &[]);
+        answer(
+            peer,
+            "UID STORE 1 +FLAGS ($Work)",
+            &["* 1 FETCH (UID 1 FLAGS ($Work) MODSEQ (11))"],
+        );
         // The fourth began later than all that.
         answer(peer, "NOOP", &[]);
     });
@@ -564,10 +581,7 @@ fn a_change_is_not_repeated_into_a_folder_created_anew_during_a_reconnect() {
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
         // The server goes away instead of answering.
         let (_, command) = peer.command();
-        assert!(
-            command.starts_with("UID STORE 1 +FLAGS.SILENT"),
-            "{command}"
-        );
+        assert!(command.starts_with("UID STORE 1 +FLAGS"), "{command}");
     });
     let second: Script = Box::new(|peer| {
         peer.send(GREETING);

@@ -885,28 +885,34 @@ impl Folder {
     }
 
     /// Passes the user's flag changes on in one round trip: a `UID STORE
-    /// ±FLAGS.SILENT` for each (the flags and keywords of one range and
-    /// direction in one), then a `UID FETCH` of the flags they have now: a
-    /// server that drops flags the user may not set answers nothing for
-    /// them. The next sync makes the local index say what it answered.
-    /// Sent again after a break (a flag change twice does no harm).
+    /// ±FLAGS` for each (the flags and keywords of one range and direction
+    /// in one), whose answer tells the flags each message has now. A
+    /// server that drops flags the user may not set changes nothing and
+    /// answers nothing for them: those are asked for (`UID FETCH`). The
+    /// next sync makes the local index say what it answered. Sent again
+    /// after a break (a flag change twice does no harm).
     pub fn store(&mut self, changes: &[FlagChange]) -> StorageResult<()> {
         let changes = merged(changes);
         let Some(last) = changes.iter().filter_map(|c| c.uids.last()).max() else {
             return Ok(());
         };
         self.see_up_to(last)?;
-        let mut commands = changes
+        let commands = changes
             .iter()
-            .map(|c| store_command(&c.uids, c.add, &c.flags))
+            .map(|c| store_command(&c.uids, c.add, &c.flags, false))
             .collect::<StorageResult<Vec<_>>>()?;
-        let touched = SequenceSet::from_ranges(changes.iter().flat_map(|c| c.uids.0.clone()));
-        commands.push(
-            Command::new("UID FETCH")
-                .sequence(&touched)
-                .syntax(self.flag_items()),
-        );
+        let mut told = BTreeSet::new();
         for done in self.run_selected_together(&commands)? {
+            told.extend(done.data.iter().filter_map(flags_told));
+            self.note(done.data);
+        }
+        let touched = SequenceSet::from_ranges(changes.iter().flat_map(|c| c.uids.0.clone()));
+        let untold =
+            SequenceSet::from_numbers(touched.numbers(last).filter(|uid| !told.contains(uid)));
+        if !untold.is_empty() {
+            let items = self.flag_items();
+            let done =
+                self.run_selected(Command::new("UID FETCH").sequence(&untold).syntax(items))?;
             self.note(done.data);
         }
         Ok(())
@@ -920,7 +926,7 @@ impl Folder {
         flags: &Flags,
     ) -> StorageResult<()> {
         self.see_up_to(uids.last().unwrap_or(0))?;
-        let done = self.run_selected(store_command(uids, add, flags)?)?;
+        let done = self.run_selected(store_command(uids, add, flags, true)?)?;
         self.note(done.data);
         Ok(())
     }
@@ -1229,14 +1235,32 @@ fn merged(changes: &[FlagChange]) -> Vec<FlagChange> {
     out
 }
 
-/// `UID STORE uids ±FLAGS.SILENT (…)`.
-fn store_command(uids: &SequenceSet, add: bool, flags: &Flags) -> StorageResult<Command> {
-    let verb = if add {
-        "+FLAGS.SILENT"
-    } else {
-        "-FLAGS.SILENT"
+/// `UID STORE uids ±FLAGS[.SILENT] (…)`.
+fn store_command(
+    uids: &SequenceSet,
+    add: bool,
+    flags: &Flags,
+    silent: bool,
+) -> StorageResult<Command> {
+    let verb = match (add, silent) {
+        (true, true) => "+FLAGS.SILENT",
+        (true, false) => "+FLAGS",
+        (false, true) => "-FLAGS.SILENT",
+        (false, false) => "-FLAGS",
     };
     flag_list(Command::new("UID STORE").sequence(uids).syntax(verb), flags)
+}
+
+/// The UID of a FETCH that tells a message's flags.
+fn flags_told(data: &Untagged) -> Option<u32> {
+    match data {
+        Untagged::Fetch {
+            items,
+            broken: None,
+            ..
+        } if items.iter().any(|(name, _)| name == "FLAGS") => fetch_uid(items),
+        _ => None,
+    }
 }
 
 fn flag_list(command: Command, flags: &Flags) -> StorageResult<Command> {
