@@ -461,6 +461,9 @@ class LoadResult:
     seconds: float = 0.0
     protocol_errors: int = 0
     log_errors: int = 0
+    # The machine's busy CPU seconds meanwhile (every process: the
+    # sessions' imap processes, the proxies, the remote sessions).
+    cpu_seconds: float = 0.0
     samples: list[str] = field(default_factory=list)
     # Per action of the mix: how many ran and their total ms, to show where
     # one path spends its time.
@@ -590,6 +593,14 @@ def owner_session(owner: Reader, deadline: float, seed: int, result: LoadResult,
             result.error(f"owner: {type(e).__name__}: {e}")
 
 
+def busy_cpu_seconds() -> float:
+    """The machine's CPU time spent outside idle and iowait so far."""
+    with open("/proc/stat") as stat:
+        fields = [int(n) for n in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def log_problems(instances: list[Dovecot]) -> dict[str, int]:
     """How many error lines each instance has logged so far."""
     return {instance.name: len(instance.problems()) for instance in instances}
@@ -607,6 +618,7 @@ def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: f
     imap.logout()
     result, lock = LoadResult(), threading.Lock()
     before = log_problems(instances)
+    cpu_before = busy_cpu_seconds()
     start = time.monotonic()
     threads = [threading.Thread(target=load_session, args=(reader, start + seconds, seed, result, lock))
                for seed in range(sessions)]
@@ -617,6 +629,7 @@ def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: f
     for thread in threads:
         thread.join()
     result.seconds = time.monotonic() - start
+    result.cpu_seconds = busy_cpu_seconds() - cpu_before
     time.sleep(1)  # Dovecot's log process writes after the client is answered
     after = log_problems(instances)
     result.log_errors = sum(after[name] - before[name] for name in after)
@@ -778,13 +791,14 @@ def main() -> None:
             print(f"load: {args.load_sessions} sessions of one user for {args.load_seconds:g} s per path, each"
                   " selecting the folder (FETCH, UID STORE, UID SEARCH, NOOP, APPEND), while"
                   f" {args.load_owner_sessions} of the owner's change it (flags, APPEND, EXPUNGE)")
-            header = f"{'path':16} {'commands/s':>11} {'commands':>9} {'protocol errors':>16} {'log error lines':>16}"
+            header = (f"{'path':16} {'commands/s':>11} {'commands':>9} {'protocol errors':>16} {'log error lines':>16}"
+                      f" {'CPU ms/command':>15}")
             print(header)
             print("-" * len(header))
             for reader in readers:
                 load = loads[reader.name]
                 print(f"{reader.name:16} {load.commands / load.seconds:11.1f} {load.commands:9} "
-                      f"{load.protocol_errors:16} {load.log_errors:16}")
+                      f"{load.protocol_errors:16} {load.log_errors:16} {1000 * load.cpu_seconds / load.commands:15.2f}")
             for reader in readers:
                 load = loads[reader.name]
                 print(f"  {reader.name}: mean ms: " + ", ".join(f"{a} {load.mean_ms(a)}" for a, _ in LOAD_MIX))
