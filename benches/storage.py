@@ -13,6 +13,10 @@ imapc_master_user = bob, the features its documentation advises), the
 same remote folder through the same proxy; for LIST of many owners bob
 has the wiki's shared namespace on imapc (imapc_shared_node).
 
+The IDLE row times the owner's APPEND to the `* n EXISTS` a session
+idling in the folder hears, on each path (the owner direct: alice idling
+in her own folder).
+
 The load row runs last (its STOREs and APPENDs change the folder): N
 concurrent sessions of one user per path, each selecting the folder and
 mixing FETCH, UID STORE, UID SEARCH, NOOP and a few APPENDs for T seconds,
@@ -44,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.cluster import MASTER_PASSWORD, Cluster, Dovecot, User  # noqa: E402
 
 FOLDER = "Big"
+IDLE_ROW = "IDLE: owner's APPEND to the viewer's EXISTS"
 IMAPC_FEATURES = "search fetch-headers fetch-bodystructure rfc822.size modseq delay-login acl"
 # shared_imapc_max_connections' default: how many owners it logs in to at once.
 PARALLEL_LOGINS = 8
@@ -342,6 +347,39 @@ OPERATIONS = [
     ("SORT (SUBJECT)", op_command(lambda i: i.sort("(SUBJECT)", "UTF-8", "ALL"))),
     ("THREAD REFERENCES", op_command(lambda i: i.thread("REFERENCES", "UTF-8", "ALL"))),
 ]
+
+
+def read_until(imap, done) -> bytes:
+    """Reads lines until one for which `done` is true (60 s at most)."""
+    imap.sock.settimeout(60)
+    while not done(line := imap.readline()):
+        if not line:
+            raise RuntimeError("connection closed")
+    imap.sock.settimeout(None)
+    return line
+
+
+def idle_latency(reader, alice, runs):
+    """Median ms from the start of alice's APPEND (her session stays logged
+    in) to the `* n EXISTS` the reader's IDLE in the folder hears."""
+    imap = reader.connect()
+    check(imap.select(reader.folder, readonly=True))
+    times = []
+    for n in range(runs):
+        tag = imap._new_tag()
+        imap.send(tag + b" IDLE\r\n")
+        read_until(imap, lambda line: line.startswith(b"+"))
+        # The remote paths start their IDLE on the owner's server after
+        # the sync that IDLE begins with.
+        time.sleep(0.5)
+        start = time.perf_counter()
+        check(alice.append(FOLDER, None, None, message(n)))
+        read_until(imap, lambda line: line.endswith(b" EXISTS\r\n"))
+        times.append((time.perf_counter() - start) * 1000)
+        imap.send(b"DONE\r\n")
+        read_until(imap, lambda line: line.startswith(tag))
+    imap.logout()
+    return statistics.median(times)
 
 
 def list_many_owners(connect, runs, before_each=lambda: None):
@@ -669,6 +707,7 @@ def main() -> None:
     args = parser.parse_args()
     operations = [op for op in OPERATIONS if args.only.lower() in op[0].lower()]
     with_list = args.only.lower() in "list shared/*"
+    with_idle = args.only.lower() in IDLE_ROW.lower()
     with_session_cost = args.only.lower() in "every session"
     with_load = args.only.lower() in "load" and args.load_sessions > 0 and args.load_seconds > 0
     if with_session_cost:
@@ -749,6 +788,13 @@ def main() -> None:
             }
             logins = connections_per_session(cluster, args.owners)
             floor = plain_logins_and_lists(cluster, owners, args.runs, PARALLEL_LOGINS)
+        if with_idle:
+            # It appends to the folder: after the rows that read it.
+            alice = cluster.login("alice")
+            with rawlog_off(cluster):
+                idle_ms = {reader.name: idle_latency(reader, alice, args.runs) for reader in readers}
+            alice.logout()
+            print(f"  measured: {IDLE_ROW}", flush=True)
         if with_load:
             # Last: its STOREs and APPENDs change the folder the rows above read.
             # bob may change it now (the rows above read it with lookup read).
@@ -780,6 +826,9 @@ def main() -> None:
             print(f"{'  the floor: plain logins + LIST, ' + str(PARALLEL_LOGINS) + ' at a time':42} {floor:9.1f}")
             print(f"remote logins in one session that lists {args.owners + 1} owners and reads alice's folder:"
                   f" {logins}")
+        if with_idle:
+            cells = [f"{idle_ms[r.name]:9.1f}" for r in readers]
+            print(f"{IDLE_ROW:42} {cells[0]:>18} {cells[1]:>18} {cells[2]:>16}")
         if with_session_cost:
             (with_ms, with_kb), (without_ms, without_kb) = session_costs
             print(f"{'every session on a backend: login+LIST ms':42} {with_ms:9.1f} {'':8} {without_ms:9.1f}"

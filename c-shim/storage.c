@@ -239,7 +239,7 @@ static void sic_mailbox_close(struct mailbox *box)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
 
-	timeout_remove(&mbox->to_idle);
+	sic_mailbox_idle_close(mbox);
 	sic_folder_free(mbox->folder);
 	mbox->folder = NULL;
 	index_storage_mailbox_close(box);
@@ -490,7 +490,7 @@ static struct mailbox sic_mailbox_class = {
 		.attribute_iter_deinit = sic_attribute_iter_deinit,
 		.sync_init = sic_mailbox_sync_init,
 		.sync_next = index_mailbox_sync_next,
-		.sync_deinit = index_mailbox_sync_deinit,
+		.sync_deinit = sic_mailbox_sync_deinit,
 		.notify_changes = sic_mailbox_notify_changes,
 		.transaction_begin = index_transaction_begin,
 		.transaction_commit = index_transaction_commit,

@@ -30,7 +30,14 @@ struct sic_mailbox {
 	uint32_t asked_ext_id;
 	/* The cache file field of the remote's ENVELOPE (see storage.c). */
 	unsigned int envelope_cache_idx;
+	/* While the client idles: renewing the remote IDLE, or polling
+	   where the remote has none (sync.c). */
 	struct timeout *to_idle;
+	/* Starts the remote IDLE once the sync in progress is done. */
+	struct timeout *to_idle_start;
+	/* Watches idle_fd (a copy of the remote socket) during the IDLE. */
+	struct io *io_idle;
+	int idle_fd;
 	/* An expunge was asked for without the right: the EXPUNGE (or MOVE)
 	   that syncs it answers NO (sync.c). */
 	bool expunge_refused;
@@ -77,6 +84,10 @@ void sic_list_unregister(void);
 struct mailbox_sync_context *
 sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags);
 void sic_mailbox_notify_changes(struct mailbox *box);
+int sic_mailbox_sync_deinit(struct mailbox_sync_context *ctx,
+			    struct mailbox_sync_status *status_r);
+/* The mailbox closes: its remote IDLE ends. */
+void sic_mailbox_idle_close(struct sic_mailbox *mbox);
 
 /* mail.c */
 struct mail *sic_mail_alloc(struct mailbox_transaction_context *t,

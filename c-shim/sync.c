@@ -546,16 +546,108 @@ static void sic_mailbox_idle_check(struct sic_mailbox *mbox)
 	mbox->box.notify_callback(&mbox->box, mbox->box.notify_context);
 }
 
-/* IDLE: check the remote every mailbox_idle_check_interval; the callback
-   makes the imap process sync, which asks the remote (NOOP). */
+/* Stops watching: no io, no timeouts (the remote IDLE may go on). */
+static void sic_mailbox_idle_unwatch(struct sic_mailbox *mbox)
+{
+	timeout_remove(&mbox->to_idle);
+	timeout_remove(&mbox->to_idle_start);
+	if (mbox->io_idle != NULL) {
+		io_remove(&mbox->io_idle);
+		i_close_fd(&mbox->idle_fd);
+	}
+}
+
+/* News (or time to renew the IDLE): the remote IDLE ends, and the
+   callback makes the imap process sync; the sync's end starts it again. */
+static void sic_mailbox_idle_wake(struct sic_mailbox *mbox)
+{
+	sic_mailbox_idle_unwatch(mbox);
+	sic_folder_idle_stop(mbox->folder);
+	sic_mailbox_idle_check(mbox);
+}
+
+/* Without a remote IDLE: check the remote every
+   mailbox_idle_check_interval (the sync asks it with a NOOP). A broken
+   connection is opened again by that sync. */
+static void sic_mailbox_idle_poll(struct sic_mailbox *mbox)
+{
+	unsigned int interval = mbox->box.storage->set->mailbox_idle_check_interval;
+
+	sic_mailbox_idle_unwatch(mbox);
+	mbox->to_idle = timeout_add((interval == 0 ? 30 : interval) * 1000,
+				    sic_mailbox_idle_check, mbox);
+}
+
+static void sic_mailbox_idle_input(struct sic_mailbox *mbox)
+{
+	switch (sic_folder_idle_check(mbox->folder)) {
+	case 1:
+		sic_mailbox_idle_wake(mbox);
+		break;
+	case -1:
+		sic_mailbox_idle_poll(mbox);
+		break;
+	}
+}
+
+static void sic_mailbox_idle_start(struct sic_mailbox *mbox)
+{
+	unsigned int renew_msecs;
+	int fd;
+
+	sic_mailbox_idle_unwatch(mbox);
+	fd = sic_folder_idle_start(mbox->folder, &renew_msecs);
+	if (fd < 0) {
+		sic_mailbox_idle_poll(mbox);
+		return;
+	}
+	mbox->idle_fd = fd;
+	mbox->io_idle = io_add(fd, IO_READ, sic_mailbox_idle_input, mbox);
+	mbox->to_idle = timeout_add(renew_msecs, sic_mailbox_idle_wake, mbox);
+	/* What came with the IDLE's answer is read already: the socket
+	   will not tell of it. */
+	sic_mailbox_idle_input(mbox);
+}
+
+static void sic_mailbox_idle_start_later(struct sic_mailbox *mbox)
+{
+	if (mbox->to_idle_start == NULL) {
+		mbox->to_idle_start =
+			timeout_add_short(0, sic_mailbox_idle_start, mbox);
+	}
+}
+
+/* IDLE: the folder's remote session IDLEs on the owner's server, and what
+   it hears there makes the imap process sync at once. It starts after the
+   sync imap runs now (whose NOOP would end it at once). Where the remote
+   has no IDLE, the remote is checked every mailbox_idle_check_interval. */
 void sic_mailbox_notify_changes(struct mailbox *box)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
-	unsigned int interval = box->storage->set->mailbox_idle_check_interval;
 
-	timeout_remove(&mbox->to_idle);
-	if (box->notify_callback == NULL)
+	sic_mailbox_idle_unwatch(mbox);
+	if (box->notify_callback == NULL) {
+		sic_folder_idle_stop(mbox->folder);
 		return;
-	mbox->to_idle = timeout_add((interval == 0 ? 30 : interval) * 1000,
-				    sic_mailbox_idle_check, mbox);
+	}
+	sic_mailbox_idle_start_later(mbox);
+}
+
+/* A sync while the client idles ended the remote IDLE (its commands end
+   it): the IDLE starts again once the sync is done. */
+int sic_mailbox_sync_deinit(struct mailbox_sync_context *ctx,
+			    struct mailbox_sync_status *status_r)
+{
+	struct sic_mailbox *mbox = SIC_MAILBOX(ctx->box);
+	int ret = index_mailbox_sync_deinit(ctx, status_r);
+
+	if (mbox->box.notify_callback != NULL && mbox->folder != NULL)
+		sic_mailbox_idle_start_later(mbox);
+	return ret;
+}
+
+void sic_mailbox_idle_close(struct sic_mailbox *mbox)
+{
+	sic_mailbox_idle_unwatch(mbox);
+	sic_folder_idle_stop(mbox->folder);
 }

@@ -228,6 +228,22 @@ int sic_sync_get(const struct sic_sync *sync, unsigned int index,
 		 struct sic_change *change_r);
 void sic_sync_free(struct sic_sync *sync);
 
+/* IDLE on the owner's server while the client idles (RFC 2177), on the
+   folder's own remote session. Start: a descriptor of its socket for the
+   ioloop to watch (the caller closes it) and, in *renew_msecs_r, how long
+   the IDLE may last before it is renewed; -1 when the remote cannot IDLE
+   now (no IDLE capability, the session busy or broken): poll instead.
+   Starting while an IDLE runs sends nothing. */
+int sic_folder_idle_start(struct sic_folder *folder, unsigned int *renew_msecs_r);
+/* Reads what came during the IDLE without waiting (call it when the
+   socket is readable, and once right after the start: data may be
+   buffered already). 1: news about the folder, the IDLE ended (the next
+   sync takes them); 0: nothing yet; -1: the IDLE is over without news
+   (connection broken, ended by the server or another command). */
+int sic_folder_idle_check(struct sic_folder *folder);
+/* Ends the IDLE, if one runs (DONE, then its answer). */
+void sic_folder_idle_stop(struct sic_folder *folder);
+
 /* Whether the remote opened the folder read-only ([READ-ONLY]). */
 int sic_folder_is_read_only(const struct sic_folder *folder);
 /* 1 when changes the user made in an index of index_uidvalidity may go to

@@ -213,3 +213,105 @@ fn a_connection_idle_past_the_idle_timeout_is_replaced_before_use() {
     assert_eq!(session.logins(), 2);
     server.finish();
 }
+
+/// Greets and accepts the login, announcing IDLE.
+fn login_with_idle(peer: &mut Peer) {
+    peer.send(GREETING);
+    let (tag, _) = peer.command();
+    peer.send(format!("{tag} OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n").as_bytes());
+}
+
+/// `read_idle` until it finds news or `tries` polls passed.
+fn poll_idle(session: &mut Session, tries: u32) -> bool {
+    for _ in 0..tries {
+        if session.read_idle().unwrap() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn idle_updates_are_news_and_the_next_command_ends_the_idle_first() {
+    let server = FakeServer::start(|peer| {
+        login_with_idle(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        let (idle, rest) = peer.command();
+        assert_eq!(rest, "IDLE");
+        // An update in the same packet as the continuation: buffered
+        // already when IDLE starts, the socket shows nothing of it.
+        peer.send(b"+ idling\r\n* 4 EXISTS\r\n");
+        std::thread::sleep(Duration::from_millis(100));
+        peer.send(b"* OK Still here\r\n* 2 FETCH (FLAGS (\\Seen))\r\n");
+        assert_eq!(peer.command().0, "DONE");
+        peer.send(format!("* 1 EXPUNGE\r\n{idle} OK Idle completed\r\n").as_bytes());
+        reply(peer, "NOOP", "");
+    });
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    session.select("Team", false).unwrap();
+    assert!(session.idle().unwrap() && session.idle_fd().is_some());
+    assert!(session.read_idle().unwrap(), "the buffered update");
+    assert!(matches!(session.take_news()[..], [Untagged::Exists(4)]));
+    assert!(poll_idle(&mut session, 100));
+    assert!(session.is_idling());
+    session.execute(&Command::new("NOOP"), true).unwrap();
+    assert!(!session.is_idling() && session.idle_ends() == 1);
+    // What came with the IDLE's end is news too; the OK is not.
+    let news = session.take_news();
+    assert!(
+        matches!(
+            news[..],
+            [Untagged::Fetch { seq: 2, .. }, Untagged::Expunge(1)]
+        ),
+        "{news:?}"
+    );
+    assert_eq!(session.logins(), 1);
+    server.finish();
+}
+
+#[test]
+fn no_idle_is_sent_to_a_server_without_it() {
+    let server = FakeServer::start(|peer| {
+        greet_and_login(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        reply(peer, "NOOP", "");
+    });
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    session.select("Team", false).unwrap();
+    assert!(!session.can_idle() && !session.idle().unwrap());
+    session.execute(&Command::new("NOOP"), true).unwrap();
+    server.finish();
+}
+
+#[test]
+fn a_connection_lost_during_idle_ends_it_and_the_next_command_reconnects() {
+    let first: Script = Box::new(|peer| {
+        login_with_idle(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        peer.command();
+        peer.send(b"+ idling\r\n");
+        // Gone without a word.
+    });
+    let second: Script = Box::new(|peer| {
+        login_with_idle(peer);
+        reply(peer, "SELECT Team", "* 3 EXISTS\r\n");
+        reply(peer, "NOOP", "");
+    });
+    let server = FakeServer::start_many(vec![first, second]);
+    let mut session = Session::new(spec(server.port, "alice", "bob", "pw"), fast_retry());
+    session.select("Team", false).unwrap();
+    assert!(session.idle().unwrap());
+    let mut ended = false;
+    for _ in 0..100 {
+        if session.read_idle().is_err() {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(ended && !session.is_idling());
+    session.execute(&Command::new("NOOP"), true).unwrap();
+    assert_eq!(session.logins(), 2);
+    server.finish();
+}

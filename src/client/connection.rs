@@ -14,6 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::error::{ClientError, ClientResult};
@@ -438,6 +439,27 @@ impl Connection {
     pub fn read_one(&mut self, what: &str) -> ClientResult<()> {
         let response = self.read_response(what)?;
         self.dispatch(response)
+    }
+
+    /// Whether a response has begun to arrive, never waiting: in the
+    /// buffer, in the TLS layer (which the socket no longer shows), or on
+    /// the socket. Reading it then waits only for its rest.
+    pub fn has_input(&mut self) -> ClientResult<bool> {
+        self.check_usable()?;
+        if !self.stream.buffer().is_empty() {
+            return Ok(true);
+        }
+        match self.stream.get_mut().has_input() {
+            Ok(ready) => Ok(ready),
+            Err(e) => Err(self.io_error(e, "the server's updates")),
+        }
+    }
+
+    /// The socket, for a caller's event loop to watch (IDLE): readable
+    /// when the server sends, though with TLS also when it sends no data
+    /// and not when data sits decrypted already (see `has_input`).
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.stream.get_ref().tcp().map(AsRawFd::as_raw_fd)
     }
 
     fn dispatch(&mut self, response: Response) -> ClientResult<()> {

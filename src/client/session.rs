@@ -6,6 +6,7 @@
 //! (connect_timeout + command_timeout from its start), and each new
 //! connection starts at the host's address after the one that failed.
 
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::connection::{Completion, Connection, Deadline, Target};
@@ -71,6 +72,11 @@ pub struct Session {
     /// Which of the host's addresses the next connection tries first: the
     /// one that worked last, or the one after the last that failed.
     next_address: usize,
+    /// The tag of the IDLE in progress on the connection (RFC 2177): any
+    /// other command ends it first (`connection_by`).
+    idling: Option<String>,
+    /// IDLEs ended with DONE so far, for the log.
+    idle_ends: u32,
 }
 
 impl Session {
@@ -85,6 +91,8 @@ impl Session {
             news: Vec::new(),
             last_used: Instant::now(),
             next_address: 0,
+            idling: None,
+            idle_ends: 0,
         }
     }
 
@@ -143,8 +151,11 @@ impl Session {
         Deadline::after(target.connect_timeout + target.command_timeout)
     }
 
-    /// `connection`, opened or reopened by `deadline`.
+    /// `connection`, opened or reopened by `deadline`; an IDLE in
+    /// progress ends first (every command comes this way).
     fn connection_by(&mut self, deadline: Deadline) -> ClientResult<&mut Connection> {
+        // Failed, it broke the connection, which is reopened below.
+        let _ = self.end_idle();
         // The server may have dropped a connection idle this long: replace
         // it rather than find out in the middle of a user's command.
         self.close_if_unused();
@@ -338,6 +349,116 @@ impl Session {
         }
         Err(last_error.expect("at least one attempt"))
     }
+}
+
+impl Session {
+    /// Whether `idle` would start an IDLE now: logged in with nothing in
+    /// flight, a folder selected, and the server offers IDLE.
+    pub fn can_idle(&self) -> bool {
+        self.idling.is_none()
+            && self.selected.is_some()
+            && self
+                .connection
+                .as_ref()
+                .is_some_and(|c| c.is_usable() && c.is_quiet() && c.has_capability("IDLE"))
+    }
+
+    /// Starts IDLE on the selected folder, on the connection as it is (none
+    /// is opened for it); true once it runs (also when it ran already),
+    /// false when it cannot (`can_idle`) or the server refused it.
+    pub fn idle(&mut self) -> ClientResult<bool> {
+        if self.idling.is_some() {
+            return Ok(true);
+        }
+        if !self.can_idle() {
+            return Ok(false);
+        }
+        let c = self.connection.as_mut().expect("checked by can_idle");
+        let tag = c.send(&Command::new("IDLE"))?;
+        match c.wait_continuation(&tag, "IDLE") {
+            Ok(_) => {}
+            Err(e) if !e.breaks_connection() => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.idling = Some(tag);
+        self.last_used = Instant::now();
+        Ok(true)
+    }
+
+    /// Whether an IDLE is in progress.
+    pub fn is_idling(&self) -> bool {
+        self.idling.is_some()
+    }
+
+    /// IDLEs ended with DONE so far.
+    pub fn idle_ends(&self) -> u32 {
+        self.idle_ends
+    }
+
+    /// The socket of the IDLE in progress, for an event loop to watch.
+    pub fn idle_fd(&self) -> Option<RawFd> {
+        self.idling.as_ref()?;
+        self.connection.as_ref()?.raw_fd()
+    }
+
+    /// Reads what the server has sent during the IDLE, waiting only for
+    /// the rest of a response it has begun: news about the folder are kept
+    /// (`take_news`). Whether any news are waiting there now. The IDLE is
+    /// over when this fails, or the server ended it.
+    pub fn read_idle(&mut self) -> ClientResult<bool> {
+        let Some(tag) = self.idling.clone() else {
+            return Ok(!self.news.is_empty());
+        };
+        let Some(c) = self.connection.as_mut() else {
+            self.idling = None;
+            return Ok(!self.news.is_empty());
+        };
+        let read = read_available(c);
+        let mut data = c.take_data(&tag);
+        if let Some(done) = c.take_finished(&tag) {
+            data.extend(done.data);
+            self.idling = None;
+        }
+        if read.is_err() {
+            self.idling = None;
+        }
+        self.last_used = Instant::now();
+        self.keep_all_news(data);
+        read.map(|()| !self.news.is_empty())
+    }
+
+    /// Ends the IDLE in progress, if any: DONE, then its completion; what
+    /// came meanwhile is kept as news (`take_news`).
+    pub fn end_idle(&mut self) -> ClientResult<()> {
+        let Some(tag) = self.idling.take() else {
+            return Ok(());
+        };
+        let Some(c) = self.connection.as_mut() else {
+            return Ok(());
+        };
+        let done = c.send_line(b"DONE", "DONE").and_then(|()| c.wait(&tag));
+        self.idle_ends += 1;
+        // The server answered: the connection is alive, not unused.
+        self.last_used = Instant::now();
+        self.keep_all_news(done?.data);
+        Ok(())
+    }
+
+    /// Keeps the news among `data` (all about the selected folder).
+    fn keep_all_news(&mut self, data: Vec<Untagged>) {
+        self.news.extend(data.into_iter().filter(is_news));
+        if self.news.len() > MAX_NEWS {
+            self.new_selection();
+        }
+    }
+}
+
+/// Reads the responses that have begun to arrive on `c`.
+fn read_available(c: &mut Connection) -> ClientResult<()> {
+    while c.has_input()? {
+        c.read_one("the server's updates during IDLE")?;
+    }
+    Ok(())
 }
 
 /// Sends all `commands` on `c`, then waits for each completion in order.

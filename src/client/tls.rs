@@ -53,6 +53,49 @@ impl Stream {
             Stream::Detached => None,
         }
     }
+
+    /// Whether a read would find data (or the end of the stream) now,
+    /// never waiting. With TLS, decrypted data already taken from the
+    /// socket counts, and bytes on the socket only once they make up
+    /// data: a record of TLS's own (a session ticket) must not make a
+    /// read wait for data that is not coming.
+    pub fn has_input(&mut self) -> io::Result<bool> {
+        match self {
+            Stream::Plain(s) => socket_readable(s),
+            Stream::Tls(s) => {
+                if s.conn
+                    .process_new_packets()
+                    .map_err(io::Error::other)?
+                    .plaintext_bytes_to_read()
+                    > 0
+                {
+                    return Ok(true);
+                }
+                if !socket_readable(&s.sock)? {
+                    return Ok(false);
+                }
+                // Readable: one read of the socket does not wait.
+                if s.conn.read_tls(&mut s.sock)? == 0 {
+                    return Ok(true);
+                }
+                let state = s.conn.process_new_packets().map_err(io::Error::other)?;
+                Ok(state.plaintext_bytes_to_read() > 0 || state.peer_has_closed())
+            }
+            Stream::Detached => Err(detached()),
+        }
+    }
+}
+
+/// Whether the socket has bytes to read, or has been closed by the peer.
+fn socket_readable(tcp: &TcpStream) -> io::Result<bool> {
+    tcp.set_nonblocking(true)?;
+    let peeked = tcp.peek(&mut [0u8; 1]);
+    tcp.set_nonblocking(false)?;
+    match peeked {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 fn detached() -> io::Error {

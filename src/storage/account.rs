@@ -118,6 +118,7 @@ impl Account {
             list_cache: Rc::clone(&self.list_cache),
             list_key,
             list_cache_time: endpoint.list_cache_time,
+            max_idle_time: endpoint.max_idle_time,
             debug: self.debug.clone(),
             learnt: Rc::clone(self.learnt.entry(key.clone()).or_default()),
             key,
@@ -301,6 +302,8 @@ pub struct Owner {
     list_cache: Rc<RefCell<ListCache>>,
     list_key: ListKey,
     list_cache_time: Duration,
+    /// How long one IDLE on the owner's server lasts (`shared_imapc_max_idle_time`).
+    max_idle_time: Duration,
     debug: DebugLog,
     spec: SessionSpec,
     /// The pool's key for `spec`, made once.
@@ -349,7 +352,13 @@ impl Owner {
     ) -> StorageResult<T> {
         let mut pool = self.pool.borrow_mut();
         let session = pool.session(&self.key, &self.spec);
+        let idle_ends = session.idle_ends();
         let result = f(session);
+        // The command that needed the session ended its IDLE first.
+        if session.idle_ends() != idle_ends {
+            self.debug
+                .line(|| format!("shared_imapc: {}: DONE", self.spec.owner));
+        }
         // Logged here, on Dovecot's thread, also for the parallel logins'.
         for warning in session.take_warnings() {
             self.debug.warning(&format!(
@@ -432,6 +441,18 @@ impl Owner {
             .iter()
             .for_each(|command| self.log_command(command));
         self.with_session(|s| s.execute_pipelined(commands))
+    }
+
+    /// How long one IDLE on the owner's server may last before it is
+    /// renewed.
+    pub fn max_idle_time(&self) -> Duration {
+        self.max_idle_time
+    }
+
+    /// A line about the owner's session for `mail_debug`.
+    pub fn log_note(&self, text: &str) {
+        self.debug
+            .line(|| format!("shared_imapc: {}: {text}", self.spec.owner));
     }
 
     /// The command as `mail_debug` shows it: secrets never.

@@ -19,6 +19,9 @@ use crate::imap::response::{Code, Status, Untagged};
 use crate::imap::sequence::{SequenceSet, STAR};
 use crate::imap::value::Value;
 
+mod idle;
+pub use idle::IdleNews;
+
 /// Remote message data kept in memory at most (whole messages are dropped
 /// first; ENVELOPE and the like are small).
 const CACHE_LIMIT: usize = 64 << 20;

@@ -7,6 +7,7 @@ pub mod account;
 pub mod error;
 pub mod fetch_items;
 pub mod folder;
+mod idle_ffi;
 pub mod list_cache;
 pub mod manage;
 pub mod names;

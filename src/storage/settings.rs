@@ -47,6 +47,7 @@ const KEYS: &[&str] = &[
     "connect_timeout",
     "command_timeout",
     "idle_timeout",
+    "max_idle_time",
     "max_connections",
     "max_literal_size",
     "max_line_length",
@@ -56,6 +57,8 @@ const KEYS: &[&str] = &[
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// RFC 2177: a server may end an IDLE after 30 minutes without a command.
+const DEFAULT_MAX_IDLE_TIME: Duration = Duration::from_secs(25 * 60);
 const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 const MAX_MAX_CONNECTIONS: u32 = 1000;
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -129,6 +132,9 @@ pub struct Endpoint {
     /// A remote connection unused this long is replaced before its next use
     /// (servers drop idle clients; Dovecot after 30 minutes).
     pub idle_timeout: Duration,
+    /// How long one IDLE on the owner's server lasts before it is renewed
+    /// (DONE, a NOOP, IDLE again), before servers' own IDLE timeouts.
+    pub max_idle_time: Duration,
     /// Remote logins one session may run at once (e.g. for `LIST shared/*`).
     pub max_connections: u32,
     /// Largest literal (message body) the remote may announce.
@@ -308,6 +314,10 @@ impl Endpoint {
                 .map(parse_timeout)
                 .transpose()?
                 .unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            max_idle_time: get("max_idle_time")
+                .map(parse_timeout)
+                .transpose()?
+                .unwrap_or(DEFAULT_MAX_IDLE_TIME),
             max_literal_size: get("max_literal_size")
                 .map(|raw| parse_size(raw, 1024, 1 << 40))
                 .transpose()?
@@ -340,7 +350,7 @@ impl Endpoint {
         };
         format!(
             "host={} port={} ssl={} ssl_ca_file={} ssl_ca_dir={} ssl_verify={} master_user={} \
-             master_user_separator={} password={} connect_timeout={} command_timeout={} idle_timeout={} max_connections={} \
+             master_user_separator={} password={} connect_timeout={} command_timeout={} idle_timeout={} max_idle_time={} max_connections={} \
              max_literal_size={} max_line_length={} list_cache_time={}",
             opt(&self.host),
             self.port,
@@ -354,6 +364,7 @@ impl Endpoint {
             format_duration(self.connect_timeout),
             format_duration(self.command_timeout),
             format_duration(self.idle_timeout),
+            format_duration(self.max_idle_time),
             self.max_connections,
             self.max_literal_size,
             self.max_line_length,
@@ -696,6 +707,19 @@ mod tests {
         assert_eq!(d.password.as_ref().map(Secret::expose), Some("s3cret"));
         assert_eq!(d.command_timeout, Duration::from_secs(120));
         assert_eq!(d.max_connections, 16);
+    }
+
+    #[test]
+    fn an_idle_is_renewed_within_rfc_2177s_30_minutes_unless_set() {
+        let base = [("shared_imapc_host", "proxy")];
+        assert_eq!(
+            parse(&base).unwrap().defaults.max_idle_time,
+            Duration::from_secs(25 * 60)
+        );
+        let set = parse(&[base[0], ("shared_imapc_max_idle_time", "10 mins")]).unwrap();
+        assert_eq!(set.defaults.max_idle_time, Duration::from_secs(600));
+        assert!(error(&[("shared_imapc_max_idle_time", "0")])
+            .starts_with("shared_imapc_max_idle_time=0:"));
     }
 
     #[test]

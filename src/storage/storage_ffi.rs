@@ -392,7 +392,7 @@ pub unsafe extern "C" fn sic_owner_rename(
 /// Opaque to C: `struct sic_folder`, with the texts last handed out, and
 /// the UID ranges the sync begun last needs (first, last, first, last…).
 pub struct SicFolder {
-    folder: Folder,
+    pub(super) folder: Folder,
     texts: [Option<CString>; 4],
     needed: Vec<u32>,
 }

@@ -7,7 +7,7 @@ import pytest
 from support.cluster import Cluster, seed_team_folder
 
 
-def tls_cluster(request, ssl, trusted=True):
+def tls_cluster(request, ssl, trusted=True, extra=""):
     cluster = Cluster(shared_imapc=True, tls=True)
     request.node.sic_clusters = getattr(request.node, "sic_clusters", []) + [cluster]
     request.addfinalizer(cluster.remove)
@@ -20,7 +20,7 @@ plugin {{
   shared_imapc_port = {port}
   {ca}
 }}
-"""
+{extra}"""
     cluster.start()
     seed_team_folder(cluster)
     cluster.share("alice", "Team", "bob", "lookup read")
@@ -56,3 +56,31 @@ def test_an_untrusted_certificate_is_a_no_and_the_log_says_why(request):
     # The session goes on.
     assert bob.select("INBOX")[0] == "OK"
     bob.logout()
+
+
+@pytest.mark.parametrize("ssl", ["imaps", "starttls"])
+def test_idle_hears_alices_new_mail_over_tls(request, ssl):
+    # Only a push can deliver within the wait: the check interval is far
+    # above it. Updates may sit decrypted in the TLS layer, where the
+    # socket no longer shows them.
+    cluster = tls_cluster(request, ssl, extra="mailbox_idle_check_interval = 10 mins\n")
+    bob = cluster.login("bob")
+    bob.select('"shared/alice/Team"', readonly=True)
+    tag = bob._new_tag()
+    bob.send(tag + b" IDLE\r\n")
+    assert bob.readline().startswith(b"+")
+    alice = cluster.login("alice")
+    for n in (6, 7):
+        alice.append("Team", None, None, b"Subject: during idle\r\n\r\nhi\r\n")
+        bob.sock.settimeout(20)
+        while not (line := bob.readline()).endswith(b" EXISTS\r\n"):
+            assert line
+        assert line == b"* %d EXISTS\r\n" % n, line
+    alice.logout()
+    bob.send(b"DONE\r\n")
+    while not (line := bob.readline()).startswith(tag):
+        assert line
+    assert line.startswith(tag + b" OK"), line
+    bob.logout()
+    assert cluster.master_logins("bob", 1) == 1
+    assert cluster.problems() == {}
