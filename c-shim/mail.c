@@ -129,6 +129,10 @@ static int sic_mail_get_stream(struct mail *_mail, bool get_body ATTR_UNUSED,
 		i_stream_set_name(input, t_strdup_printf(
 			"shared_imapc %s UID %u", mailbox_get_vname(_mail->box),
 			_mail->uid));
+		/* A file stream made with no buffer size (a message above
+		   the core's spill threshold) cannot be read at all
+		   otherwise. */
+		index_mail_set_read_buffer_size(_mail, input);
 		mail->data.stream = input;
 		_mail->mail_stream_accessed = TRUE;
 		if (mail->mail.v.istream_opened != NULL &&
