@@ -258,9 +258,9 @@ def op_first_select(connect):
     return run
 
 
-def op_fetch(items):
-    """FETCH 1:* in a new session with nothing cached."""
-    run_command = op_command(lambda imap: imap.fetch("1:*", items))
+def op_fetch(items, messages="1:*"):
+    """FETCH in a new session with nothing cached."""
+    run_command = op_command(lambda imap: imap.fetch(messages, items))
 
     def run(reader, cluster):
         reader.clear_cache()
@@ -335,6 +335,8 @@ OPERATIONS = [
     ("FETCH 1:* (ENVELOPE)", op_fetch("(ENVELOPE)")),
     ("FETCH 1:* (BODYSTRUCTURE)", op_fetch("(BODYSTRUCTURE)")),
     ("FETCH 1:* (INTERNALDATE RFC822.SIZE)", op_fetch("(INTERNALDATE RFC822.SIZE)")),
+    ("FETCH 1:100 BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)] cold cache",
+     op_fetch("(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])", "1:100")),
     ("FETCH 1:* (ENVELOPE), next session", op_fetch_next_session("(ENVELOPE)")),
     ("FETCH 1:* (BODYSTRUCTURE), next session", op_fetch_next_session("(BODYSTRUCTURE)")),
     ("reopen after 10 changes, new session", op_reopen_after_changes(new_session)),

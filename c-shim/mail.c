@@ -106,36 +106,89 @@ static int sic_mail_get_virtual_size(struct mail *_mail, uoff_t *size_r)
 	return 0;
 }
 
-static int sic_mail_get_stream(struct mail *_mail, bool get_body ATTR_UNUSED,
-			       struct message_size *hdr_size,
-			       struct message_size *body_size,
-			       struct istream **stream_r)
+/* Whether reading the message means its body too: asked for it, or
+   Dovecot will parse the body of the stream (MIME parts, attachment
+   keywords), which a header alone would get wrong. */
+static bool sic_mail_wants_body(struct index_mail *mail, bool get_body)
+{
+	const struct mail_storage_settings *set =
+		mailbox_get_settings(mail->mail.mail.box);
+
+	return get_body ||
+		(mail->data.access_part & (READ_BODY | PARSE_BODY)) != 0 ||
+		(set->parsed_mail_attachment_detection_add_flags &&
+		 !set->parsed_mail_attachment_detection_no_flags_on_fetch);
+}
+
+/* Opens the message's stream: the whole message, or its header alone
+   (BODY.PEEK[HEADER]) when no body is wanted, so that a message list
+   costs no attachments. */
+static int sic_mail_open_stream(struct mail *_mail, bool whole)
 {
 	struct index_mail *mail = INDEX_MAIL(_mail);
 	struct sic_message message;
 	struct istream *input;
 	int fd;
 
-	if (mail->data.stream == NULL) {
-		if (sic_mail_remote(_mail, SIC_WANT_MESSAGE, &message) < 0)
-			return -1;
-		if (message.fd >= 0) {
-			fd = message.fd;
-			input = i_stream_create_fd_autoclose(&fd, 0);
-		} else {
-			input = i_stream_create_copy_from_data(message.data,
-							       message.data_size);
-		}
-		i_stream_set_name(input, t_strdup_printf(
-			"shared_imapc %s UID %u", mailbox_get_vname(_mail->box),
-			_mail->uid));
-		mail->data.stream = input;
-		_mail->mail_stream_accessed = TRUE;
-		if (mail->mail.v.istream_opened != NULL &&
-		    mail->mail.v.istream_opened(_mail, &mail->data.stream) < 0)
-			return -1;
+	if (sic_mail_remote(_mail, whole ? SIC_WANT_MESSAGE : SIC_WANT_HEADER,
+			    &message) < 0)
+		return -1;
+	if (message.fd >= 0) {
+		fd = message.fd;
+		input = i_stream_create_fd_autoclose(&fd, 0);
+	} else {
+		input = i_stream_create_copy_from_data(message.data,
+						       message.data_size);
 	}
+	i_stream_set_name(input, t_strdup_printf(
+		"shared_imapc %s UID %u%s", mailbox_get_vname(_mail->box),
+		_mail->uid, message.header_only != 0 ? " header" : ""));
+	/* A file stream made with no buffer size (a message above the
+	   core's spill threshold) cannot be read at all otherwise. */
+	index_mail_set_read_buffer_size(_mail, input);
+	mail->data.stream = input;
+	mail->data.stream_has_only_header = message.header_only != 0;
+	_mail->mail_stream_accessed = TRUE;
+	if (mail->mail.v.istream_opened != NULL &&
+	    mail->mail.v.istream_opened(_mail, &mail->data.stream) < 0)
+		return -1;
+	return 0;
+}
+
+static int sic_mail_get_stream(struct mail *_mail, bool get_body,
+			       struct message_size *hdr_size,
+			       struct message_size *body_size,
+			       struct istream **stream_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	bool whole = sic_mail_wants_body(mail, get_body);
+
+	if (mail->data.stream != NULL && mail->data.stream_has_only_header &&
+	    whole) {
+		/* The header came alone; the body is wanted now. Sizes
+		   taken from the header stream are not reused. */
+		index_mail_close_streams(mail);
+		mail->data.hdr_size_set = FALSE;
+		mail->data.body_size_set = FALSE;
+	}
+	if (mail->data.stream == NULL && sic_mail_open_stream(_mail, whole) < 0)
+		return -1;
 	return index_mail_init_stream(mail, hdr_size, body_size, stream_r);
+}
+
+/* MIME parts are parsed from the whole message, never from a header
+   fetched alone. */
+static int sic_mail_get_parts(struct mail *_mail, struct message_part **parts_r)
+{
+	struct index_mail *mail = INDEX_MAIL(_mail);
+	enum index_mail_access_part old_access = mail->data.access_part;
+	int ret;
+
+	mail->data.access_part |= PARSE_BODY;
+	ret = index_mail_get_parts(_mail, parts_r);
+	if ((old_access & PARSE_BODY) == 0)
+		mail->data.access_part &= ENUM_NEGATE(PARSE_BODY);
+	return ret;
 }
 
 /* The owner's GUID for the message (FETCH X-GUID), else Dovecot's. */
@@ -258,7 +311,7 @@ struct mail_vfuncs sic_mail_vfuncs = {
 	.get_keyword_indexes = index_mail_get_keyword_indexes,
 	.get_modseq = index_mail_get_modseq,
 	.get_pvt_modseq = index_mail_get_pvt_modseq,
-	.get_parts = index_mail_get_parts,
+	.get_parts = sic_mail_get_parts,
 	.get_date = index_mail_get_date,
 	.get_received_date = sic_mail_get_received_date,
 	.get_save_date = sic_mail_get_save_date,

@@ -46,11 +46,25 @@ static uint32_t sic_wanted(enum mail_fetch_field fields,
 		wanted |= SIC_WANT_BODY;
 	if ((fields & MAIL_FETCH_GUID) != 0)
 		wanted |= SIC_WANT_GUID;
-	if ((fields & (MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY)) != 0 ||
-	    headers != NULL)
+	/* A body read whole; a header alone (HEADER, HEADER.FIELDS, a
+	   message list) costs no attachments. */
+	if ((fields & MAIL_FETCH_STREAM_BODY) != 0)
 		wanted |= SIC_WANT_MESSAGE;
+	else if ((fields & MAIL_FETCH_STREAM_HEADER) != 0 || headers != NULL)
+		wanted |= SIC_WANT_HEADER;
 	return wanted;
 }
+
+/* What a FETCH needs from the remote, and what tells whether a message's
+   cache file entry has it already. */
+struct sic_prefetch {
+	struct mailbox_transaction_context *t;
+	uint32_t wanted;
+	/* The header fields wanted (HEADER.FIELDS): cached once read. */
+	struct mailbox_header_lookup_ctx *headers;
+	/* The whole header is wanted (BODY[HEADER]): never cached. */
+	bool header_stream;
+};
 
 static bool sic_cache_has(struct mailbox_transaction_context *t, uint32_t seq,
 			  unsigned int field_idx)
@@ -58,15 +72,35 @@ static bool sic_cache_has(struct mailbox_transaction_context *t, uint32_t seq,
 	return mail_cache_field_exists(t->cache_view, seq, field_idx) > 0;
 }
 
+/* Whether the message's cache file entry has every header field wanted
+   (Dovecot caches the fields it parsed, an absent one as empty). */
+static bool sic_cached_headers(const struct sic_prefetch *p, uint32_t seq)
+{
+	unsigned int i;
+
+	if (p->header_stream)
+		return FALSE;
+	if (p->headers == NULL)
+		return TRUE;
+	for (i = 0; i < p->headers->count; i++) {
+		if (!sic_cache_has(p->t, seq, p->headers->idx[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* Whether the message's cache file entry (see mail.c) has all of wanted;
    whole messages are never cached. */
-static bool sic_cached_all(struct mailbox_transaction_context *t, uint32_t seq,
-			   uint32_t wanted)
+static bool sic_cached_all(const struct sic_prefetch *p, uint32_t seq)
 {
+	struct mailbox_transaction_context *t = p->t;
 	struct index_mailbox_context *ibox = INDEX_STORAGE_CONTEXT(t->box);
 	const struct mail_cache_field *fields = ibox->cache_fields;
+	uint32_t wanted = p->wanted;
 
 	if ((wanted & SIC_WANT_MESSAGE) != 0)
+		return FALSE;
+	if ((wanted & SIC_WANT_HEADER) != 0 && !sic_cached_headers(p, seq))
 		return FALSE;
 	if ((wanted & SIC_WANT_INTERNALDATE) != 0 &&
 	    !sic_cache_has(t, seq, fields[MAIL_CACHE_RECEIVED_DATE].idx))
@@ -89,41 +123,41 @@ static bool sic_cached_all(struct mailbox_transaction_context *t, uint32_t seq,
 	return TRUE;
 }
 
-static void sic_search_add_uids(struct mailbox_transaction_context *t,
-				uint32_t first, uint32_t last, uint32_t wanted,
+static void sic_search_add_uids(const struct sic_prefetch *p,
+				uint32_t first, uint32_t last,
 				ARRAY_TYPE(uint32_t) *uids)
 {
 	uint32_t seq, uid;
 
 	for (seq = first; seq <= last; seq++) {
-		if (sic_cached_all(t, seq, wanted))
+		if (sic_cached_all(p, seq))
 			continue;
-		mail_index_lookup_uid(t->box->view, seq, &uid);
+		mail_index_lookup_uid(p->t->box->view, seq, &uid);
 		array_push_back(uids, &uid);
 	}
 }
 
 /* The UIDs of a FETCH-style search (one sequence set or ALL) that need
    something from the remote, or FALSE. */
-static bool sic_search_fetch_uids(struct mailbox_transaction_context *t,
+static bool sic_search_fetch_uids(const struct sic_prefetch *p,
 				  const struct mail_search_args *args,
-				  uint32_t wanted, ARRAY_TYPE(uint32_t) *uids)
+				  ARRAY_TYPE(uint32_t) *uids)
 {
 	const struct mail_search_arg *arg = args->args;
 	const struct seq_range *range;
-	uint32_t count = mail_index_view_get_messages_count(t->box->view);
+	uint32_t count = mail_index_view_get_messages_count(p->t->box->view);
 
 	if (arg == NULL || arg->next != NULL || arg->match_not)
 		return FALSE;
 	if (arg->type == SEARCH_ALL) {
-		sic_search_add_uids(t, 1, count, wanted, uids);
+		sic_search_add_uids(p, 1, count, uids);
 		return TRUE;
 	}
 	if (arg->type != SEARCH_SEQSET)
 		return FALSE;
 	array_foreach(&arg->value.seqset, range) {
-		sic_search_add_uids(t, range->seq1, I_MIN(range->seq2, count),
-				    wanted, uids);
+		sic_search_add_uids(p, range->seq1, I_MIN(range->seq2, count),
+				    uids);
 	}
 	return TRUE;
 }
@@ -131,37 +165,46 @@ static bool sic_search_fetch_uids(struct mailbox_transaction_context *t,
 /* FALSE with the storage error set when the remote failed: the FETCH then
    answers NO before sending anything (a failure halfway would cost the
    client its connection). */
-static bool sic_search_prefetch_some(struct mailbox_transaction_context *t,
-				     struct mail_search_args *args,
-				     uint32_t wanted)
+static bool sic_search_prefetch_some(const struct sic_prefetch *p,
+				     struct mail_search_args *args)
 {
-	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
+	struct sic_mailbox *mbox = SIC_MAILBOX(p->t->box);
 	ARRAY_TYPE(uint32_t) uids;
 	struct sic_error error;
 
 	t_array_init(&uids, 128);
 	i_zero(&error);
-	if (!sic_search_fetch_uids(t, args, wanted, &uids) ||
-	    array_is_empty(&uids))
+	if (!sic_search_fetch_uids(p, args, &uids) || array_is_empty(&uids))
 		return TRUE;
 	if (sic_folder_prefetch(mbox->folder, array_front(&uids),
-				array_count(&uids), wanted, &error) < 0) {
-		sic_storage_report(t->box->storage, &error);
+				array_count(&uids), p->wanted, &error) < 0) {
+		sic_storage_report(p->t->box->storage, &error);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 /* Whole messages are read for every message of the set (they are not
-   cached); the rest only for messages whose cache entry lacks it. */
+   cached); the rest, headers among them, only for messages whose cache
+   entry lacks it. */
 static bool sic_search_prefetch(struct mailbox_transaction_context *t,
-				struct mail_search_args *args, uint32_t wanted)
+				struct mail_search_args *args,
+				enum mail_fetch_field fields,
+				struct mailbox_header_lookup_ctx *headers)
 {
+	struct sic_prefetch p = {
+		.t = t,
+		.wanted = SIC_WANT_MESSAGE,
+		.headers = headers,
+		.header_stream = (fields & MAIL_FETCH_STREAM_HEADER) != 0,
+	};
+	uint32_t wanted = sic_wanted(fields, headers);
+
 	if ((wanted & SIC_WANT_MESSAGE) != 0 &&
-	    !sic_search_prefetch_some(t, args, SIC_WANT_MESSAGE))
+	    !sic_search_prefetch_some(&p, args))
 		return FALSE;
-	wanted &= ~SIC_WANT_MESSAGE;
-	return wanted == 0 || sic_search_prefetch_some(t, args, wanted);
+	p.wanted = wanted & ~SIC_WANT_MESSAGE;
+	return p.wanted == 0 || sic_search_prefetch_some(&p, args);
 }
 
 /* The remote's SORT criteria for Dovecot's sort program; NULL when some
@@ -285,13 +328,13 @@ sic_search_init(struct mailbox_transaction_context *t,
 	struct mail_search_context *ctx;
 	struct sic_search_context *sctx;
 	struct sic_search *result = NULL;
-	uint32_t wanted = sic_wanted(wanted_fields, wanted_headers);
 	bool failed = FALSE, sorted;
 
 	if (mbox->folder != NULL) T_BEGIN {
 		result = sic_search_remote(t->box, args, sort_program, &failed);
-		if (!failed && wanted != 0)
-			failed = !sic_search_prefetch(t, args, wanted);
+		if (!failed)
+			failed = !sic_search_prefetch(t, args, wanted_fields,
+						      wanted_headers);
 	} T_END;
 	sorted = result != NULL && sic_search_is_sorted(result) != 0;
 	if (result != NULL && !sorted)

@@ -302,6 +302,8 @@ int sic_folder_may_expunge(struct sic_folder *folder, struct sic_error *error_r)
 #define SIC_WANT_BODY		0x10
 #define SIC_WANT_MESSAGE	0x20
 #define SIC_WANT_GUID		0x40
+/* The header alone (a whole message holds it too). */
+#define SIC_WANT_HEADER		0x80
 
 /* Fetches wanted for all uids in one remote command (whole messages in
    batches as they are read). */
@@ -321,6 +323,9 @@ struct sic_message {
 	const unsigned char *data;
 	size_t data_size;
 	int fd;
+	/* Nonzero when data/fd hold only the message's header (SIC_WANT_HEADER
+	   without the whole message at hand). */
+	int header_only;
 };
 /* 1 with the data (valid until the next call on the folder), 0 when the
    remote no longer has the message, -1 on error. */

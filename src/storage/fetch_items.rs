@@ -21,14 +21,18 @@ pub mod want {
     pub const MESSAGE: u32 = 1 << 5;
     /// The owner's message GUID (Dovecot's `X-GUID`).
     pub const GUID: u32 = 1 << 6;
+    /// The message's header alone (`BODY.PEEK[HEADER]`); a whole message
+    /// holds it too.
+    pub const HEADER: u32 = 1 << 7;
 }
 
 /// Fetch item names for the wanted bits, in a fixed order. Whole messages
 /// bring their size along: Dovecot asks it after reading the message, which
-/// would otherwise cost one command per message.
+/// would otherwise cost one command per message. The header is not asked
+/// beside the whole message that holds it.
 pub fn fetch_items(wanted: u32) -> Vec<&'static str> {
     let wanted = if wanted & want::MESSAGE != 0 {
-        wanted | want::SIZE
+        (wanted | want::SIZE) & !want::HEADER
     } else {
         wanted
     };
@@ -40,6 +44,7 @@ pub fn fetch_items(wanted: u32) -> Vec<&'static str> {
         (want::BODYSTRUCTURE, "BODYSTRUCTURE"),
         (want::BODY, "BODY"),
         (want::MESSAGE, "BODY.PEEK[]"),
+        (want::HEADER, "BODY.PEEK[HEADER]"),
         (want::GUID, "X-GUID"),
     ];
     items.extend(
@@ -68,6 +73,9 @@ pub struct MessageData {
     pub guid: Option<String>,
     /// The whole message (`BODY[]`), in memory or a temporary file.
     pub message: Option<Literal>,
+    /// The header alone (`BODY[HEADER]`), while the whole message is not
+    /// here.
+    pub header: Option<Literal>,
 }
 
 impl MessageData {
@@ -86,6 +94,10 @@ impl MessageData {
         mark(self.body.is_some(), want::BODY);
         mark(self.message.is_some(), want::MESSAGE);
         mark(self.guid.is_some(), want::GUID);
+        mark(
+            self.header.is_some() || self.message.is_some(),
+            want::HEADER,
+        );
         bits
     }
 
@@ -101,15 +113,13 @@ impl MessageData {
                 "BODYSTRUCTURE" => self.bodystructure = Some(structure_text(value)),
                 "BODY" => self.body = Some(structure_text(value)),
                 "X-GUID" => self.guid = value.as_text().map(|g| g.into_owned()),
-                // NIL: the remote has no such message any more (another
-                // session expunged it): never an empty message.
                 "BODY[]" => {
-                    self.message = match value {
-                        Value::Literal(literal) => Some(literal),
-                        Value::Str(bytes) => Some(Literal::Memory(bytes)),
-                        _ => None,
+                    self.message = literal(value);
+                    if self.message.is_some() {
+                        self.header = None;
                     }
                 }
+                "BODY[HEADER]" if self.message.is_none() => self.header = literal(value),
                 _ => {}
             }
         }
@@ -118,13 +128,36 @@ impl MessageData {
     /// Bytes held in memory (for the cache bound).
     pub fn memory_size(&self) -> usize {
         let text = |s: &Option<Vec<u8>>| s.as_ref().map_or(0, Vec::len);
-        text(&self.envelope)
-            + text(&self.bodystructure)
-            + text(&self.body)
-            + match &self.message {
-                Some(Literal::Memory(v)) => v.len(),
-                _ => 0,
-            }
+        text(&self.envelope) + text(&self.bodystructure) + text(&self.body) + self.streams_size()
+    }
+
+    /// Bytes of the whole message and the header held in memory.
+    fn streams_size(&self) -> usize {
+        let held = |l: &Option<Literal>| {
+            l.as_ref()
+                .and_then(Literal::as_bytes)
+                .map_or(0, <[u8]>::len)
+        };
+        held(&self.message) + held(&self.header)
+    }
+
+    /// Drops the whole message and the header (fetched again when wanted);
+    /// the bytes of memory this freed.
+    pub fn drop_streams(&mut self) -> usize {
+        let freed = self.streams_size();
+        self.message = None;
+        self.header = None;
+        freed
+    }
+}
+
+/// A message section's literal (or quoted string); NIL: the remote has no
+/// such message any more, never an empty message.
+fn literal(value: Value) -> Option<Literal> {
+    match value {
+        Value::Literal(literal) => Some(literal),
+        Value::Str(bytes) => Some(Literal::Memory(bytes)),
+        _ => None,
     }
 }
 
@@ -273,5 +306,31 @@ mod tests {
             fetch_items(want::MESSAGE),
             vec!["UID", "RFC822.SIZE", "BODY.PEEK[]"]
         );
+        assert_eq!(fetch_items(want::HEADER), vec!["UID", "BODY.PEEK[HEADER]"]);
+        assert_eq!(
+            fetch_items(want::HEADER | want::MESSAGE),
+            vec!["UID", "RFC822.SIZE", "BODY.PEEK[]"],
+            "the whole message holds the header"
+        );
+    }
+
+    #[test]
+    fn a_header_is_there_until_the_whole_message_replaces_it() {
+        let mut data = MessageData::default();
+        data.absorb(vec![(
+            "BODY[HEADER]".into(),
+            Value::Str(b"Subject: x\r\n\r\n".to_vec()),
+        )]);
+        assert_eq!(data.present(), want::HEADER);
+        assert_eq!(data.memory_size(), 14);
+        data.absorb(vec![(
+            "BODY[]".into(),
+            Value::Str(b"Subject: x\r\n\r\nbody".to_vec()),
+        )]);
+        assert_eq!(data.present(), want::HEADER | want::MESSAGE);
+        assert!(data.header.is_none(), "kept once, in the whole message");
+        assert_eq!(data.memory_size(), 18);
+        assert_eq!(data.drop_streams(), 18);
+        assert_eq!(data.present(), 0);
     }
 }

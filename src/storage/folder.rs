@@ -22,8 +22,8 @@ use crate::imap::value::Value;
 mod idle;
 pub use idle::IdleNews;
 
-/// Remote message data kept in memory at most (whole messages are dropped
-/// first; ENVELOPE and the like are small).
+/// Remote message data kept in memory at most (whole messages and headers
+/// are dropped first; ENVELOPE and the like are small).
 const CACHE_LIMIT: usize = 64 << 20;
 /// Whole messages fetched per command, so memory stays bounded.
 const MESSAGE_BATCH: usize = 200;
@@ -788,6 +788,7 @@ impl Folder {
         // The answers stream in while Dovecot writes the local FETCH.
         let small = self.supported(small);
         if !rest.is_empty() && small != 0 {
+            self.trim_cache(rest);
             self.start_streaming(rest, small)?;
         }
         Ok(())
@@ -840,9 +841,7 @@ impl Folder {
         let keep: BTreeSet<u32> = keep.iter().copied().collect();
         for (uid, data) in self.cache.iter_mut() {
             if !keep.contains(uid) {
-                if let Some(message) = data.message.take() {
-                    self.cache_bytes -= message.as_bytes().map_or(0, <[u8]>::len);
-                }
+                self.cache_bytes -= data.drop_streams();
             }
         }
     }

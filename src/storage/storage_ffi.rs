@@ -779,11 +779,14 @@ pub struct SicMessage {
     pub bodystructure: *const c_char,
     pub body: *const c_char,
     pub guid: *const c_char,
-    /// The whole message: in memory (`data`, `data_size`) or in a file
-    /// (`fd` >= 0, the caller's to close); `fd` is -1 otherwise.
+    /// The whole message (or its header alone, see `header_only`): in
+    /// memory (`data`, `data_size`) or in a file (`fd` >= 0, the caller's
+    /// to close); `fd` is -1 otherwise.
     pub data: *const u8,
     pub data_size: usize,
     pub fd: c_int,
+    /// Nonzero when `data`/`fd` hold the header alone (`BODY[HEADER]`).
+    pub header_only: c_int,
 }
 
 /// # Safety
@@ -834,8 +837,10 @@ fn describe(data: &MessageData, texts: &[Option<CString>; 4]) -> SicMessage {
         data: std::ptr::null(),
         data_size: 0,
         fd: -1,
+        header_only: 0,
     };
-    match &data.message {
+    message.header_only = c_int::from(data.message.is_none() && data.header.is_some());
+    match data.message.as_ref().or(data.header.as_ref()) {
         Some(Literal::Memory(bytes)) => {
             message.data = bytes.as_ptr();
             message.data_size = bytes.len();
