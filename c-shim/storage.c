@@ -43,6 +43,11 @@ static int sic_storage_create(struct mail_storage *_storage,
 	struct sic_storage *storage = SIC_STORAGE(_storage);
 	struct sic_error error;
 
+	/* ENVELOPE, BODY and BODYSTRUCTURE come from the owner's server
+	   (mail.c): Dovecot need not plan to parse the message for them, which
+	   would download it whole. */
+	_storage->nonbody_access_fields |= MAIL_FETCH_IMAP_ENVELOPE |
+		MAIL_FETCH_IMAP_BODY | MAIL_FETCH_IMAP_BODYSTRUCTURE;
 	/* Storages are shared by root directory: ~/shared/<owner> is one
 	   owner's. */
 	_storage->unique_root_dir = p_strdup(_storage->pool,

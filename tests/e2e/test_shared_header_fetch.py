@@ -124,6 +124,21 @@ def test_whole_header_fetches_only_the_header(sessions):
         assert remote.sent() < BIG // 4, remote.sent()
 
 
+@pytest.mark.parametrize("structure", ["BODYSTRUCTURE", "BODY", "ENVELOPE"])
+def test_a_message_list_with_the_structure_fetches_no_message(sessions, structure):
+    """ENVELOPE, BODY and BODYSTRUCTURE come from alice's server: asked with
+    header fields (a mail client's message list), they are not a reason
+    to download the messages."""
+    cluster, alice, _ = sessions
+    with new_bob(cluster) as bob:
+        remote = Remote(cluster)
+        fields = f"BODY.PEEK[HEADER.FIELDS (REPLY-TO X-LIST-{structure})]"
+        fetch_equals_alices(alice, bob, "1:*", f"({structure} {fields})")
+        fetches = remote.fetches()
+        assert len(fetches) == 1 and whole_messages(fetches) == [], fetches
+        assert remote.sent() < BIG // 4, remote.sent()
+
+
 @pytest.mark.parametrize(
     "item",
     [
