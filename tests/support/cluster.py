@@ -373,6 +373,8 @@ class Cluster:
             director.config = self._director_config(director)
         if not self.directors:
             self.proxy.config = self._proxy_config()
+        # Instances started after the cluster (start_imapc_node), stopped with it.
+        self.extras: list[Dovecot] = []
         self.ca_file: Path | None = None
         if tls:
             self.ca_file, cert, key = make_test_ca(self.root / "tls")
@@ -648,7 +650,69 @@ userdb {{
 
     @property
     def instances(self) -> list[Dovecot]:
-        return [*(self.directors or [self.proxy]), *self.backends]
+        return [*(self.directors or [self.proxy]), *self.backends, *self.extras]
+
+    def start_imapc_node(self, owner: str = "alice", viewer: str = "bob", prefix: str | None = None,
+                         config: str = "") -> Dovecot:
+        """The reference: one more Dovecot ("imapcnode") where `viewer` (same
+        password) has a namespace `prefix` (default `shared/<owner>/`, the
+        layout of shared_imapc's) on Dovecot's built-in imapc storage:
+        `owner`'s account through the proxy, logged in as `owner` with
+        `viewer` as master user, so `owner`'s server applies `viewer`'s
+        rights, with the features its documentation advises (acl: the ACL
+        commands go to the remote server, through imap_acl). Subscriptions
+        are `viewer`'s own (the imapc namespace has `subscriptions = no`).
+        `config` is appended to its dovecot.conf. Without a mailbox list
+        index: with one, Dovecot 2.3.19 panics on a DELETE through imapc
+        with the acl plugin (acl-mailbox.c: assertion failed: ignore_acls,
+        from mailbox_list_index_sync_name in mailbox_list_delete_dir)."""
+        from_benches = "search fetch-headers fetch-bodystructure rfc822.size modseq delay-login acl"
+        node = Dovecot(self.root, "imapcnode")
+        uid, gid = self._mail_ids()
+        home = node.dir / "home" / viewer
+        home.mkdir(parents=True, exist_ok=True)
+        os.chown(home, uid, gid)
+        self._write_users(node.dir / "users",
+                          lambda u: f"{u.name}:{{PLAIN}}{u.password}:{uid}:{gid}::{node.dir / 'home' / u.name}::")
+        node.config = f"""
+mail_location = maildir:~/Maildir
+mailbox_list_index = no
+mail_plugins = $mail_plugins acl
+protocol imap {{
+  mail_plugins = $mail_plugins imap_acl
+}}
+passdb {{
+  driver = passwd-file
+  args = {node.dir / "users"}
+}}
+userdb {{
+  driver = passwd-file
+  args = {node.dir / "users"}
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+namespace imapc {{
+  prefix = {prefix or f"shared/{owner}/"}
+  separator = /
+  location = imapc:~/imapc
+  subscriptions = no
+  list = yes
+}}
+imapc_host = {self.proxy.address}
+imapc_port = {self.proxy.port}
+imapc_user = {owner}
+imapc_master_user = {viewer}
+imapc_password = {self.master_password}
+imapc_features = {from_benches}
+plugin {{
+  acl = vfile
+}}
+{config}
+"""
+        self.extras.append(node)
+        return node.start()
 
     def password(self, user: str) -> str:
         return next(u.password for u in self.users if u.name == user)
