@@ -70,7 +70,7 @@ fn is_local(values: &[Value]) -> bool {
                 // The client sees the local index's modseqs (FETCH MODSEQ,
                 // HIGHESTMODSEQ): MODSEQ [entry type] n is answered by them.
                 if a == "MODSEQ" {
-                    let entry = matches!(rest.first(), Some(Value::Str(_) | Value::Literal(_)));
+                    let entry = rest.first().is_some_and(is_entry_name);
                     rest = rest.get(if entry { 3 } else { 1 }..).unwrap_or_default();
                     continue;
                 }
@@ -80,6 +80,16 @@ fn is_local(values: &[Value]) -> bool {
         }
     }
     true
+}
+
+/// Whether a value is a MODSEQ key's entry name (RFC 7162: a string such
+/// as `"/flags/\\Seen"`; Dovecot writes it unquoted, `/flags/\Seen`).
+fn is_entry_name(value: &Value) -> bool {
+    match value {
+        Value::Atom(a) => a.starts_with('/'),
+        Value::Str(_) | Value::Literal(_) => true,
+        _ => false,
+    }
 }
 
 /// Whether a key tests modseqs anywhere (the local ones are the client's).
@@ -203,27 +213,30 @@ pub fn command(
     Ok(command)
 }
 
-/// How many string arguments a search key takes (Dovecot writes them as
-/// atoms where it can; they are sent as strings here).
-fn string_arguments(key: &str) -> usize {
+/// The arguments of a search key that are not keys themselves: how many,
+/// and whether they go as strings (Dovecot writes strings as atoms where
+/// it can, and a MODSEQ key's entry name always so).
+fn arguments(key: &str, next: Option<&Value>) -> (usize, bool) {
     match key.to_ascii_uppercase().as_str() {
-        "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => 1,
-        "HEADER" => 2,
-        _ => 0,
+        "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => (1, true),
+        "HEADER" => (2, true),
+        "KEYWORD" | "UNKEYWORD" => (1, false),
+        "MODSEQ" if next.is_some_and(is_entry_name) => (1, true),
+        _ => (0, false),
     }
 }
 
 fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, EncodeError> {
-    let mut strings_due = 0;
-    for value in values {
-        let as_string = strings_due > 0;
-        if as_string {
-            strings_due -= 1;
-        }
+    let (mut arguments_due, mut as_strings) = (0usize, false);
+    for (i, value) in values.iter().enumerate() {
+        let argument = arguments_due > 0;
+        arguments_due = arguments_due.saturating_sub(1);
+        let as_string = argument && as_strings;
         command = match value {
             Value::Atom(a) if as_string => command.string(a.as_bytes())?,
+            Value::Atom(a) if argument => command.atom(a)?,
             Value::Atom(a) => {
-                strings_due = string_arguments(a);
+                (arguments_due, as_strings) = arguments(a, values.get(i + 1));
                 command.atom(a)?
             }
             Value::Number(n) if as_string => command.string(n.to_string().as_bytes())?,
@@ -360,6 +373,20 @@ mod tests {
         let sort = vec!["REVERSE".to_string(), "SUBJECT".to_string()];
         let c = command(&[], Some(&sort), false).unwrap();
         assert_eq!(wire(&c), "UID SORT (REVERSE SUBJECT) UTF-8 ALL");
+    }
+
+    #[test]
+    fn modseq_entry_names_go_as_strings() {
+        // Dovecot writes the entry name unquoted; alone, the key is local.
+        let k = keys(&["MODSEQ /flags/\\Seen all 1", "MODSEQ /flags/$Work priv 3"]);
+        assert!(!plan(&k, None, true).is_remote());
+        let k = keys(&["OR (BODY x) (MODSEQ /flags/\\Seen shared 5)"]);
+        assert_eq!(plan(&k, None, true).remote_keys, vec![0]);
+        let refs: Vec<&Key> = k.iter().flatten().collect();
+        assert_eq!(
+            wire(&command(&refs, None, false).unwrap()),
+            "UID SEARCH OR (BODY \"x\") (MODSEQ \"/flags/\\\\Seen\" shared 5)"
+        );
     }
 
     #[test]
