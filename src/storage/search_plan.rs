@@ -7,8 +7,10 @@
 //! change the command. Everything the local index cannot answer goes to
 //! the remote in one command, and the flag, keyword and UID keys go along
 //! (the remote then reads fewer messages); alone they stay local. Sequence
-//! sets, `\Recent` and MODSEQ keys are this session's own (the client sees
-//! the local index's modseqs): local, unless the remote sorts.
+//! sets and MODSEQ keys are this session's own (the client sees the local
+//! index's modseqs): local, unless the remote sorts. No message of a
+//! shared folder is `\Recent` (see the README): the remote gets the keys
+//! naming it as the local index answers them.
 
 use std::io::Cursor;
 
@@ -161,8 +163,8 @@ fn indexes_where(keys: &[Option<Key>], wanted: impl Fn(&Key) -> bool) -> Vec<usi
 }
 
 /// Whether the remote answers a local key as the local index does: not
-/// when it names sequence numbers, modseqs or \Recent, which are this
-/// session's own.
+/// when it names sequence numbers or modseqs, which are this session's
+/// own (nor \Recent: the local index answers it without reading).
 fn the_remote_answers_alike(values: &[Value]) -> bool {
     const SESSION_KEYS: &[&str] = &["MODSEQ", "RECENT", "NEW", "OLD"];
     let mut rest = values;
@@ -226,6 +228,16 @@ fn arguments(key: &str, next: Option<&Value>) -> (usize, bool) {
     }
 }
 
+/// What the remote gets for a key that names `\Recent`, which no message
+/// of a shared folder has (see the README): what the local index answers.
+fn without_recent(key: &str) -> Option<&'static str> {
+    match key.to_ascii_uppercase().as_str() {
+        "RECENT" | "NEW" => Some("NOT ALL"),
+        "OLD" => Some("ALL"),
+        _ => None,
+    }
+}
+
 fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, EncodeError> {
     let (mut arguments_due, mut as_strings) = (0usize, false);
     for (i, value) in values.iter().enumerate() {
@@ -235,10 +247,13 @@ fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, Enco
         command = match value {
             Value::Atom(a) if as_string => command.string(a.as_bytes())?,
             Value::Atom(a) if argument => command.atom(a)?,
-            Value::Atom(a) => {
-                (arguments_due, as_strings) = arguments(a, values.get(i + 1));
-                command.atom(a)?
-            }
+            Value::Atom(a) => match without_recent(a) {
+                Some(replacement) => command.syntax(replacement),
+                None => {
+                    (arguments_due, as_strings) = arguments(a, values.get(i + 1));
+                    command.atom(a)?
+                }
+            },
             Value::Number(n) if as_string => command.string(n.to_string().as_bytes())?,
             Value::Number(n) => command.number(*n),
             Value::Str(bytes) => command.string(bytes)?,
@@ -386,6 +401,20 @@ mod tests {
         assert_eq!(
             wire(&command(&refs, None, false).unwrap()),
             "UID SEARCH OR (BODY \"x\") (MODSEQ \"/flags/\\\\Seen\" shared 5)"
+        );
+    }
+
+    #[test]
+    fn recent_goes_to_the_remote_as_the_local_index_answers_it() {
+        let k = keys(&[
+            "OR (SUBJECT x) (NOT (NEW))",
+            "OR RECENT OLD",
+            "KEYWORD RECENT",
+        ]);
+        let refs: Vec<&Key> = k.iter().flatten().collect();
+        assert_eq!(
+            wire(&command(&refs, None, false).unwrap()),
+            "UID SEARCH OR (SUBJECT \"x\") (NOT (NOT ALL)) OR NOT ALL ALL KEYWORD RECENT"
         );
     }
 
