@@ -4,8 +4,10 @@
      whose local cache file lacks some of them;
    - SEARCH: the keys, each written as IMAP by Dovecot. The core decides
      which the remote evaluates and asks it in one command; each of those
-     keys is then replaced by the set of UIDs the remote matched, so Dovecot
-     evaluates the rest (flags, sets, its own keys) from the local index;
+     keys is then replaced by the messages the remote matched, so Dovecot
+     evaluates the rest (flags, sets, its own keys) from the local index,
+     and gets back what it was at the end: a search result Dovecot keeps
+     up to date (SEARCH RETURN (UPDATE)) evaluates it again after syncs;
    - SORT: when the remote sorts, it gets every key, and the matches are
      returned in its order. */
 #include "shim.h"
@@ -13,17 +15,31 @@
 #include "mail-search.h"
 #include "mail-cache.h"
 #include "module-context.h"
+#include "mailbox-search-result-private.h"
 #include "storage.h"
 
 #define SIC_SEARCH_CONTEXT(obj) MODULE_CONTEXT(obj, sic_search_module)
 
-/* A search the remote sorted (or that failed). */
+/* A key the remote evaluated, as Dovecot gave it, and the messages that
+   stand for it meanwhile. */
+struct sic_replaced_key {
+	struct mail_search_arg *arg;
+	struct mail_search_arg original;
+	ARRAY_TYPE(seq_range) seqs;
+};
+
+/* A search the remote took part in (or that failed). */
 struct sic_search_context {
 	union mail_search_module_context module_ctx;
-	/* The local sequences of the remote's matches, in its order. */
+	/* When the remote sorted: the local sequences of its matches, in
+	   its order. */
 	ARRAY(uint32_t) seqs;
 	unsigned int next;
+	ARRAY(struct sic_replaced_key) replaced;
+	bool sorted;
 	bool failed;
+	/* The arguments were initialized here (see sic_search_init). */
+	bool args_initialized;
 };
 
 static MODULE_CONTEXT_DEFINE_INIT(sic_search_module,
@@ -278,27 +294,88 @@ sic_search_remote(struct mailbox *box, const struct mail_search_args *args,
 	return result;
 }
 
-/* Each key the remote evaluated becomes the set of UIDs it matched. */
-static void sic_search_replace_remote_keys(struct mail_search_args *args,
-					   struct sic_search *result)
+/* Each key the remote evaluated becomes the local sequences of the
+   messages it matched (sets went along, and stay: the local index answers
+   them alike). A sequence set, unlike a UID set, is not what Dovecot
+   calls static: a message the remote did not match (its flags may change)
+   is never taken for one that can never match. */
+static void sic_search_replace_remote_keys(struct mailbox *box,
+					   struct mail_search_args *args,
+					   struct sic_search *result,
+					   struct sic_search_context *sctx)
 {
+	struct sic_replaced_key *key;
 	struct mail_search_arg *arg;
 	const uint32_t *uids;
 	unsigned int i, count, index = 0;
+	uint32_t seq;
 
 	uids = sic_search_uids(result, &count);
 	for (arg = args->args; arg != NULL; arg = arg->next) {
-		if (sic_search_key_is_remote(result, index++) == 0)
+		if (sic_search_key_is_remote(result, index++) == 0 ||
+		    arg->type == SEARCH_SEQSET || arg->type == SEARCH_UIDSET)
 			continue;
-		arg->type = SEARCH_UIDSET;
-		arg->match_not = FALSE;
-		p_array_init(&arg->value.seqset, args->pool, count / 4 + 1);
-		for (i = 0; i < count; i++)
-			seq_range_array_add(&arg->value.seqset, uids[i]);
-		if (count == 0) {
-			/* Nothing matched: a UID no message has. */
-			seq_range_array_add(&arg->value.seqset, (uint32_t)-1);
+		key = array_append_space(&sctx->replaced);
+		key->arg = arg;
+		key->original = *arg;
+		i_array_init(&key->seqs, count / 4 + 1);
+		for (i = 0; i < count; i++) {
+			if (mail_index_lookup_seq(box->view, uids[i], &seq))
+				seq_range_array_add(&key->seqs, seq);
 		}
+		arg->type = SEARCH_SEQSET;
+		arg->match_not = FALSE;
+		arg->value.seqset = key->seqs;
+	}
+}
+
+static void sic_search_result_analyze(struct mail_search_result *result,
+				      const struct mail_search_arg *arg)
+{
+	for (; arg != NULL; arg = arg->next) {
+		if (arg->type == SEARCH_OR || arg->type == SEARCH_SUB)
+			sic_search_result_analyze(result, arg->value.subargs);
+		else if (arg->type == SEARCH_FLAGS)
+			result->args_have_flags = TRUE;
+		else if (arg->type == SEARCH_KEYWORDS)
+			result->args_have_keywords = TRUE;
+		else if (arg->type == SEARCH_MODSEQ)
+			result->args_have_modseq = TRUE;
+	}
+}
+
+/* A key put back after its arguments were deinitialized (Dovecot's
+   update of a search result does that before it ends the search): what
+   the deinitialization skipped while it was a sequence set. */
+static void sic_search_key_deinit(struct mail_search_arg *arg)
+{
+	struct mail_search_arg *next = arg->next;
+
+	arg->next = NULL;
+	mail_search_arg_deinit(arg);
+	arg->next = next;
+}
+
+/* The replaced keys get back what they were. A search result Dovecot
+   keeps up to date holds these arguments, and learned from the replaced
+   ones which changes concern it: it learns it again. */
+static void sic_search_restore_keys(struct mail_search_context *ctx,
+				    struct sic_search_context *sctx)
+{
+	struct mail_search_result *result;
+	struct sic_replaced_key *key;
+
+	if (array_is_empty(&sctx->replaced))
+		return;
+	array_foreach_modifiable(&sctx->replaced, key) {
+		*key->arg = key->original;
+		if (ctx->args->init_refcount == 0)
+			sic_search_key_deinit(key->arg);
+		array_free(&key->seqs);
+	}
+	array_foreach_elem(&ctx->results, result) {
+		if (result->search_args == ctx->args)
+			sic_search_result_analyze(result, ctx->args->args);
 	}
 }
 
@@ -328,29 +405,36 @@ sic_search_init(struct mailbox_transaction_context *t,
 	struct mail_search_context *ctx;
 	struct sic_search_context *sctx;
 	struct sic_search *result = NULL;
-	bool failed = FALSE, sorted;
+	bool failed = FALSE;
 
+	sctx = i_new(struct sic_search_context, 1);
+	i_array_init(&sctx->seqs, 64);
+	i_array_init(&sctx->replaced, 4);
+	/* Dovecot's update of a search result with new messages
+	   (index_search_result_update_appends) searches with arguments
+	   the SEARCH command has deinitialized: a KEYWORD key then crashed
+	   the process (Dovecot 2.3.19 does so on its own storages too). */
+	if (args->init_refcount == 0) {
+		mail_search_args_init(args, t->box, FALSE, NULL);
+		sctx->args_initialized = TRUE;
+	}
 	if (mbox->folder != NULL) T_BEGIN {
 		result = sic_search_remote(t->box, args, sort_program, &failed);
 		if (!failed)
 			failed = !sic_search_prefetch(t, args, wanted_fields,
 						      wanted_headers);
 	} T_END;
-	sorted = result != NULL && sic_search_is_sorted(result) != 0;
-	if (result != NULL && !sorted)
-		sic_search_replace_remote_keys(args, result);
-	/* Sequence sets are resolved here (UID sets become sequences). A
-	   remote sort replaces Dovecot's. */
-	ctx = index_storage_search_init(t, args, sorted ? NULL : sort_program,
+	sctx->failed = failed;
+	sctx->sorted = result != NULL && sic_search_is_sorted(result) != 0;
+	if (result != NULL && !sctx->sorted)
+		sic_search_replace_remote_keys(t->box, args, result, sctx);
+	/* A remote sort replaces Dovecot's. */
+	ctx = index_storage_search_init(t, args,
+					sctx->sorted ? NULL : sort_program,
 					wanted_fields, wanted_headers);
-	if (sorted || failed) {
-		sctx = i_new(struct sic_search_context, 1);
-		i_array_init(&sctx->seqs, 64);
-		sctx->failed = failed;
-		if (sorted)
-			sic_search_take_order(ctx, sctx, result);
-		MODULE_CONTEXT_SET(ctx, sic_search_module, sctx);
-	}
+	if (sctx->sorted)
+		sic_search_take_order(ctx, sctx, result);
+	MODULE_CONTEXT_SET(ctx, sic_search_module, sctx);
 	sic_search_free(result);
 	return ctx;
 }
@@ -370,9 +454,11 @@ bool sic_search_next_update_seq(struct mail_search_context *ctx)
 {
 	struct sic_search_context *sctx = SIC_SEARCH_CONTEXT(ctx);
 
-	if (sctx == NULL)
+	if (sctx->failed)
+		return FALSE;
+	if (!sctx->sorted)
 		return index_storage_search_next_update_seq(ctx);
-	if (sctx->failed || sctx->next >= array_count(&sctx->seqs))
+	if (sctx->next >= array_count(&sctx->seqs))
 		return FALSE;
 	ctx->seq = *array_idx(&sctx->seqs, sctx->next++);
 	ctx->progress_cur = sctx->next;
@@ -383,14 +469,16 @@ bool sic_search_next_update_seq(struct mail_search_context *ctx)
 int sic_search_deinit(struct mail_search_context *ctx)
 {
 	struct sic_search_context *sctx = SIC_SEARCH_CONTEXT(ctx);
-	bool failed = FALSE;
+	struct mail_search_args *args = ctx->args;
+	bool failed = sctx->failed, args_initialized = sctx->args_initialized;
+	int ret;
 
-	if (sctx != NULL) {
-		failed = sctx->failed;
-		array_free(&sctx->seqs);
-		i_free(sctx);
-	}
-	if (index_storage_search_deinit(ctx) < 0)
-		return -1;
-	return failed ? -1 : 0;
+	sic_search_restore_keys(ctx, sctx);
+	array_free(&sctx->replaced);
+	array_free(&sctx->seqs);
+	i_free(sctx);
+	ret = index_storage_search_deinit(ctx);
+	if (args_initialized)
+		mail_search_args_deinit(args);
+	return ret < 0 || failed ? -1 : 0;
 }

@@ -435,7 +435,9 @@ static int sic_mailbox_get_status(struct mailbox *box,
 		return -1;
 	}
 	status_r->messages = status.messages;
-	status_r->recent = status.recent;
+	/* No message of a shared folder is \Recent (README): the remote's
+	   belong to its own session. */
+	status_r->recent = 0;
 	status_r->uidnext = status.uidnext;
 	status_r->uidvalidity = status.uidvalidity;
 	status_r->unseen = status.unseen;

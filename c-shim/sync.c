@@ -52,6 +52,7 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 			    const struct sic_sync_info *info)
 {
 	struct sic_index_header ext;
+	uint32_t next_uid = I_MAX(info->uidnext, hdr->next_uid);
 
 	if (hdr->uid_validity != info->uidvalidity) {
 		mail_index_update_header(trans,
@@ -62,6 +63,13 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 		mail_index_update_header(trans,
 			offsetof(struct mail_index_header, next_uid),
 			&info->uidnext, sizeof(info->uidnext), FALSE);
+	}
+	/* No message of a shared folder is \Recent (README): none is above
+	   the first recent UID. */
+	if (hdr->first_recent_uid < next_uid) {
+		mail_index_update_header(trans,
+			offsetof(struct mail_index_header, first_recent_uid),
+			&next_uid, sizeof(next_uid), FALSE);
 	}
 	i_zero(&ext);
 	ext.uidvalidity = info->uidvalidity;

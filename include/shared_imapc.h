@@ -125,7 +125,7 @@ const char *sic_folder_list_get(const struct sic_folder_list *list,
 void sic_folder_list_free(struct sic_folder_list *list);
 
 struct sic_status {
-	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	uint32_t messages, uidnext, uidvalidity, unseen;
 	uint64_t highest_modseq;
 };
 int sic_owner_status(struct sic_owner *owner, const char *name,

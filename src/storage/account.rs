@@ -317,8 +317,6 @@ pub struct Owner {
 pub struct FolderStatus {
     /// Messages in the folder.
     pub messages: u32,
-    /// Messages with `\Recent` on the remote.
-    pub recent: u32,
     /// The next UID the remote will assign.
     pub uidnext: u32,
     /// The folder's UIDVALIDITY.
@@ -679,9 +677,9 @@ fn ask_rights_and_status(
         commands.push(Command::new("MYRIGHTS").mailbox(remote, false)?);
     }
     let items = if c.has_capability("CONDSTORE") {
-        "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ)"
+        "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ)"
     } else {
-        "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)"
+        "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)"
     };
     commands.push(Command::new("STATUS").mailbox(remote, false)?.syntax(items));
     let mut answers = s.execute_together(&commands, true)?;
@@ -707,7 +705,6 @@ impl FolderStatus {
         let small = u32::try_from(value).unwrap_or(u32::MAX);
         match name.to_ascii_uppercase().as_str() {
             "MESSAGES" => self.messages = small,
-            "RECENT" => self.recent = small,
             "UIDNEXT" => self.uidnext = small,
             "UIDVALIDITY" => self.uidvalidity = small,
             "UNSEEN" => self.unseen = small,

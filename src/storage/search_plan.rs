@@ -7,8 +7,10 @@
 //! change the command. Everything the local index cannot answer goes to
 //! the remote in one command, and the flag, keyword and UID keys go along
 //! (the remote then reads fewer messages); alone they stay local. Sequence
-//! sets, `\Recent` and MODSEQ keys are this session's own (the client sees
-//! the local index's modseqs): local, unless the remote sorts.
+//! sets and MODSEQ keys are this session's own (the client sees the local
+//! index's modseqs): local, unless the remote sorts. No message of a
+//! shared folder is `\Recent` (see the README): the remote gets the keys
+//! naming it as the local index answers them.
 
 use std::io::Cursor;
 
@@ -70,7 +72,7 @@ fn is_local(values: &[Value]) -> bool {
                 // The client sees the local index's modseqs (FETCH MODSEQ,
                 // HIGHESTMODSEQ): MODSEQ [entry type] n is answered by them.
                 if a == "MODSEQ" {
-                    let entry = matches!(rest.first(), Some(Value::Str(_) | Value::Literal(_)));
+                    let entry = rest.first().is_some_and(is_entry_name);
                     rest = rest.get(if entry { 3 } else { 1 }..).unwrap_or_default();
                     continue;
                 }
@@ -80,6 +82,16 @@ fn is_local(values: &[Value]) -> bool {
         }
     }
     true
+}
+
+/// Whether a value is a MODSEQ key's entry name (RFC 7162: a string such
+/// as `"/flags/\\Seen"`; Dovecot writes it unquoted, `/flags/\Seen`).
+fn is_entry_name(value: &Value) -> bool {
+    match value {
+        Value::Atom(a) => a.starts_with('/'),
+        Value::Str(_) | Value::Literal(_) => true,
+        _ => false,
+    }
 }
 
 /// Whether a key tests modseqs anywhere (the local ones are the client's).
@@ -151,8 +163,8 @@ fn indexes_where(keys: &[Option<Key>], wanted: impl Fn(&Key) -> bool) -> Vec<usi
 }
 
 /// Whether the remote answers a local key as the local index does: not
-/// when it names sequence numbers, modseqs or \Recent, which are this
-/// session's own.
+/// when it names sequence numbers or modseqs, which are this session's
+/// own (nor \Recent: the local index answers it without reading).
 fn the_remote_answers_alike(values: &[Value]) -> bool {
     const SESSION_KEYS: &[&str] = &["MODSEQ", "RECENT", "NEW", "OLD"];
     let mut rest = values;
@@ -203,29 +215,45 @@ pub fn command(
     Ok(command)
 }
 
-/// How many string arguments a search key takes (Dovecot writes them as
-/// atoms where it can; they are sent as strings here).
-fn string_arguments(key: &str) -> usize {
+/// The arguments of a search key that are not keys themselves: how many,
+/// and whether they go as strings (Dovecot writes strings as atoms where
+/// it can, and a MODSEQ key's entry name always so).
+fn arguments(key: &str, next: Option<&Value>) -> (usize, bool) {
     match key.to_ascii_uppercase().as_str() {
-        "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => 1,
-        "HEADER" => 2,
-        _ => 0,
+        "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => (1, true),
+        "HEADER" => (2, true),
+        "KEYWORD" | "UNKEYWORD" => (1, false),
+        "MODSEQ" if next.is_some_and(is_entry_name) => (1, true),
+        _ => (0, false),
+    }
+}
+
+/// What the remote gets for a key that names `\Recent`, which no message
+/// of a shared folder has (see the README): what the local index answers.
+fn without_recent(key: &str) -> Option<&'static str> {
+    match key.to_ascii_uppercase().as_str() {
+        "RECENT" | "NEW" => Some("NOT ALL"),
+        "OLD" => Some("ALL"),
+        _ => None,
     }
 }
 
 fn encode_values(mut command: Command, values: &[Value]) -> Result<Command, EncodeError> {
-    let mut strings_due = 0;
-    for value in values {
-        let as_string = strings_due > 0;
-        if as_string {
-            strings_due -= 1;
-        }
+    let (mut arguments_due, mut as_strings) = (0usize, false);
+    for (i, value) in values.iter().enumerate() {
+        let argument = arguments_due > 0;
+        arguments_due = arguments_due.saturating_sub(1);
+        let as_string = argument && as_strings;
         command = match value {
             Value::Atom(a) if as_string => command.string(a.as_bytes())?,
-            Value::Atom(a) => {
-                strings_due = string_arguments(a);
-                command.atom(a)?
-            }
+            Value::Atom(a) if argument => command.atom(a)?,
+            Value::Atom(a) => match without_recent(a) {
+                Some(replacement) => command.syntax(replacement),
+                None => {
+                    (arguments_due, as_strings) = arguments(a, values.get(i + 1));
+                    command.atom(a)?
+                }
+            },
             Value::Number(n) if as_string => command.string(n.to_string().as_bytes())?,
             Value::Number(n) => command.number(*n),
             Value::Str(bytes) => command.string(bytes)?,
@@ -360,6 +388,34 @@ mod tests {
         let sort = vec!["REVERSE".to_string(), "SUBJECT".to_string()];
         let c = command(&[], Some(&sort), false).unwrap();
         assert_eq!(wire(&c), "UID SORT (REVERSE SUBJECT) UTF-8 ALL");
+    }
+
+    #[test]
+    fn modseq_entry_names_go_as_strings() {
+        // Dovecot writes the entry name unquoted; alone, the key is local.
+        let k = keys(&["MODSEQ /flags/\\Seen all 1", "MODSEQ /flags/$Work priv 3"]);
+        assert!(!plan(&k, None, true).is_remote());
+        let k = keys(&["OR (BODY x) (MODSEQ /flags/\\Seen shared 5)"]);
+        assert_eq!(plan(&k, None, true).remote_keys, vec![0]);
+        let refs: Vec<&Key> = k.iter().flatten().collect();
+        assert_eq!(
+            wire(&command(&refs, None, false).unwrap()),
+            "UID SEARCH OR (BODY \"x\") (MODSEQ \"/flags/\\\\Seen\" shared 5)"
+        );
+    }
+
+    #[test]
+    fn recent_goes_to_the_remote_as_the_local_index_answers_it() {
+        let k = keys(&[
+            "OR (SUBJECT x) (NOT (NEW))",
+            "OR RECENT OLD",
+            "KEYWORD RECENT",
+        ]);
+        let refs: Vec<&Key> = k.iter().flatten().collect();
+        assert_eq!(
+            wire(&command(&refs, None, false).unwrap()),
+            "UID SEARCH OR (SUBJECT \"x\") (NOT (NOT ALL)) OR NOT ALL ALL KEYWORD RECENT"
+        );
     }
 
     #[test]

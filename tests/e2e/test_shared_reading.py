@@ -295,3 +295,28 @@ def test_modseq_search_agrees_with_the_modseqs_the_user_sees(sessions):
     assert status == "OK"
     found = sorted(int(n) for n in re.sub(rb"\(MODSEQ \d+\)", b"", data[0]).split())
     assert found == expected
+
+
+# RFC 7162's MODSEQ key with an entry name (a string) and an entry type.
+MODSEQ_ENTRY_SEARCHES = [
+    'RETURN (MIN) MODSEQ "/flags/\\\\seen" all 1',
+    'MODSEQ "/flags/\\\\seen" all 1',
+    'MODSEQ "/flags/$Work" priv 1',
+    'OR BODY budget MODSEQ "/flags/\\\\flagged" shared 1',
+]
+
+
+def esearch(imap, key):
+    """`UID SEARCH key`: the status and the answer, without the tag and
+    the modseqs (the client sees the local index's, see above)."""
+    status, _ = imap._simple_command("UID", "SEARCH", key)
+    data = imap.untagged_responses.pop("ESEARCH", []) + imap.untagged_responses.pop("SEARCH", [])
+    return status, [re.sub(rb'\(TAG "[^"]*"\) | ?\(?MODSEQ \d+\)?', b"", d) for d in data]
+
+
+@pytest.mark.parametrize("key", MODSEQ_ENTRY_SEARCHES)
+def test_modseq_search_with_an_entry_answers_as_the_owners(sessions, key):
+    _, alice, bob = sessions
+    mine = esearch(alice, key)
+    assert mine[0] == "OK" and mine[1] not in ([], [b""]), mine
+    assert esearch(bob, key) == mine
