@@ -31,6 +31,15 @@ fn spec(port: u16, owner: &str, master: &str, password: &str) -> SessionSpec {
     }
 }
 
+/// `spec` with time for Dovecot's answer to a wrong password, which it
+/// delays by auth_failure_delay (2 s): with `spec`'s 2 s to connect and
+/// log in, the refusal raced the timeout.
+fn refusable(port: u16, owner: &str, master: &str, password: &str) -> SessionSpec {
+    let mut spec = spec(port, owner, master, password);
+    spec.target.connect_timeout = Duration::from_secs(6);
+    spec
+}
+
 fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         tries: 3,
@@ -159,9 +168,9 @@ fn the_pool_logs_in_to_many_owners_at_once_and_reuses_sessions() {
     let cluster = TestCluster::start();
     let mut pool = Pool::new(2, fast_retry());
     let owners = [
-        spec(cluster.proxy_port, "alice", "bob", &cluster.master_password),
-        spec(cluster.proxy_port, "carol", "bob", &cluster.master_password),
-        spec(cluster.proxy_port, "alice", "bob", "wrong-secret"),
+        refusable(cluster.proxy_port, "alice", "bob", &cluster.master_password),
+        refusable(cluster.proxy_port, "carol", "bob", &cluster.master_password),
+        refusable(cluster.proxy_port, "alice", "bob", "wrong-secret"),
     ];
     let outcomes = pool.connect_all(&owners);
     assert_eq!(
@@ -182,7 +191,12 @@ fn the_pool_logs_in_to_many_owners_at_once_and_reuses_sessions() {
         .unwrap();
 
     // A refused login is reported for that owner only.
-    let outcomes = pool.connect_all(&[spec(cluster.proxy_port, "carol", "alice", "wrong-secret")]);
+    let outcomes = pool.connect_all(&[refusable(
+        cluster.proxy_port,
+        "carol",
+        "alice",
+        "wrong-secret",
+    )]);
     assert!(
         matches!(outcomes[0].1, Err(ClientError::AuthFailed { .. })),
         "{outcomes:?}"

@@ -3,10 +3,13 @@ client steps on alice's shared folders, by bob, through shared_imapc (bob
 on his backend, `shared/alice/X`) and through the built-in imapc (bob on a
 Dovecot of its own, `shared/alice/` an imapc namespace on alice's account,
 logged in as alice with bob as master user: Cluster.start_imapc_node).
-Both must succeed with the same outcome. Asserted on behaviour, not on
-timings: IDLE waits far below mailbox_idle_check_interval, on both."""
+Both must succeed with the same outcome: subscriptions, IDLE push,
+SETACL/DELETEACL, CREATE/RENAME/DELETE, a MODSEQ search with an entry
+name, CONTEXT=SEARCH updates. Asserted on behaviour, not on timings: IDLE
+waits far below mailbox_idle_check_interval, on both."""
 
 import re
+import time
 
 import pytest
 
@@ -116,4 +119,48 @@ def test_create_rename_delete_are_done_on_alices_server(path):
     assert "Team/Renamed" in folders and "Team/Sub" not in folders, folders
     assert bob.delete('"shared/alice/Team/Renamed"')[0] == "OK"
     assert not {"Team/Sub", "Team/Renamed"} & names(as_alice(path.cluster, "list"))
+    bob.logout()
+
+
+def raw(imap, command):
+    """Sends `command` raw: its status and the untagged lines before it."""
+    tag = imap._new_tag().decode()
+    imap.send(f"{tag} {command}\r\n".encode())
+    lines = []
+    while not (line := imap.readline().decode()).startswith(tag + " "):
+        assert line, (command, "connection closed", lines)
+        lines.append(line.rstrip("\r\n"))
+    return line.split()[1], lines
+
+
+def test_modseq_search_with_an_entry_name(path):
+    bob = path.bob()
+    raw(bob, "EXAMINE \"shared/alice/Team\"")
+    status, lines = raw(bob, 'SEARCH RETURN (MIN) MODSEQ "/flags/\\\\seen" all 1')
+    assert status == "OK" and [line for line in lines if line.startswith("* ESEARCH")], lines
+    bob.logout()
+
+
+def test_search_updates_follow_the_owners_change(path):
+    bob = path.bob()
+    raw(bob, "SELECT \"shared/alice/Team\"")
+    tag = bob._new_tag().decode()
+    bob.tagnum -= 1  # raw() takes the same tag again
+    status, lines = raw(bob, "UID SEARCH RETURN (UPDATE) KEYWORD $X")
+    # (Dovecot may announce the keyword in FLAGS alongside.)
+    assert status == "OK" and f'* ESEARCH (TAG "{tag}") UID' in lines, lines
+    alice = path.cluster.login("alice")
+    alice.select("Team")
+    assert alice.uid("STORE", "2", "+FLAGS", "($X)")[0] == "OK"
+    alice.logout()
+    # The built-in imapc may hear of the change only at a later NOOP.
+    told = []
+    for _ in range(10):
+        status, lines = raw(bob, "NOOP")
+        assert status == "OK", lines
+        told += lines
+        if f'* ESEARCH (TAG "{tag}") UID ADDTO (0 2)' in told:
+            break
+        time.sleep(0.3)
+    assert f'* ESEARCH (TAG "{tag}") UID ADDTO (0 2)' in told, told
     bob.logout()
