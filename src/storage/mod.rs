@@ -14,6 +14,7 @@ pub mod names;
 pub mod owner_commands;
 mod owner_ffi;
 pub mod remote;
+mod search_ffi;
 pub mod search_plan;
 pub mod settings;
 mod settings_ffi;
