@@ -69,6 +69,23 @@ bool sic_imap_shared_folder(struct mail_namespace *ns, const char *mailbox,
 	return TRUE;
 }
 
+int sic_imap_find_folder(struct client_command_context *cmd,
+			 const char **mailbox, struct sic_owner **owner_r,
+			 const char **folder_r)
+{
+	struct mail_namespace *ns = client_find_namespace(cmd, mailbox);
+
+	if (ns == NULL)
+		return -1;
+	if (!sic_imap_shared_folder(ns, *mailbox, owner_r, folder_r))
+		return 0;
+	if (*owner_r == NULL || **folder_r == '\0') {
+		sic_imap_send_not_found(cmd, *mailbox);
+		return -1;
+	}
+	return 1;
+}
+
 static const char *sic_imap_error_tagline(const struct sic_error *error,
 					  const char *mailbox)
 {

@@ -20,11 +20,19 @@ bool sic_imap_call_original(struct client_command_context *cmd,
    none). */
 bool sic_imap_shared_folder(struct mail_namespace *ns, const char *mailbox,
 			    struct sic_owner **owner_r, const char **folder_r);
-/* Answers a failure of the owner's server (or a folder that is not there)
-   with the tagged NO it calls for, and clears error. */
+/* The owner's folder a command names: *mailbox as the client gave it,
+   left as client_find_namespace() makes it. 1 when it is a shared_imapc
+   folder (*owner_r and *folder_r set), 0 when it is not (the original
+   command is for it), -1 when the command is answered already (no such
+   namespace, or no folder of an owner). */
+int sic_imap_find_folder(struct client_command_context *cmd,
+			 const char **mailbox, struct sic_owner **owner_r,
+			 const char **folder_r);
 /* Answers that mailbox does not exist, as Dovecot does. */
 void sic_imap_send_not_found(struct client_command_context *cmd,
 			     const char *mailbox);
+/* Answers a failure of the owner's server (or a folder that is not there)
+   with the tagged NO it calls for, and clears error. */
 void sic_imap_send_error(struct client_command_context *cmd,
 			 struct sic_error *error, const char *mailbox);
 

@@ -51,7 +51,6 @@ static void sic_quota_answer(struct client_command_context *cmd,
 
 bool sic_cmd_getquotaroot(struct client_command_context *cmd)
 {
-	struct mail_namespace *ns;
 	struct sic_owner *owner;
 	struct sic_error error;
 	const char *mailbox, *orig_mailbox, *folder;
@@ -60,14 +59,11 @@ bool sic_cmd_getquotaroot(struct client_command_context *cmd)
 	if (!client_read_string_args(cmd, 1, &mailbox))
 		return FALSE;
 	orig_mailbox = mailbox;
-	ns = client_find_namespace(cmd, &mailbox);
-	if (ns == NULL)
+	switch (sic_imap_find_folder(cmd, &mailbox, &owner, &folder)) {
+	case -1:
 		return TRUE;
-	if (!sic_imap_shared_folder(ns, mailbox, &owner, &folder))
+	case 0:
 		return sic_imap_call_original(cmd, "GETQUOTAROOT");
-	if (owner == NULL || *folder == '\0') {
-		sic_imap_send_not_found(cmd, mailbox);
-		return TRUE;
 	}
 	i_zero(&error);
 	text = sic_owner_quota_root(owner, folder, &error);

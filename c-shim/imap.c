@@ -250,7 +250,6 @@ static void sic_acl_send_answer(struct client_command_context *cmd,
 static bool sic_cmd_acl(struct client_command_context *cmd,
 			const struct sic_acl_command *acl)
 {
-	struct mail_namespace *ns;
 	struct sic_owner *owner;
 	struct sic_error error;
 	const char *mailbox, *orig_mailbox, *identifier, *rights, *folder;
@@ -259,14 +258,11 @@ static bool sic_cmd_acl(struct client_command_context *cmd,
 	if (!sic_acl_read_args(cmd, acl, &mailbox, &identifier, &rights))
 		return FALSE;
 	orig_mailbox = mailbox;
-	ns = client_find_namespace(cmd, &mailbox);
-	if (ns == NULL)
+	switch (sic_imap_find_folder(cmd, &mailbox, &owner, &folder)) {
+	case -1:
 		return TRUE;
-	if (!sic_imap_shared_folder(ns, mailbox, &owner, &folder))
+	case 0:
 		return sic_imap_call_original(cmd, acl->name);
-	if (owner == NULL || *folder == '\0') {
-		sic_imap_send_not_found(cmd, mailbox);
-		return TRUE;
 	}
 	i_zero(&error);
 	text = sic_owner_acl(owner, acl->name, folder, identifier, rights,
