@@ -374,20 +374,6 @@ impl Owner {
         self.with_session(|s| s.execute(command, repeatable))
     }
 
-    /// Runs `command` once: `None` when it may go again on a new
-    /// connection (`ClientError::may_retry`), for the caller to decide
-    /// where.
-    pub fn execute_unless_broken(
-        &mut self,
-        command: &Command,
-    ) -> StorageResult<Option<Completion>> {
-        self.log_command(command);
-        self.with_session(|s| match s.execute(command, false) {
-            Err(e) if e.may_retry() => Ok(None),
-            other => other.map(Some),
-        })
-    }
-
     /// Runs `commands` once in one round trip (`Session::execute_pipelined`):
     /// `None` when the connection broke and they may go again on a new one;
     /// the first NO or BAD among the answers is the error.

@@ -599,56 +599,52 @@ impl Folder {
     /// there is another message. After a broken connection it runs once
     /// more, selected anew, and never in a folder re-created meanwhile.
     fn run_selected(&mut self, command: Command) -> StorageResult<Completion> {
-        if let Some(done) = self.try_selected(&command)? {
-            return Ok(done);
-        }
-        // Logged in again first: the new login's selection is a plain
-        // SELECT, which `ensure_selected` must not take for this folder's.
-        self.owner.with_session(Session::ensure_connected)?;
-        self.ensure_selected()?;
-        self.take_news()?;
-        let sent = now();
-        let done = self.owner.execute(&command, false)?;
-        self.asked_at = sent;
-        Ok(done)
+        let mut answers = self.run_selected_together(std::slice::from_ref(&command))?;
+        answers.pop().ok_or_else(|| self.unavailable())
     }
 
     /// `run_selected` for several commands sent at once (one round trip):
     /// after a broken connection they all go once more, selected anew.
     fn run_selected_together(&mut self, commands: &[Command]) -> StorageResult<Vec<Completion>> {
-        self.finish_streaming()?;
-        self.ensure_selected()?;
-        self.take_news()?;
-        let sent = now();
-        if let Some(answers) = self.owner.execute_together_unless_broken(commands)? {
-            self.asked_at = sent;
+        if let Some(answers) = self.try_selected_together(commands)? {
             return Ok(answers);
         }
+        // Logged in again first: the new login's selection is a plain
+        // SELECT, which `ensure_selected` must not take for this folder's.
         self.owner.with_session(Session::ensure_connected)?;
-        self.ensure_selected()?;
-        self.take_news()?;
-        self.owner
-            .execute_together_unless_broken(commands)?
-            .ok_or_else(|| {
-                StorageError::new(
-                    ErrorKind::Temp,
-                    format!("the connection to {}'s server broke", self.owner.name()),
-                )
-            })
+        self.try_selected_together(commands)?
+            .ok_or_else(|| self.unavailable())
     }
 
     /// Runs a command that names this folder's messages by UID once, on
     /// this folder's selection: `None` when the connection broke first.
     fn try_selected(&mut self, command: &Command) -> StorageResult<Option<Completion>> {
+        let answers = self.try_selected_together(std::slice::from_ref(command))?;
+        Ok(answers.and_then(|mut answers| answers.pop()))
+    }
+
+    /// `try_selected` for several commands sent at once.
+    fn try_selected_together(
+        &mut self,
+        commands: &[Command],
+    ) -> StorageResult<Option<Vec<Completion>>> {
         self.finish_streaming()?;
         self.ensure_selected()?;
         self.take_news()?;
         let sent = now();
-        let done = self.owner.execute_unless_broken(command)?;
-        if done.is_some() {
+        let answers = self.owner.execute_together_unless_broken(commands)?;
+        if answers.is_some() {
             self.asked_at = sent;
         }
-        Ok(done)
+        Ok(answers)
+    }
+
+    /// The owner's server broke the connection again.
+    fn unavailable(&self) -> StorageError {
+        StorageError::new(
+            ErrorKind::Unavailable,
+            format!("{}'s server is unavailable", self.owner.name()),
+        )
     }
 
     /// Selects this folder again (QRESYNC from where the index is) if the
