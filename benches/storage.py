@@ -28,6 +28,7 @@ matter more than speed.
 """
 
 import argparse
+import collections
 import contextlib
 import imaplib
 import itertools
@@ -633,6 +634,28 @@ def owner_session(owner: Reader, deadline: float, seed: int, result: LoadResult,
             result.error(f"owner: {type(e).__name__}: {e}")
 
 
+# The remote paths' tags: shared_imapc's `s12`, the built-in imapc's `12`
+# (imaplib's, the owner's own sessions, are `ABCD12`; message lines of an
+# APPEND have none).
+REMOTE_TAG = re.compile(r"s?\d+$")
+
+
+def master_session_commands(cluster) -> collections.Counter:
+    """The commands alice's backend has received so far from the remote
+    paths' sessions on her account, by name (`UID FETCH`, `NOOP`)."""
+    names = collections.Counter()
+    for path in (cluster.home("alice") / "rawlog").glob("*.in"):
+        for line in path.read_bytes().split(b"\n"):
+            words = line.rstrip(b"\r").decode(errors="replace").split(" ", 4)  # "<timestamp> <tag> <name> …"
+            if len(words) < 3 or not REMOTE_TAG.match(words[1]):
+                continue
+            name = words[2].upper()
+            if name == "UID" and len(words) > 3:
+                name += " " + words[3].upper()
+            names[name] += 1
+    return names
+
+
 def busy_cpu_seconds() -> float:
     """The machine's CPU time spent outside idle and iowait so far."""
     with open("/proc/stat") as stat:
@@ -807,6 +830,14 @@ def main() -> None:
                     loads[reader.name] = run_load(reader, cluster.instances + [node], args.load_sessions,
                                                   args.load_seconds, owner_direct, args.load_owner_sessions)
                 print(f"  measured: load, {reader.name}", flush=True)
+            if args.show_commands:
+                # One more, shorter run per remote path with alice's rawlog on.
+                load_commands = {}
+                for reader in readers[:2]:
+                    before = master_session_commands(cluster)
+                    counted = run_load(reader, cluster.instances + [node], args.load_sessions,
+                                       min(args.load_seconds, 3), owner_direct, args.load_owner_sessions)
+                    load_commands[reader.name] = (counted.commands, master_session_commands(cluster) - before)
 
         print()
         print(f"{args.messages} messages, medians of {args.runs} runs, ms (remote commands on alice's backend)")
@@ -856,6 +887,10 @@ def main() -> None:
             for reader in readers:
                 for sample in loads[reader.name].samples:
                     print(f"  {reader.name}: {sample}")
+            if args.show_commands:
+                for name, (commands, remote) in load_commands.items():
+                    print(f"  {name}: remote commands per command {sum(remote.values()) / commands:.2f}: "
+                          + ", ".join(f"{verb} {count / commands:.2f}" for verb, count in remote.most_common(8)))
         print()
         print("vs imapc: the built-in imapc's time / ours (higher is better for us);"
               " vs owner: ours / the owner's direct time (1.0 is the limit).")
