@@ -120,34 +120,67 @@ static bool sic_mail_wants_body(struct index_mail *mail, bool get_body)
 		 !set->parsed_mail_attachment_detection_no_flags_on_fetch);
 }
 
+/* The message's header as an earlier FETCH of any of the user's sessions
+   kept it in the cache file, or NULL. */
+static struct istream *sic_mail_cached_header(struct index_mail *mail)
+{
+	unsigned int idx = SIC_MAILBOX(mail->mail.mail.box)->header_cache_idx;
+	string_t *header = t_str_new(1024);
+
+	if (index_mail_cache_lookup_field(mail, header, idx) <= 0)
+		return NULL;
+	return i_stream_create_copy_from_data(str_data(header),
+					      str_len(header));
+}
+
+/* The message (or its header alone) from the owner's server; a header
+   alone is kept in the cache file for the user's other sessions. */
+static struct istream *sic_mail_remote_stream(struct index_mail *mail,
+					      bool whole, bool *header_only_r)
+{
+	struct mail *_mail = &mail->mail.mail;
+	struct sic_message message;
+	int fd;
+
+	if (sic_mail_remote(_mail, whole ? SIC_WANT_MESSAGE : SIC_WANT_HEADER,
+			    &message) < 0)
+		return NULL;
+	*header_only_r = message.header_only != 0;
+	if (message.fd >= 0) {
+		fd = message.fd;
+		return i_stream_create_fd_autoclose(&fd, 0);
+	}
+	if (*header_only_r) {
+		sic_mail_cache_add(mail,
+			SIC_MAILBOX(_mail->box)->header_cache_idx,
+			message.data, message.data_size);
+	}
+	return i_stream_create_copy_from_data(message.data, message.data_size);
+}
+
 /* Opens the message's stream: the whole message, or its header alone
    (BODY.PEEK[HEADER]) when no body is wanted, so that a message list
    costs no attachments. */
 static int sic_mail_open_stream(struct mail *_mail, bool whole)
 {
 	struct index_mail *mail = INDEX_MAIL(_mail);
-	struct sic_message message;
-	struct istream *input;
-	int fd;
+	struct istream *input = NULL;
+	bool header_only = TRUE;
 
-	if (sic_mail_remote(_mail, whole ? SIC_WANT_MESSAGE : SIC_WANT_HEADER,
-			    &message) < 0)
+	if (!whole)
+		input = sic_mail_cached_header(mail);
+	if (input == NULL)
+		input = sic_mail_remote_stream(mail, whole, &header_only);
+	if (input == NULL)
 		return -1;
-	if (message.fd >= 0) {
-		fd = message.fd;
-		input = i_stream_create_fd_autoclose(&fd, 0);
-	} else {
-		input = i_stream_create_copy_from_data(message.data,
-						       message.data_size);
-	}
 	i_stream_set_name(input, t_strdup_printf(
 		"shared_imapc %s UID %u%s", mailbox_get_vname(_mail->box),
-		_mail->uid, message.header_only != 0 ? " header" : ""));
+		_mail->uid, header_only ? " header" : ""));
 	/* A file stream made with no buffer size (a message above the
 	   core's spill threshold) cannot be read at all otherwise. */
 	index_mail_set_read_buffer_size(_mail, input);
 	mail->data.stream = input;
-	mail->data.stream_has_only_header = message.header_only != 0;
+	mail->data.stream_has_only_header = header_only;
 	_mail->mail_stream_accessed = TRUE;
 	if (mail->mail.v.istream_opened != NULL &&
 	    mail->mail.v.istream_opened(_mail, &mail->data.stream) < 0)

@@ -78,7 +78,7 @@ struct sic_prefetch {
 	uint32_t wanted;
 	/* The header fields wanted (HEADER.FIELDS): cached once read. */
 	struct mailbox_header_lookup_ctx *headers;
-	/* The whole header is wanted (BODY[HEADER]): never cached. */
+	/* The whole header is wanted (BODY[HEADER]): see mail.c. */
 	bool header_stream;
 };
 
@@ -94,6 +94,9 @@ static bool sic_cached_headers(const struct sic_prefetch *p, uint32_t seq)
 {
 	unsigned int i;
 
+	/* The whole header read once (see mail.c) has every field. */
+	if (sic_cache_has(p->t, seq, SIC_MAILBOX(p->t->box)->header_cache_idx))
+		return TRUE;
 	if (p->header_stream)
 		return FALSE;
 	if (p->headers == NULL)

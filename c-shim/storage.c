@@ -179,14 +179,15 @@ void sic_index_known_state(struct sic_mailbox *mbox,
 		memcpy(hdr_r, data, sizeof(*hdr_r));
 }
 
-/* Dovecot never caches imap.envelope by default (mail_never_cache_fields):
-   it rebuilds it from cached headers. Here rebuilding means going remote,
-   so the remote's ENVELOPE is kept in a field of its own. */
-static unsigned int sic_mailbox_register_envelope(struct mailbox *box)
+/* A cache file field of the remote's data, kept per message and read by
+   every session of the user (TEMP: dropped again once unused). */
+static unsigned int
+sic_mailbox_register_field(struct mailbox *box, const char *name,
+			   enum mail_cache_field_type type)
 {
 	struct mail_cache_field field = {
-		.name = "shared_imapc.envelope",
-		.type = MAIL_CACHE_FIELD_STRING,
+		.name = name,
+		.type = type,
 		.field_size = UINT_MAX,
 		.decision = MAIL_CACHE_DECISION_TEMP,
 	};
@@ -219,7 +220,17 @@ static int sic_mailbox_open(struct mailbox *box)
 		return sic_mailbox_not_found(box);
 	if (index_storage_mailbox_open(box, FALSE) < 0)
 		return -1;
-	mbox->envelope_cache_idx = sic_mailbox_register_envelope(box);
+	/* Dovecot never caches imap.envelope by default
+	   (mail_never_cache_fields): it rebuilds it from cached headers,
+	   which here means going remote. */
+	mbox->envelope_cache_idx =
+		sic_mailbox_register_field(box, "shared_imapc.envelope",
+					   MAIL_CACHE_FIELD_STRING);
+	/* The whole header (BODY[HEADER], a message list): Dovecot caches
+	   only the header fields it parsed. */
+	mbox->header_cache_idx =
+		sic_mailbox_register_field(box, "shared_imapc.header",
+					   MAIL_CACHE_FIELD_VARIABLE_SIZE);
 	mbox->ext_id = mail_index_ext_register(box->index, "shared_imapc",
 		sizeof(struct sic_index_header), 0, 0);
 	mbox->asked_ext_id = mail_index_ext_register(box->index,

@@ -28,8 +28,10 @@ struct sic_mailbox {
 	/* When the remote was last asked for the index under its lock (a
 	   uint64_t, µs since the epoch; see sync.c). */
 	uint32_t asked_ext_id;
-	/* The cache file field of the remote's ENVELOPE (see storage.c). */
+	/* The cache file fields of the remote's ENVELOPE and of a message's
+	   whole header (see storage.c). */
 	unsigned int envelope_cache_idx;
+	unsigned int header_cache_idx;
 	/* While the client idles: renewing the remote IDLE, or polling
 	   where the remote has none (sync.c). */
 	struct timeout *to_idle;

@@ -112,16 +112,25 @@ def test_header_fields_fetch_only_the_header(sessions):
         assert remote.fetches() == []
 
 
-def test_whole_header_fetches_only_the_header(sessions):
+def test_whole_header_fetches_only_the_header_once(sessions):
+    """A header read once is kept in the index's cache file: the user's
+    other sessions (other processes, as a mail client's connections) read
+    it from there, as they do the fields Dovecot parsed."""
     cluster, alice, _ = sessions
     with new_bob(cluster) as bob:
         remote = Remote(cluster)
         fetch_equals_alices(alice, bob, "1:*", "BODY.PEEK[HEADER]")
         fetches = remote.fetches()
-        assert len(fetches) == 1, fetches
-        assert "BODY.PEEK[HEADER]" in fetches[0]
+        # None when the test above has read them already.
+        assert len(fetches) <= 1, fetches
+        assert all("BODY.PEEK[HEADER]" in f for f in fetches), fetches
         assert whole_messages(fetches) == []
         assert remote.sent() < BIG // 4, remote.sent()
+    with new_bob(cluster) as again:
+        remote = Remote(cluster)
+        fetch_equals_alices(alice, again, "1:*", "BODY.PEEK[HEADER]")
+        fetch_equals_alices(alice, again, "1:*", "BODY.PEEK[HEADER.FIELDS (DATE TO)]")
+        assert remote.fetches() == []
 
 
 @pytest.mark.parametrize("structure", ["BODYSTRUCTURE", "BODY", "ENVELOPE"])
@@ -135,7 +144,8 @@ def test_a_message_list_with_the_structure_fetches_no_message(sessions, structur
         fields = f"BODY.PEEK[HEADER.FIELDS (REPLY-TO X-LIST-{structure})]"
         fetch_equals_alices(alice, bob, "1:*", f"({structure} {fields})")
         fetches = remote.fetches()
-        assert len(fetches) == 1 and whole_messages(fetches) == [], fetches
+        # None when an earlier session had them cached already.
+        assert len(fetches) <= 1 and whole_messages(fetches) == [], fetches
         assert remote.sent() < BIG // 4, remote.sent()
 
 
@@ -153,10 +163,11 @@ def test_a_message_list_with_the_structure_fetches_no_message(sessions, structur
 def test_the_body_after_the_header_equals_alices(sessions, item):
     cluster, alice, _ = sessions
     with new_bob(cluster) as bob:
-        # A field no earlier session had Dovecot cache: the header comes alone.
+        # A field no earlier session had Dovecot cache: the header comes
+        # alone (from the cache file, where an earlier session left it).
         remote = Remote(cluster)
         fetch_equals_alices(alice, bob, "1:*", f"BODY.PEEK[HEADER.FIELDS (TO X-{re.sub('[^A-Z0-9]', '', item)})]")
-        assert whole_messages(remote.fetches()) == [] and len(remote.fetches()) == 1
+        assert whole_messages(remote.fetches()) == [] and len(remote.fetches()) <= 1
         remote = Remote(cluster)
         fetch_equals_alices(alice, bob, "1:*", item)
         assert len(remote.fetches()) <= 1, remote.fetches()
