@@ -6,6 +6,7 @@ run: the times are taken without it).
 
     python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50] [--only TEXT]
                                [--load-sessions 6] [--load-seconds 10] [--load-owner-sessions 2]
+                               [--load-runs 1]
 
 The built-in imapc runs on Dovecot instances of its own: for the folder
 operations bob has alice's account as imapc storage (imapc_user = alice,
@@ -703,6 +704,16 @@ def run_load(reader: Reader, instances: list[Dovecot], sessions: int, seconds: f
     return result
 
 
+def median_load(results: list[LoadResult]) -> LoadResult:
+    """The run of median throughput, its errors those of all runs."""
+    ordered = sorted(results, key=lambda r: r.commands / r.seconds)
+    median = ordered[len(ordered) // 2]
+    median.protocol_errors = sum(r.protocol_errors for r in results)
+    median.log_errors = sum(r.log_errors for r in results)
+    median.samples = [sample for r in results for sample in r.samples][:5]
+    return median
+
+
 def print_commands(operations, readers, results, shown=6):
     """Each row's remote commands (last run), the first few of each path."""
     for name, _ in operations:
@@ -727,6 +738,8 @@ def main() -> None:
                         help="concurrent sessions per path in the load row (default 6)")
     parser.add_argument("--load-seconds", type=float, default=10, metavar="T",
                         help="how long the load row runs on each path (default 10)")
+    parser.add_argument("--load-runs", type=int, default=1, metavar="N",
+                        help="runs of the load row per path, in turn; the median is shown (default 1)")
     parser.add_argument("--load-owner-sessions", type=int, default=2, metavar="N",
                         help="the owner's sessions changing the folder during the load row (default 2)")
     args = parser.parse_args()
@@ -824,12 +837,16 @@ def main() -> None:
             # Last: its STOREs and APPENDs change the folder the rows above read.
             # bob may change it now (the rows above read it with lookup read).
             cluster.share("alice", FOLDER, "bob", LOAD_RIGHTS)
-            loads = {}
-            for reader in readers:
-                with rawlog_off(cluster):
-                    loads[reader.name] = run_load(reader, cluster.instances + [node], args.load_sessions,
-                                                  args.load_seconds, owner_direct, args.load_owner_sessions)
-                print(f"  measured: load, {reader.name}", flush=True)
+            runs = {reader.name: [] for reader in readers}
+            # The paths in turn, run after run: the machine's own swings
+            # then fall on each path alike.
+            for run in range(args.load_runs):
+                for reader in readers:
+                    with rawlog_off(cluster):
+                        runs[reader.name].append(run_load(reader, cluster.instances + [node], args.load_sessions,
+                                                          args.load_seconds, owner_direct, args.load_owner_sessions))
+                    print(f"  measured: load, {reader.name}, run {run + 1}", flush=True)
+            loads = {name: median_load(results) for name, results in runs.items()}
             if args.show_commands:
                 # One more, shorter run per remote path with alice's rawlog on.
                 load_commands = {}
@@ -872,15 +889,20 @@ def main() -> None:
             print()
             print(f"load: {args.load_sessions} sessions of one user for {args.load_seconds:g} s per path, each"
                   " selecting the folder (FETCH, UID STORE, UID SEARCH, NOOP, APPEND), while"
-                  f" {args.load_owner_sessions} of the owner's change it (flags, APPEND, EXPUNGE)")
+                  f" {args.load_owner_sessions} of the owner's change it (flags, APPEND, EXPUNGE);"
+                  f" the median of {args.load_runs} run(s), errors of all")
             header = (f"{'path':16} {'commands/s':>11} {'commands':>9} {'protocol errors':>16} {'log error lines':>16}"
-                      f" {'CPU ms/command':>15}")
+                      f" {'CPU ms/command':>15} {'vs owner':>9}")
             print(header)
             print("-" * len(header))
+            owner_rate = loads[owner_direct.name].commands / loads[owner_direct.name].seconds
             for reader in readers:
                 load = loads[reader.name]
-                print(f"{reader.name:16} {load.commands / load.seconds:11.1f} {load.commands:9} "
-                      f"{load.protocol_errors:16} {load.log_errors:16} {1000 * load.cpu_seconds / load.commands:15.2f}")
+                rate = load.commands / load.seconds
+                print(f"{reader.name:16} {rate:11.1f} {load.commands:9} {load.protocol_errors:16} "
+                      f"{load.log_errors:16} {1000 * load.cpu_seconds / load.commands:15.2f} {owner_rate / rate:8.2f}x")
+            print("  commands/s of each run: " + "; ".join(
+                f"{name} " + ", ".join(f"{r.commands / r.seconds:.0f}" for r in results) for name, results in runs.items()))
             for reader in readers:
                 load = loads[reader.name]
                 print(f"  {reader.name}: mean ms: " + ", ".join(f"{a} {load.mean_ms(a)}" for a, _ in LOAD_MIX))
