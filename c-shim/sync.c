@@ -46,11 +46,27 @@ static void sic_sync_apply(struct mail_index_transaction *trans,
 	}
 }
 
+/* When the user's sessions last asked the remote for what the index has
+   (0: never). */
+static uint64_t sic_index_asked_at(struct sic_mailbox *mbox,
+				   struct mail_index_view *view)
+{
+	const void *data;
+	size_t size;
+	uint64_t asked_at = 0;
+
+	mail_index_get_header_ext(view, mbox->asked_ext_id, &data, &size);
+	if (size >= sizeof(asked_at))
+		memcpy(&asked_at, data, sizeof(asked_at));
+	return asked_at;
+}
+
 static void sic_sync_header(struct sic_mailbox *mbox,
 			    struct mail_index_transaction *trans,
-			    const struct mail_index_header *hdr,
+			    struct mail_index_view *view,
 			    const struct sic_sync_info *info)
 {
+	const struct mail_index_header *hdr = mail_index_get_header(view);
 	struct sic_index_header ext;
 	uint32_t next_uid = I_MAX(info->uidnext, hdr->next_uid);
 
@@ -75,25 +91,11 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 	ext.uidvalidity = info->uidvalidity;
 	ext.highest_modseq = info->highest_modseq;
 	mail_index_update_header_ext(trans, mbox->ext_id, 0, &ext, sizeof(ext));
-	if (info->asked_at != 0) {
+	/* Asked ahead of the lock, another session may have asked later. */
+	if (info->asked_at > sic_index_asked_at(mbox, view)) {
 		mail_index_update_header_ext(trans, mbox->asked_ext_id, 0,
 			&info->asked_at, sizeof(info->asked_at));
 	}
-}
-
-/* When the user's other sessions last asked the remote for the index
-   under its lock (0: never). */
-static uint64_t sic_index_asked_at(struct sic_mailbox *mbox,
-				   struct mail_index_view *view)
-{
-	const void *data;
-	size_t size;
-	uint64_t asked_at = 0;
-
-	mail_index_get_header_ext(view, mbox->asked_ext_id, &data, &size);
-	if (size >= sizeof(asked_at))
-		memcpy(&asked_at, data, sizeof(asked_at));
-	return asked_at;
 }
 
 /* The user's flag changes, gathered to go to the remote together. */
@@ -467,13 +469,34 @@ static int sic_sync_locked(struct sic_mailbox *mbox, bool quick,
 	}
 	sic_sync_debug(mbox, index.highest_modseq, &summary, info.uidnext,
 		       info.highest_modseq);
-	sic_sync_header(mbox, trans, mail_index_get_header(view), &info);
+	sic_sync_header(mbox, trans, view, &info);
 	sic_sync_free(plan);
 	if (mail_index_sync_commit(&sync_ctx) < 0) {
 		mailbox_set_index_error(&mbox->box);
 		return -1;
 	}
 	return 0;
+}
+
+/* Asks the remote for news before the sync takes the index's lock (see
+   sic_folder_ask_ahead()), with what the index has now. */
+static int sic_sync_ask_ahead(struct sic_mailbox *mbox,
+			      struct sic_error *error_r)
+{
+	struct mail_index_view *view;
+	uint32_t last_uid;
+	uint64_t asked_at;
+
+	if (mail_index_refresh(mbox->box.index) < 0) {
+		mailbox_set_index_error(&mbox->box);
+		return -1;
+	}
+	view = mail_index_view_open(mbox->box.index);
+	last_uid = sic_local_last_uid(view);
+	asked_at = sic_index_asked_at(mbox, view);
+	mail_index_view_close(&view);
+	return sic_folder_ask_ahead(mbox->folder, last_uid, asked_at, error_r) < 0 ?
+		-2 : 0;
 }
 
 static int sic_sync_index(struct sic_mailbox *mbox, bool quick,
@@ -493,10 +516,13 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick,
 			sic_storage_report(mbox->box.storage, &error);
 		return ret;
 	}
-	created_cache = sic_mailbox_create_cache_file(&mbox->box);
-	ret = sic_sync_locked(mbox, quick, &error);
-	if (created_cache)
-		sic_mailbox_drop_unused_cache_fields(&mbox->box);
+	ret = quick ? 0 : sic_sync_ask_ahead(mbox, &error);
+	if (ret == 0) {
+		created_cache = sic_mailbox_create_cache_file(&mbox->box);
+		ret = sic_sync_locked(mbox, quick, &error);
+		if (created_cache)
+			sic_mailbox_drop_unused_cache_fields(&mbox->box);
+	}
 	if (ret != -2)
 		return ret;
 	sic_storage_report(mbox->box.storage, &error);

@@ -212,14 +212,22 @@ struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
    epoch): a sync after a command that asked the remote is a quick one. */
 int sic_folder_has_news(struct sic_folder *folder, int quick,
 			uint64_t command_began, struct sic_error *error_r);
+/* Asks the remote for the news a sync that is not quick needs (NOOP, the
+   flags of new mail) before the sync takes the index's lock, so that the
+   user's other sessions need not wait for the round trips; the sync then
+   asks nothing more unless the folder must be listed whole.
+   local_last_uid and index_asked_at: as sic_folder_sync_begin() takes
+   them, read without the lock. 0, or -1 on error. */
+int sic_folder_ask_ahead(struct sic_folder *folder, uint32_t local_last_uid,
+			 uint64_t index_asked_at, struct sic_error *error_r);
 /* What a sync plan learnt besides its changes. */
 struct sic_sync_info {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highest_modseq;
-	/* When the remote was asked under the index's lock (µs since the
-	   epoch), 0 when it was not: kept in the index for the user's other
-	   sessions (sic_folder_sync_begin()'s index_asked_at). */
+	/* When the remote was asked for what the index now has (µs since
+	   the epoch), 0 when it was not: kept in the index for the user's
+	   other sessions (sic_folder_sync_begin()'s index_asked_at). */
 	uint64_t asked_at;
 	unsigned int change_count;
 };

@@ -408,6 +408,69 @@ fn sync_after_command(folder: &mut Folder, local: &Local, began: u64, index_aske
     }
 }
 
+/// A sync that is not quick, asking the remote before the index's lock
+/// (`ask_ahead`), as sync.c does; the index is `local` once locked.
+fn sync_asked_ahead(folder: &mut Folder, local: &Local, index_asked_at: u64) -> SyncResult {
+    assert!(folder.has_news(false, now()).unwrap());
+    folder.ask_ahead(local.last_uid, index_asked_at).unwrap();
+    folder
+        .begin_sync(local.uidvalidity, local.last_uid, false, index_asked_at)
+        .unwrap();
+    folder.finish_sync(local).unwrap()
+}
+
+#[test]
+fn news_asked_ahead_of_the_lock_apply_unless_another_session_went_further() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // Asked ahead: new mail, and its flags; nothing under the lock.
+        answer(peer, "NOOP", &["* 4 EXISTS"]);
+        answer(
+            peer,
+            "UID FETCH 4:* (UID FLAGS MODSEQ)",
+            &["* 4 FETCH (UID 4 FLAGS (\\Seen) MODSEQ (12))"],
+        );
+        answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS () MODSEQ (16))"]);
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    let index = Local {
+        flags: vec![
+            Flags::default(),
+            Flags::from_names(["\\Seen"]),
+            Flags::from_names(["$Work"]),
+        ],
+        ..local(&[1, 2, 3])
+    };
+    // Another session of the user gave the index modseq 15 while this one
+    // waited for the lock: news as of 12 would undo its work, and wait.
+    let went_further = Local {
+        modseq: 15,
+        ..index.clone()
+    };
+    let asked = now();
+    let behind = sync_asked_ahead(&mut folder, &went_further, 0);
+    assert_eq!((behind.changes, behind.asked_at), (vec![], 0));
+    // The next one applies them with what came since, and the index is
+    // as new as when it asked.
+    let asked_again = now();
+    let next = sync_asked_ahead(&mut folder, &went_further, 0);
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::SetFlags(2, Flags::default()),
+            Change::Append(4, Flags::from_names(["\\Seen"])),
+        ]
+    );
+    assert!(
+        next.asked_at >= asked_again && next.asked_at > asked,
+        "{}",
+        next.asked_at
+    );
+    drop(folder);
+    server.finish();
+}
+
 #[test]
 fn a_noop_asks_the_remote_unless_it_was_asked_since_the_command_began() {
     let server = serve(|peer| {

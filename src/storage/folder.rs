@@ -69,6 +69,9 @@ struct Begun {
     /// then its news are at least as new as the index, whatever another
     /// session of the user gave it.
     asked_at: Option<u64>,
+    /// When it was asked before the lock (`ask_ahead`): the index has this
+    /// as of then if the news are applied (not behind).
+    asked_ahead: Option<u64>,
 }
 
 /// An open shared folder.
@@ -105,6 +108,8 @@ pub struct Folder {
     asked_at: u64,
     /// When the user's command that syncs now began (`has_news`).
     command_began: u64,
+    /// When `ask_ahead` asked for the sync to come.
+    asked_ahead: Option<u64>,
     /// What `begin_sync` learnt, until `finish_sync` plans with it.
     begun: Option<Begun>,
     cache: HashMap<u32, MessageData>,
@@ -145,6 +150,7 @@ impl Folder {
             synced: false,
             synced_modseq: known.1,
             asked_at: 0,
+            asked_ahead: None,
             command_began: 0,
             begun: None,
             cache: HashMap::new(),
@@ -436,6 +442,33 @@ impl Folder {
         self.command_began != 0 && (self.command_began..=now()).contains(&time)
     }
 
+    /// Asks the owner's server for the news a sync that is not quick needs
+    /// (NOOP, and the flags of new mail) before it takes the index's lock,
+    /// so that the user's other sessions do not wait for these round trips.
+    /// `last_uid` and `index_asked_at` are the index's as read unlocked
+    /// (see `begin_sync`). News asked so may be behind what another session
+    /// gives the index meanwhile: `finish_sync` then keeps them for later,
+    /// as it does a quick sync's. A folder to be listed whole (or selected
+    /// again) is asked under the lock, by `begin_sync`.
+    pub fn ask_ahead(&mut self, last_uid: u32, index_asked_at: u64) -> StorageResult<()> {
+        self.asked_ahead = None;
+        self.take_news()?;
+        let asked = self.asked_during_command() || self.during_command(index_asked_at);
+        let listed_whole = self.pending.full || !self.qresync || !self.synced;
+        if asked || listed_whole || !self.still_selected()? {
+            return Ok(());
+        }
+        let sent = now();
+        let done = self.run(Command::new("NOOP"), true)?;
+        self.note(done.data);
+        self.saw_index(last_uid);
+        if std::mem::take(&mut self.pending.exists_grew) {
+            self.fetch_flags_after(last_uid)?;
+        }
+        self.asked_ahead = Some(sent);
+        Ok(())
+    }
+
     /// Starts bringing the index in step with the remote: NOOP (or a new
     /// SELECT if the session moved on), then only what changed when QRESYNC
     /// is on. A `quick` sync (after FETCH, SEARCH…) asks nothing new and
@@ -518,14 +551,22 @@ impl Folder {
             }
         );
         let needed = delta.local_needed();
-        self.begun = Some(Begun { delta, asked_at });
+        self.begun = Some(Begun {
+            delta,
+            asked_at,
+            asked_ahead: self.asked_ahead.take(),
+        });
         Ok(needed)
     }
 
     /// What the index must change: `begin_sync`'s news compared with
     /// `local`, which holds at least the messages it said were needed.
     pub fn finish_sync(&mut self, local: &Local) -> StorageResult<SyncResult> {
-        let Begun { delta, asked_at } = self.begun.take().ok_or_else(|| {
+        let Begun {
+            delta,
+            asked_at,
+            asked_ahead,
+        } = self.begun.take().ok_or_else(|| {
             StorageError::new(
                 ErrorKind::Temp,
                 "shared_imapc: sync finished before it began",
@@ -554,7 +595,7 @@ impl Folder {
             uidvalidity: self.state.uidvalidity,
             uidnext: self.state.uidnext,
             highest_modseq: self.highest_modseq,
-            asked_at: asked_at.unwrap_or(0),
+            asked_at: asked_at.or(asked_ahead).unwrap_or(0),
         })
     }
 

@@ -636,6 +636,23 @@ impl SicSync {
 /// # Safety
 /// `folder` came from `sic_folder_open`.
 #[no_mangle]
+pub unsafe extern "C" fn sic_folder_ask_ahead(
+    folder: *mut SicFolder,
+    local_last_uid: u32,
+    index_asked_at: u64,
+    error_r: *mut SicError,
+) -> c_int {
+    guarded("sic_folder_ask_ahead", error_r, -1, || {
+        // SAFETY: guaranteed by the caller.
+        let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
+        folder.folder.ask_ahead(local_last_uid, index_asked_at)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `folder` came from `sic_folder_open`.
+#[no_mangle]
 pub unsafe extern "C" fn sic_folder_has_news(
     folder: *mut SicFolder,
     quick: c_int,
