@@ -411,10 +411,12 @@ static void sic_sync_local_index(struct sic_mailbox *mbox,
 		index_r->highest_modseq = known.highest_modseq;
 }
 
-/* Asks the remote what changed and applies it, all under the index's sync
-   lock: the user's other sessions share this index, and one that synced
-   in between could otherwise have its newer state undone, or the same
-   messages appended twice. The lock is held for the remote's answer, at
+/* Applies what the remote told under the index's sync lock: the user's
+   other sessions share this index, and one that synced in between could
+   otherwise have its newer state undone, or the same messages appended
+   twice. News asked before the lock (sic_sync_ask_ahead) that such a
+   session went past wait for the next sync; a folder listed whole or
+   selected again is asked under the lock, held for the remote's answer at
    most shared_imapc_command_timeout (as the built-in imapc does). The
    user's own changes the sync may list are left for sic_sync_push_local.
    -2 when the core failed (error_r set). */
