@@ -124,12 +124,33 @@ void sic_imap_send_not_found(struct client_command_context *cmd,
 	sic_imap_send_error(cmd, &error, mailbox);
 }
 
+/* Tells the mail module when the client's command began: its sync may run
+   in a later wakeup (an APPEND's does), and a remote command sent since the
+   command began told the news as of then. Not for IDLE, whose syncs come
+   from the remote's news long after it began. */
+static void sic_imap_command_pre(struct client_command_context *cmd)
+{
+	const struct timeval *began = &cmd->stats.start_time;
+
+	if (began->tv_sec == 0 || strcmp(cmd->name, "IDLE") == 0)
+		sic_imap_command_started(0);
+	else {
+		sic_imap_command_started((uint64_t)began->tv_sec * 1000000 +
+					 (uint64_t)began->tv_usec);
+	}
+}
+
+static void sic_imap_command_post(struct client_command_context *cmd ATTR_UNUSED)
+{
+}
+
 SIC_PUBLIC void imap_shared_imapc_plugin_init(struct module *module ATTR_UNUSED)
 {
 	struct sic_replaced_command *c;
 	struct command *command;
 	unsigned int i;
 
+	command_hook_register(sic_imap_command_pre, sic_imap_command_post);
 	for (i = 0; i < N_ELEMENTS(sic_commands); i++) {
 		c = &sic_commands[i];
 		command = command_find(c->name);
@@ -147,6 +168,7 @@ SIC_PUBLIC void imap_shared_imapc_plugin_deinit(void)
 	struct sic_replaced_command *c;
 	unsigned int i;
 
+	command_hook_unregister(sic_imap_command_pre, sic_imap_command_post);
 	for (i = 0; i < N_ELEMENTS(sic_commands); i++) {
 		c = &sic_commands[i];
 		if (c->original == NULL)

@@ -5,6 +5,7 @@
 use std::ffi::{c_char, c_int, c_uint, CString};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::account::{Account, FolderStatus, Owner};
 use super::error::{ErrorKind, StorageError};
@@ -650,6 +651,17 @@ pub unsafe extern "C" fn sic_folder_ask_ahead(
     })
 }
 
+/// When the client's IMAP command now running began (µs since the epoch),
+/// as the imap module told (`sic_imap_command_started`); 0: unknown.
+static IMAP_COMMAND_STARTED: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the imap module as each client command runs: when it began
+/// (`0` for one whose syncs come long after, IDLE).
+#[no_mangle]
+pub extern "C" fn sic_imap_command_started(began: u64) {
+    IMAP_COMMAND_STARTED.store(began, Ordering::Relaxed);
+}
+
 /// # Safety
 /// `folder` came from `sic_folder_open`.
 #[no_mangle]
@@ -662,9 +674,14 @@ pub unsafe extern "C" fn sic_folder_has_news(
     guarded("sic_folder_has_news", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        Ok(c_int::from(
-            folder.folder.has_news(quick != 0, command_began)?,
-        ))
+        // The imap process's ioloop time may have moved on since the
+        // command began (an APPEND's sync runs in a later wakeup than its
+        // save): the command's own start is the earlier one.
+        let began = match IMAP_COMMAND_STARTED.load(Ordering::Relaxed) {
+            0 => command_began,
+            started => started.min(command_began),
+        };
+        Ok(c_int::from(folder.folder.has_news(quick != 0, began)?))
     })
 }
 

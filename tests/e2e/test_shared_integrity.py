@@ -113,6 +113,26 @@ def test_a_store_reaches_the_owner_as_one_store_and_the_flags_it_left(cluster):
     alice.logout()
 
 
+def test_an_append_to_the_selected_folder_asks_only_for_the_new_flags(cluster):
+    """An APPEND into the folder bob has selected: the APPEND's answer is
+    as new as a NOOP's (the sync runs after Dovecot's clock moved on, but
+    the command began before it was sent); only the flags alice's server
+    gave the new message are asked for. alice's view has it."""
+    bob = cluster.login("bob")
+    assert bob.select('"shared/alice/src"')[0] == "OK"
+    before = len(cluster.remote_commands("alice"))
+    status, data = bob.append('"shared/alice/src"', "(\\Flagged)", None, b"Subject: appended\r\n\r\nnew\r\n")
+    assert status == "OK", data
+    # (The message's own lines are in the rawlog too, not in capitals.)
+    sent = [c.split(" (")[0] for c in cluster.remote_commands("alice")[before:] if c.split(" ")[0].isupper()]
+    assert sent == ["APPEND src", "UID FETCH 3:*"], sent
+    assert bob.untagged_responses.get("EXISTS", [])[-1:] == [b"3"], bob.untagged_responses
+    status, data = bob.fetch("3", "(FLAGS)")
+    assert b"\\Flagged" in data[0], data
+    bob.logout()
+    assert owners_view(cluster, "src") == ["source 1", "source 2", "appended"]
+
+
 @pytest.mark.parametrize("first_open", ["EXAMINE", "SELECT"])
 def test_a_pending_change_never_reaches_a_folder_created_anew(cluster, first_open):
     """The change was made in the folder alice deleted: neither an EXAMINE
