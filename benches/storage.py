@@ -6,7 +6,7 @@ run: the times are taken without it).
 
     python3 benches/storage.py [--messages 10000] [--runs 5] [--owners 50] [--only TEXT]
                                [--load-sessions 6] [--load-seconds 10] [--load-owner-sessions 2]
-                               [--load-runs 1]
+                               [--load-runs 3]
 
 The built-in imapc runs on Dovecot instances of its own: for the folder
 operations bob has alice's account as imapc storage (imapc_user = alice,
@@ -738,8 +738,8 @@ def main() -> None:
                         help="concurrent sessions per path in the load row (default 6)")
     parser.add_argument("--load-seconds", type=float, default=10, metavar="T",
                         help="how long the load row runs on each path (default 10)")
-    parser.add_argument("--load-runs", type=int, default=1, metavar="N",
-                        help="runs of the load row per path, in turn; the median is shown (default 1)")
+    parser.add_argument("--load-runs", type=int, default=3, metavar="N",
+                        help="runs of the load row per path, in turn; the median is shown (default 3)")
     parser.add_argument("--load-owner-sessions", type=int, default=2, metavar="N",
                         help="the owner's sessions changing the folder during the load row (default 2)")
     args = parser.parse_args()
