@@ -267,7 +267,8 @@ fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
     let (mut owner, mut folder) = open_synced(server.port, false);
     owner.status("Other").unwrap();
     // Another session of the user synced as of modseq 15 meanwhile: this
-    // news (as of 11) would undo its work, and waits.
+    // news (as of 11) would undo its work, and waits, but for the expunge
+    // (a message gone never comes back).
     let ahead = Local {
         modseq: 15,
         flags: vec![
@@ -278,7 +279,10 @@ fn news_behind_what_another_session_gave_the_index_wait_for_the_next_sync() {
         ..local(&[1, 2, 3])
     };
     let behind = sync(&mut folder, &ahead, true);
-    assert_eq!((behind.changes, behind.highest_modseq), (vec![], 15));
+    assert_eq!(
+        (behind.changes, behind.highest_modseq),
+        (vec![Change::Expunge(1)], 15)
+    );
     // Not lost: the next sync asks (as of 16) and applies it with what
     // came since.
     let next = sync(&mut folder, &ahead, false);
@@ -467,6 +471,78 @@ fn news_asked_ahead_of_the_lock_apply_unless_another_session_went_further() {
         "{}",
         next.asked_at
     );
+    drop(folder);
+    server.finish();
+}
+
+/// Answers the NOOP asked ahead with `lines` and a tagged OK that tells
+/// the HIGHESTMODSEQ, as Dovecot's does after expunges.
+fn answer_noop_with_modseq(peer: &mut Peer, lines: &[&str], modseq: u64) {
+    let (tag, command) = peer.command();
+    assert!(command.starts_with("NOOP"), "expected NOOP, got {command}");
+    for line in lines {
+        peer.send(format!("{line}\r\n").as_bytes());
+    }
+    peer.send(format!("{tag} OK [HIGHESTMODSEQ {modseq}] done\r\n").as_bytes());
+}
+
+/// `index` of `Team` with all three messages, as another session left it
+/// at `modseq`.
+fn index_at(modseq: u64) -> Local {
+    Local {
+        modseq,
+        flags: vec![
+            Flags::default(),
+            Flags::from_names(["\\Seen"]),
+            Flags::from_names(["$Work"]),
+        ],
+        ..local(&[1, 2, 3])
+    }
+}
+
+#[test]
+fn news_with_an_expunge_are_as_new_as_the_tagged_highestmodseq_says() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        // Message 3 changed (modseq 12), then 1 went (13..16): only the
+        // tagged OK tells how far these news reach.
+        answer_noop_with_modseq(
+            peer,
+            &["* VANISHED 1", "* 2 FETCH (UID 3 FLAGS () MODSEQ (12))"],
+            16,
+        );
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    // Another session applied news as of 15 meanwhile: these are newer.
+    let result = sync_asked_ahead(&mut folder, &index_at(15), 0);
+    assert_eq!(
+        result.changes,
+        vec![Change::Expunge(1), Change::SetFlags(3, Flags::default())]
+    );
+    assert_eq!(result.highest_modseq, 16);
+    assert!(result.asked_at != 0);
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn expunges_apply_even_when_another_session_went_further() {
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer_noop_with_modseq(
+            peer,
+            &["* VANISHED 1", "* 2 FETCH (UID 3 FLAGS () MODSEQ (12))"],
+            16,
+        );
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    // The index is as of 20: the flags told here may be older than its,
+    // but an expunged message never comes back.
+    let result = sync_asked_ahead(&mut folder, &index_at(20), 0);
+    assert_eq!(result.changes, vec![Change::Expunge(1)]);
+    assert_eq!((result.highest_modseq, result.asked_at), (20, 0));
     drop(folder);
     server.finish();
 }

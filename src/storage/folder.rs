@@ -217,6 +217,7 @@ impl Folder {
         let Ok(answers) = self.owner.execute_pipelined(&commands) else {
             return Ok(None);
         };
+        answers.iter().for_each(|done| self.note_tagged(done));
         let all_ok = answers.iter().all(|done| done.line.status == Status::Ok);
         let readable = commands.len() == 1 || answers[0].data.iter().any(allows_reading);
         // MYRIGHTS's own answer is no news: `note` passes over it.
@@ -423,6 +424,8 @@ impl Folder {
     /// unknown); a sync after a command that asked the remote (SELECT,
     /// STORE, APPEND) is a quick one: its answers told all news as of then.
     pub fn has_news(&mut self, quick: bool, command_began: u64) -> StorageResult<bool> {
+        // Left by a sync that failed after asking ahead: not this one's.
+        self.asked_ahead = None;
         self.take_news()?;
         self.command_began = command_began;
         let quick = quick || self.asked_during_command();
@@ -451,7 +454,6 @@ impl Folder {
     /// as it does a quick sync's. A folder to be listed whole (or selected
     /// again) is asked under the lock, by `begin_sync`.
     pub fn ask_ahead(&mut self, last_uid: u32, index_asked_at: u64) -> StorageResult<()> {
-        self.asked_ahead = None;
         self.take_news()?;
         let asked = self.asked_during_command() || self.during_command(index_asked_at);
         let listed_whole = self.pending.full || !self.qresync || !self.synced;
@@ -574,9 +576,21 @@ impl Folder {
         })?;
         self.synced = true;
         if asked_at.is_none() && self.is_behind(local) {
+            // Expunges cannot undo what another session applied since (a
+            // UID never comes back): they go now, and the rest waits.
+            let expunges = match &delta {
+                Delta::Changes { vanished, .. } => self.planned(
+                    local,
+                    &Delta::Changes {
+                        vanished: vanished.clone(),
+                        changed: BTreeMap::new(),
+                    },
+                ),
+                Delta::Full { .. } => Vec::new(),
+            };
             self.keep_for_later(delta);
             return Ok(SyncResult {
-                changes: Vec::new(),
+                changes: expunges,
                 uidvalidity: self.state.uidvalidity,
                 uidnext: 0,
                 highest_modseq: local.modseq,
@@ -584,12 +598,7 @@ impl Folder {
             });
         }
         self.synced_modseq = self.highest_modseq;
-        let changes = plan(local, self.state.uidvalidity, &delta);
-        for change in &changes {
-            if let Change::Expunge(uid) = change {
-                self.forget(*uid);
-            }
-        }
+        let changes = self.planned(local, &delta);
         Ok(SyncResult {
             changes,
             uidvalidity: self.state.uidvalidity,
@@ -597,6 +606,17 @@ impl Folder {
             highest_modseq: self.highest_modseq,
             asked_at: asked_at.or(asked_ahead).unwrap_or(0),
         })
+    }
+
+    /// The index's changes for `delta`; the expunged messages' data goes.
+    fn planned(&mut self, local: &Local, delta: &Delta) -> Vec<Change> {
+        let changes = plan(local, self.state.uidvalidity, delta);
+        for change in &changes {
+            if let Change::Expunge(uid) = change {
+                self.forget(*uid);
+            }
+        }
+        changes
     }
 
     /// Whether another session of the user brought the index further
@@ -631,7 +651,18 @@ impl Folder {
         let sent = now();
         let done = self.owner.execute(&command, repeatable)?;
         self.asked_at = sent;
+        self.note_tagged(&done);
         Ok(done)
+    }
+
+    /// The HIGHESTMODSEQ a command's tagged OK carries: Dovecot tells it so
+    /// after expunges, whose VANISHED carry no modseq. Without it news
+    /// that include an expunge would look older than they are
+    /// (`is_behind`).
+    fn note_tagged(&mut self, done: &Completion) {
+        if let Some(Code::HighestModseq(modseq)) = done.line.code {
+            self.highest_modseq = self.highest_modseq.max(modseq);
+        }
     }
 
     /// Runs a command that names this folder's messages by UID, on this
@@ -674,8 +705,9 @@ impl Folder {
         self.take_news()?;
         let sent = now();
         let answers = self.owner.execute_together_unless_broken(commands)?;
-        if answers.is_some() {
+        for done in answers.iter().flatten() {
             self.asked_at = sent;
+            self.note_tagged(done);
         }
         Ok(answers)
     }
@@ -741,6 +773,7 @@ impl Folder {
         self.note(data);
         if let Some(done) = done {
             self.streaming = None;
+            self.note_tagged(&done);
             self.note(done.data);
             if done.line.status != Status::Ok {
                 return Err(StorageError::new(
