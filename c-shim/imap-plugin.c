@@ -124,24 +124,39 @@ void sic_imap_send_not_found(struct client_command_context *cmd,
 	sic_imap_send_error(cmd, &error, mailbox);
 }
 
-/* Tells the mail module when the client's command began: its sync may run
-   in a later wakeup (an APPEND's does), and a remote command sent since the
-   command began told the news as of then. Not for IDLE, whose syncs come
-   from the remote's news long after it began. */
-static void sic_imap_command_pre(struct client_command_context *cmd)
+/* The client's selected folder, when it is a shared_imapc one. */
+static struct sic_mailbox *sic_imap_selected(struct client_command_context *cmd)
 {
-	const struct timeval *began = &cmd->stats.start_time;
+	struct mailbox *box = cmd->client->mailbox;
 
-	if (began->tv_sec == 0 || strcmp(cmd->name, "IDLE") == 0)
-		sic_imap_command_started(0);
-	else {
-		sic_imap_command_started((uint64_t)began->tv_sec * 1000000 +
-					 (uint64_t)began->tv_usec);
-	}
+	if (box == NULL || strcmp(box->storage->name, SIC_STORAGE_NAME) != 0)
+		return NULL;
+	return SIC_MAILBOX(box);
 }
 
-static void sic_imap_command_post(struct client_command_context *cmd ATTR_UNUSED)
+/* Notes when the client's command began, for the selected folder's sync
+   after it: that sync may run in a later wakeup (an APPEND's does), and a
+   remote command sent since the command began told the news as of then.
+   Not for IDLE, whose syncs come from the remote's news long after. */
+static void sic_imap_command_pre(struct client_command_context *cmd)
 {
+	struct sic_mailbox *mbox = sic_imap_selected(cmd);
+	const struct timeval *began = &cmd->stats.start_time;
+
+	if (mbox == NULL)
+		return;
+	mbox->command_began = strcmp(cmd->name, "IDLE") == 0 ? 0 :
+		(uint64_t)began->tv_sec * 1000000 + (uint64_t)began->tv_usec;
+}
+
+/* Forgets it unless the command's sync is still to come: a later sync
+   that no command drives (NOTIFY's) must not take it. */
+static void sic_imap_command_post(struct client_command_context *cmd)
+{
+	struct sic_mailbox *mbox = sic_imap_selected(cmd);
+
+	if (mbox != NULL && cmd->state != CLIENT_COMMAND_STATE_WAIT_SYNC)
+		mbox->command_began = 0;
 }
 
 SIC_PUBLIC void imap_shared_imapc_plugin_init(struct module *module ATTR_UNUSED)

@@ -28,6 +28,10 @@ struct sic_mailbox {
 	/* When the remote was last asked for the index under its lock (a
 	   uint64_t, µs since the epoch; see sync.c). */
 	uint32_t asked_ext_id;
+	/* When the client's command on this selected folder began (µs since
+	   the epoch), as the imap module notes it; 0: unknown. The next sync
+	   takes it (see sync.c). */
+	uint64_t command_began;
 	/* The cache file fields of the remote's ENVELOPE and of a message's
 	   whole header (see storage.c). */
 	unsigned int envelope_cache_idx;

@@ -536,13 +536,18 @@ static int sic_sync_index(struct sic_mailbox *mbox, bool quick,
 	return -1;
 }
 
-/* When the user's command began: Dovecot's ioloop time is that of the
-   wakeup that read it (the remote's answers are waited for outside the
-   ioloop), in µs since the epoch. */
-static uint64_t sic_command_began(void)
+/* When the user's command began, in µs since the epoch: as the imap module
+   noted it for the selected folder (taken once), else Dovecot's ioloop
+   time, that of the wakeup that runs the sync (the remote's answers are
+   waited for outside the ioloop). */
+static uint64_t sic_command_began(struct sic_mailbox *mbox)
 {
-	return (uint64_t)ioloop_timeval.tv_sec * 1000000 +
+	uint64_t now = (uint64_t)ioloop_timeval.tv_sec * 1000000 +
 		(uint64_t)ioloop_timeval.tv_usec;
+	uint64_t noted = mbox->command_began;
+
+	mbox->command_began = 0;
+	return noted != 0 && noted < now ? noted : now;
 }
 
 struct mailbox_sync_context *
@@ -561,7 +566,7 @@ sic_mailbox_sync_init(struct mailbox *box, enum mailbox_sync_flags flags)
 		   all other news as of then: as good as a NOOP. */
 		ret = sic_sync_index(mbox, pushed > 0 ||
 				     (flags & MAILBOX_SYNC_FLAG_FAST) != 0,
-				     sic_command_began());
+				     sic_command_began(mbox));
 		/* An expunge refused (here or by the owner's server, whose
 		   reason the push left) fails the EXPUNGE (or MOVE) that asked
 		   for it. */

@@ -212,11 +212,6 @@ struct sic_sync *sic_folder_sync_plan(struct sic_folder *folder,
    epoch): a sync after a command that asked the remote is a quick one. */
 int sic_folder_has_news(struct sic_folder *folder, int quick,
 			uint64_t command_began, struct sic_error *error_r);
-/* From the imap module, as each client command runs: when it began (µs
-   since the epoch; 0 for IDLE). sic_folder_has_news() takes it for
-   command_began when earlier: the sync of a command (an APPEND's) may
-   run in a later wakeup than the remote commands it sent. */
-void sic_imap_command_started(uint64_t began);
 /* Asks the remote for the news a sync that is not quick needs (NOOP, the
    flags of new mail) before the sync takes the index's lock, so that the
    user's other sessions need not wait for the round trips; the sync then

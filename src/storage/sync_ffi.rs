@@ -3,7 +3,6 @@
 //! changes made against the index, and the changes one by one.
 
 use std::ffi::{c_char, c_int, c_uint, CString};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::folder::SyncResult;
 use super::storage_ffi::{free_box, guarded, internal, string_array, SicError, SicFolder};
@@ -198,17 +197,6 @@ pub unsafe extern "C" fn sic_folder_ask_ahead(
     })
 }
 
-/// When the client's IMAP command now running began (µs since the epoch),
-/// as the imap module told (`sic_imap_command_started`); 0: unknown.
-static IMAP_COMMAND_STARTED: AtomicU64 = AtomicU64::new(0);
-
-/// Called by the imap module as each client command runs: when it began
-/// (`0` for one whose syncs come long after, IDLE).
-#[no_mangle]
-pub extern "C" fn sic_imap_command_started(began: u64) {
-    IMAP_COMMAND_STARTED.store(began, Ordering::Relaxed);
-}
-
 /// # Safety
 /// `folder` came from `sic_folder_open`.
 #[no_mangle]
@@ -221,14 +209,9 @@ pub unsafe extern "C" fn sic_folder_has_news(
     guarded("sic_folder_has_news", error_r, -1, || {
         // SAFETY: guaranteed by the caller.
         let folder = unsafe { folder.as_mut() }.ok_or_else(internal)?;
-        // The imap process's ioloop time may have moved on since the
-        // command began (an APPEND's sync runs in a later wakeup than its
-        // save): the command's own start is the earlier one.
-        let began = match IMAP_COMMAND_STARTED.load(Ordering::Relaxed) {
-            0 => command_began,
-            started => started.min(command_began),
-        };
-        Ok(c_int::from(folder.folder.has_news(quick != 0, began)?))
+        Ok(c_int::from(
+            folder.folder.has_news(quick != 0, command_began)?,
+        ))
     })
 }
 

@@ -108,17 +108,22 @@ def test_the_remote_idle_is_renewed_before_the_servers_timeout(make_cluster):
     assert cluster.problems() == {}
 
 
-def test_without_idle_on_the_remote_the_folder_is_polled(make_cluster):
-    # The owner's server announces no IDLE: bob's backend asks it every
-    # mailbox_idle_check_interval instead (1 s here).
+def polled_cluster(make_cluster):
+    """The owner's server announces no IDLE: bob's backend asks it every
+    mailbox_idle_check_interval instead (1 s here)."""
     capabilities = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT SORT=DISPLAY THREAD=REFERENCES"
                     " THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS"
                     " LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN"
-                    " CONTEXT=SEARCH LIST-STATUS BINARY MOVE LITERAL+ SPECIAL-USE")
+                    " CONTEXT=SEARCH LIST-STATUS BINARY MOVE LITERAL+ SPECIAL-USE NOTIFY")
     cluster = make_cluster(shared_imapc=True, rawlog=("alice",),
                            backend_config=f"mailbox_idle_check_interval = 1s\nimap_capability = {capabilities}\n")
     seed_team_folder(cluster)
     cluster.share("alice", "Team", "bob", "lookup read")
+    return cluster
+
+
+def test_without_idle_on_the_remote_the_folder_is_polled(make_cluster):
+    cluster = polled_cluster(make_cluster)
     bob = cluster.login("bob")
     bob.select(TEAM, readonly=True)
     tag = start_idle(bob)
@@ -127,6 +132,23 @@ def test_without_idle_on_the_remote_the_folder_is_polled(make_cluster):
     end_idle(bob, tag)
     bob.logout()
     assert "IDLE" not in cluster.remote_commands("alice")
+    assert cluster.problems() == {}
+
+
+def test_notify_of_the_selected_folder_polls_the_remote_every_time(make_cluster):
+    """NOTIFY's checks of the selected folder are no client command: each
+    asks the owner's server anew, not only the first (the time a command
+    began is its own sync's, never a later check's)."""
+    cluster = polled_cluster(make_cluster)
+    bob = cluster.login("bob")
+    bob.select(TEAM, readonly=True)
+    tag = bob._new_tag()  # imaplib knows no NOTIFY
+    bob.send(tag + b" NOTIFY SET (SELECTED (MessageNew MessageExpunge))\r\n")
+    assert wait_for(bob, rb"^" + tag).startswith(tag + b" OK")
+    time.sleep(3.5)  # a few checks, before alice's mail
+    alice_does(cluster, lambda a: a.append("Team", None, None, b"Subject: notified\r\n\r\nhi\r\n"))
+    wait_for(bob, rb"^\* 6 EXISTS")
+    bob.logout()
     assert cluster.problems() == {}
 
 
