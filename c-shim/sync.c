@@ -22,6 +22,18 @@ static void sic_sync_apply_flags(struct mail_index_transaction *trans,
 	mail_index_keywords_unref(&keywords);
 }
 
+/* The index knows these keywords from now on (in this process: Dovecot
+   writes one to the index once a message has it), so that FLAGS lists
+   them as the owner's server does. */
+static void sic_sync_know_keywords(struct mail_index *index,
+				   const char *const *keywords)
+{
+	unsigned int idx;
+
+	for (; *keywords != NULL; keywords++)
+		mail_index_keyword_lookup_or_create(index, *keywords, &idx);
+}
+
 static void sic_sync_apply(struct mail_index_transaction *trans,
 			   const struct sic_change *change)
 {
@@ -42,6 +54,10 @@ static void sic_sync_apply(struct mail_index_transaction *trans,
 	case SIC_CHANGE_APPEND:
 		mail_index_append(trans, change->uid, &seq);
 		sic_sync_apply_flags(trans, seq, change);
+		break;
+	case SIC_CHANGE_KEYWORDS:
+		sic_sync_know_keywords(mail_index_view_get_index(trans->view),
+				       change->keywords);
 		break;
 	}
 }

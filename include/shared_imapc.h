@@ -163,6 +163,9 @@ enum sic_change_kind {
 	SIC_CHANGE_EXPUNGE,
 	SIC_CHANGE_FLAGS,
 	SIC_CHANGE_APPEND,
+	/* The remote's keywords (its FLAGS), for the index to know them too
+	   where no message has them; no uid. */
+	SIC_CHANGE_KEYWORDS,
 };
 struct sic_change {
 	int kind;

@@ -996,6 +996,8 @@ fn a_keyword_named_nil_opens_the_folder_and_reaches_the_index() {
     assert_eq!(
         first.changes,
         vec![
+            // The SELECT's FLAGS: the index knows the keyword.
+            Change::Keywords(vec!["NIL".into()]),
             Change::Append(1, nil(system_flags::SEEN)),
             Change::Append(2, Flags::default())
         ]

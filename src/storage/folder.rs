@@ -60,6 +60,8 @@ struct Pending {
     /// An answer that named no message could not be read: it may have
     /// been about any of them (see `Delta::Full`).
     unsure: bool,
+    /// The keywords of the remote's last `* FLAGS`, once it told them.
+    keywords: Option<Vec<String>>,
 }
 
 /// What a sync learnt from the remote, until the plan is made.
@@ -72,6 +74,8 @@ struct Begun {
     /// When it was asked before the lock (`ask_ahead`): the index has this
     /// as of then if the news are applied (not behind).
     asked_ahead: Option<u64>,
+    /// The remote's keywords, when it told them (`Change::Keywords`).
+    keywords: Option<Vec<String>>,
 }
 
 /// An open shared folder.
@@ -350,6 +354,10 @@ impl Folder {
                     self.pending.vanished.0.extend(uids.0);
                 }
                 Untagged::Fetch { items, broken, .. } => self.note_fetch(items, broken.is_some()),
+                Untagged::Flags(flags) => {
+                    let keywords = flags.into_iter().filter(|f| !f.starts_with('\\'));
+                    self.pending.keywords = Some(keywords.collect());
+                }
                 ref unreadable if unreadable.unreadable_message_data() => self.note_unsure(),
                 Untagged::Status(line) => {
                     if let Some(Code::HighestModseq(m)) = line.code {
@@ -430,7 +438,11 @@ impl Folder {
         self.command_began = command_began;
         let quick = quick || self.asked_during_command();
         let p = &self.pending;
-        let quiet = p.vanished.is_empty() && p.changed.is_empty() && !p.full && !p.exists_grew;
+        let quiet = p.vanished.is_empty()
+            && p.changed.is_empty()
+            && !p.full
+            && !p.exists_grew
+            && p.keywords.is_none();
         Ok(!(quick && self.synced && quiet && self.still_selected()?))
     }
 
@@ -538,6 +550,7 @@ impl Folder {
             let pending = std::mem::take(&mut self.pending);
             // New mail reported as the fetch ended is not in it yet.
             self.pending.exists_grew = pending.exists_grew;
+            self.pending.keywords = pending.keywords;
             Delta::Changes {
                 vanished: pending.vanished,
                 changed: pending.changed,
@@ -557,6 +570,7 @@ impl Folder {
             delta,
             asked_at,
             asked_ahead: self.asked_ahead.take(),
+            keywords: self.pending.keywords.take(),
         });
         Ok(needed)
     }
@@ -568,6 +582,7 @@ impl Folder {
             delta,
             asked_at,
             asked_ahead,
+            keywords,
         } = self.begun.take().ok_or_else(|| {
             StorageError::new(
                 ErrorKind::Temp,
@@ -590,7 +605,11 @@ impl Folder {
             };
             self.keep_for_later(delta);
             return Ok(SyncResult {
-                changes: expunges,
+                changes: keywords
+                    .map(Change::Keywords)
+                    .into_iter()
+                    .chain(expunges)
+                    .collect(),
                 uidvalidity: self.state.uidvalidity,
                 uidnext: 0,
                 highest_modseq: local.modseq,
@@ -598,7 +617,10 @@ impl Folder {
             });
         }
         self.synced_modseq = self.highest_modseq;
-        let changes = self.planned(local, &delta);
+        let mut changes = self.planned(local, &delta);
+        if let Some(keywords) = keywords {
+            changes.insert(0, Change::Keywords(keywords));
+        }
         Ok(SyncResult {
             changes,
             uidvalidity: self.state.uidvalidity,
@@ -803,7 +825,10 @@ impl Folder {
     fn fetch_all_flags(&mut self) -> StorageResult<Delta> {
         let items = self.flag_items();
         let done = self.run_selected(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
-        self.pending = Pending::default();
+        self.pending = Pending {
+            keywords: self.pending.keywords.take(),
+            ..Pending::default()
+        };
         self.note(done.data);
         let mut all = std::mem::take(&mut self.pending.changed);
         // Expunged as the listing ended (the server's news come after its

@@ -149,6 +149,14 @@ unsafe fn local_messages(
     (uids.to_vec(), flags)
 }
 
+/// The names as C strings (a name with a NUL in it is left out).
+fn c_strings(names: &[String]) -> Vec<CString> {
+    names
+        .iter()
+        .filter_map(|k| CString::new(k.as_str()).ok())
+        .collect()
+}
+
 impl SicSync {
     /// The plan with NULL-terminated C arrays of each change's keywords.
     fn new(result: SyncResult) -> SicSync {
@@ -156,11 +164,8 @@ impl SicSync {
             .changes
             .iter()
             .map(|c| match c {
-                Change::SetFlags(_, f) | Change::Append(_, f) => f
-                    .keywords
-                    .iter()
-                    .filter_map(|k| CString::new(k.as_str()).ok())
-                    .collect(),
+                Change::SetFlags(_, f) | Change::Append(_, f) => c_strings(&f.keywords),
+                Change::Keywords(keywords) => c_strings(keywords),
                 _ => Vec::new(),
             })
             .collect();
@@ -250,6 +255,7 @@ const CHANGE_RESET: c_int = 0;
 const CHANGE_EXPUNGE: c_int = 1;
 const CHANGE_FLAGS: c_int = 2;
 const CHANGE_APPEND: c_int = 3;
+const CHANGE_KEYWORDS: c_int = 4;
 
 /// # Safety
 /// `sync` came from `sic_folder_sync_plan`; `change_r` is writable.
@@ -293,6 +299,12 @@ pub unsafe extern "C" fn sic_sync_get(
                 kind: CHANGE_APPEND,
                 uid: *uid,
                 flags: f.system,
+                keywords,
+            },
+            Change::Keywords(_) => SicChange {
+                kind: CHANGE_KEYWORDS,
+                uid: 0,
+                flags: 0,
                 keywords,
             },
         };

@@ -151,6 +151,10 @@ pub enum Change {
     SetFlags(u32, Flags),
     /// Add this UID (above every local one) with its flags.
     Append(u32, Flags),
+    /// The keywords the remote's folder knows (its `* FLAGS`), also those
+    /// no message has now: Dovecot lists the index's in FLAGS, as the
+    /// owner's own server does.
+    Keywords(Vec<String>),
 }
 
 /// The changes, in the order they must be applied.

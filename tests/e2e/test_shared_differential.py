@@ -61,7 +61,18 @@ def test_the_owners_changes_reach_the_viewer_as_they_reach_the_owner(diff):
     diff.step("SEARCH KEYWORD Todo")
 
 
+def test_a_keyword_only_ever_removed_is_listed_as_the_owners(diff):
+    """No message has it, but the folder knows it now: FLAGS lists it
+    (found by the soak)."""
+    diff.owner_flags(1, "+FLAGS ($Later)")
+    diff.step("NOOP")
+    diff.owner_flags(1, "-FLAGS ($Later Todo)")
+    diff.step("NOOP")
+    diff.step("SELECT {folder}")
+
+
 @pytest.mark.parametrize("seed", SEEDS)
+
 def test_a_randomized_sequence_answers_as_the_owner(diff, seed):
     rng = random.Random(seed)
     for _ in range(STEPS):
