@@ -438,20 +438,9 @@ fn news_asked_ahead_of_the_lock_apply_unless_another_session_went_further() {
         answer(peer, "NOOP", &["* 2 FETCH (UID 2 FLAGS () MODSEQ (16))"]);
     });
     let (_owner, mut folder) = open_synced(server.port, false);
-    let index = Local {
-        flags: vec![
-            Flags::default(),
-            Flags::from_names(["\\Seen"]),
-            Flags::from_names(["$Work"]),
-        ],
-        ..local(&[1, 2, 3])
-    };
     // Another session of the user gave the index modseq 15 while this one
     // waited for the lock: news as of 12 would undo its work, and wait.
-    let went_further = Local {
-        modseq: 15,
-        ..index.clone()
-    };
+    let went_further = index_at(15);
     let asked = now();
     let behind = sync_asked_ahead(&mut folder, &went_further, 0);
     assert_eq!((behind.changes, behind.asked_at), (vec![], 0));
@@ -500,13 +489,13 @@ fn index_at(modseq: u64) -> Local {
     }
 }
 
-#[test]
-fn news_with_an_expunge_are_as_new_as_the_tagged_highestmodseq_says() {
+/// `Team` synced, then a sync asked ahead whose NOOP tells that message 3
+/// changed (modseq 12) and 1 went (13..16): only the tagged OK tells how
+/// far these news reach. The index, once locked, is as of `index_modseq`.
+fn sync_after_an_expunge(index_modseq: u64) -> SyncResult {
     let server = serve(|peer| {
         answer(peer, "NOOP", &[]);
         answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
-        // Message 3 changed (modseq 12), then 1 went (13..16): only the
-        // tagged OK tells how far these news reach.
         answer_noop_with_modseq(
             peer,
             &["* VANISHED 1", "* 2 FETCH (UID 3 FLAGS () MODSEQ (12))"],
@@ -514,37 +503,31 @@ fn news_with_an_expunge_are_as_new_as_the_tagged_highestmodseq_says() {
         );
     });
     let (_owner, mut folder) = open_synced(server.port, false);
+    let result = sync_asked_ahead(&mut folder, &index_at(index_modseq), 0);
+    drop(folder);
+    server.finish();
+    result
+}
+
+#[test]
+fn news_with_an_expunge_are_as_new_as_the_tagged_highestmodseq_says() {
     // Another session applied news as of 15 meanwhile: these are newer.
-    let result = sync_asked_ahead(&mut folder, &index_at(15), 0);
+    let result = sync_after_an_expunge(15);
     assert_eq!(
         result.changes,
         vec![Change::Expunge(1), Change::SetFlags(3, Flags::default())]
     );
     assert_eq!(result.highest_modseq, 16);
     assert!(result.asked_at != 0);
-    drop(folder);
-    server.finish();
 }
 
 #[test]
 fn expunges_apply_even_when_another_session_went_further() {
-    let server = serve(|peer| {
-        answer(peer, "NOOP", &[]);
-        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
-        answer_noop_with_modseq(
-            peer,
-            &["* VANISHED 1", "* 2 FETCH (UID 3 FLAGS () MODSEQ (12))"],
-            16,
-        );
-    });
-    let (_owner, mut folder) = open_synced(server.port, false);
     // The index is as of 20: the flags told here may be older than its,
     // but an expunged message never comes back.
-    let result = sync_asked_ahead(&mut folder, &index_at(20), 0);
+    let result = sync_after_an_expunge(20);
     assert_eq!(result.changes, vec![Change::Expunge(1)]);
     assert_eq!((result.highest_modseq, result.asked_at), (20, 0));
-    drop(folder);
-    server.finish();
 }
 
 #[test]
