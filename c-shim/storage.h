@@ -25,7 +25,7 @@ struct sic_mailbox {
 	struct sic_storage *storage;
 	struct sic_folder *folder;
 	uint32_t ext_id;
-	/* When the remote was last asked for the index under its lock (a
+	/* When the remote was last asked for what the index has (a
 	   uint64_t, µs since the epoch; see sync.c). */
 	uint32_t asked_ext_id;
 	/* When the client's command on this selected folder began (µs since

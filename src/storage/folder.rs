@@ -60,8 +60,6 @@ struct Pending {
     /// An answer that named no message could not be read: it may have
     /// been about any of them (see `Delta::Full`).
     unsure: bool,
-    /// The keywords of the remote's last `* FLAGS`, once it told them.
-    keywords: Option<Vec<String>>,
 }
 
 /// What a sync learnt from the remote, until the plan is made.
@@ -114,6 +112,9 @@ pub struct Folder {
     command_began: u64,
     /// When `ask_ahead` asked for the sync to come.
     asked_ahead: Option<u64>,
+    /// The keywords of the remote's last `* FLAGS`, until a sync gives
+    /// them to the index.
+    remote_keywords: Option<Vec<String>>,
     /// What `begin_sync` learnt, until `finish_sync` plans with it.
     begun: Option<Begun>,
     cache: HashMap<u32, MessageData>,
@@ -155,6 +156,7 @@ impl Folder {
             synced_modseq: known.1,
             asked_at: 0,
             asked_ahead: None,
+            remote_keywords: None,
             command_began: 0,
             begun: None,
             cache: HashMap::new(),
@@ -356,7 +358,7 @@ impl Folder {
                 Untagged::Fetch { items, broken, .. } => self.note_fetch(items, broken.is_some()),
                 Untagged::Flags(flags) => {
                     let keywords = flags.into_iter().filter(|f| !f.starts_with('\\'));
-                    self.pending.keywords = Some(keywords.collect());
+                    self.remote_keywords = Some(keywords.collect());
                 }
                 ref unreadable if unreadable.unreadable_message_data() => self.note_unsure(),
                 Untagged::Status(line) => {
@@ -442,7 +444,7 @@ impl Folder {
             && p.changed.is_empty()
             && !p.full
             && !p.exists_grew
-            && p.keywords.is_none();
+            && self.remote_keywords.is_none();
         Ok(!(quick && self.synced && quiet && self.still_selected()?))
     }
 
@@ -550,7 +552,6 @@ impl Folder {
             let pending = std::mem::take(&mut self.pending);
             // New mail reported as the fetch ended is not in it yet.
             self.pending.exists_grew = pending.exists_grew;
-            self.pending.keywords = pending.keywords;
             Delta::Changes {
                 vanished: pending.vanished,
                 changed: pending.changed,
@@ -570,7 +571,7 @@ impl Folder {
             delta,
             asked_at,
             asked_ahead: self.asked_ahead.take(),
-            keywords: self.pending.keywords.take(),
+            keywords: self.remote_keywords.take(),
         });
         Ok(needed)
     }
@@ -727,9 +728,9 @@ impl Folder {
         self.take_news()?;
         let sent = now();
         let answers = self.owner.execute_together_unless_broken(commands)?;
-        for done in answers.iter().flatten() {
+        if let Some(answers) = &answers {
             self.asked_at = sent;
-            self.note_tagged(done);
+            answers.iter().for_each(|done| self.note_tagged(done));
         }
         Ok(answers)
     }
@@ -825,10 +826,7 @@ impl Folder {
     fn fetch_all_flags(&mut self) -> StorageResult<Delta> {
         let items = self.flag_items();
         let done = self.run_selected(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
-        self.pending = Pending {
-            keywords: self.pending.keywords.take(),
-            ..Pending::default()
-        };
+        self.pending = Pending::default();
         self.note(done.data);
         let mut all = std::mem::take(&mut self.pending.changed);
         // Expunged as the listing ended (the server's news come after its
