@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from support.cluster import seed_team_folder
+from support.cluster import raw_command, seed_team_folder
 
 # Far below mailbox_idle_check_interval (10 minutes): only a push delivers.
 WAIT = 20
@@ -122,31 +122,20 @@ def test_create_rename_delete_are_done_on_alices_server(path):
     bob.logout()
 
 
-def raw(imap, command):
-    """Sends `command` raw: its status and the untagged lines before it."""
-    tag = imap._new_tag().decode()
-    imap.send(f"{tag} {command}\r\n".encode())
-    lines = []
-    while not (line := imap.readline().decode()).startswith(tag + " "):
-        assert line, (command, "connection closed", lines)
-        lines.append(line.rstrip("\r\n"))
-    return line.split()[1], lines
-
-
 def test_modseq_search_with_an_entry_name(path):
     bob = path.bob()
-    raw(bob, "EXAMINE \"shared/alice/Team\"")
-    status, lines = raw(bob, 'SEARCH RETURN (MIN) MODSEQ "/flags/\\\\seen" all 1')
+    raw_command(bob, "EXAMINE \"shared/alice/Team\"")
+    status, lines = raw_command(bob, 'SEARCH RETURN (MIN) MODSEQ "/flags/\\\\seen" all 1')
     assert status == "OK" and [line for line in lines if line.startswith("* ESEARCH")], lines
     bob.logout()
 
 
 def test_search_updates_follow_the_owners_change(path):
     bob = path.bob()
-    raw(bob, "SELECT \"shared/alice/Team\"")
+    raw_command(bob, "SELECT \"shared/alice/Team\"")
     tag = bob._new_tag().decode()
-    bob.tagnum -= 1  # raw() takes the same tag again
-    status, lines = raw(bob, "UID SEARCH RETURN (UPDATE) KEYWORD $X")
+    bob.tagnum -= 1  # raw_command() takes the same tag again
+    status, lines = raw_command(bob, "UID SEARCH RETURN (UPDATE) KEYWORD $X")
     # (Dovecot may announce the keyword in FLAGS alongside.)
     assert status == "OK" and f'* ESEARCH (TAG "{tag}") UID' in lines, lines
     alice = path.cluster.login("alice")
@@ -156,7 +145,7 @@ def test_search_updates_follow_the_owners_change(path):
     # The built-in imapc may hear of the change only at a later NOOP.
     told = []
     for _ in range(10):
-        status, lines = raw(bob, "NOOP")
+        status, lines = raw_command(bob, "NOOP")
         assert status == "OK", lines
         told += lines
         if f'* ESEARCH (TAG "{tag}") UID ADDTO (0 2)' in told:

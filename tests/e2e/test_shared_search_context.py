@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from support.cluster import seed_team_folder
+from support.cluster import raw_command, seed_team_folder
 
 SHARED = '"shared/alice/Team"'
 NEW_MESSAGE = (
@@ -26,13 +26,8 @@ def cluster(make_cluster):
 def run(imap, command):
     """Sends `command` raw; the lines up to its tagged answer (which is
     checked to be OK)."""
-    tag = imap._new_tag().decode()
-    imap.send(f"{tag} {command}\r\n".encode())
-    lines = []
-    while not (line := imap.readline().decode()).startswith(tag + " "):
-        assert line, (command, "connection closed", lines)
-        lines.append(line.rstrip("\r\n"))
-    assert line.split()[1] == "OK", (command, line, lines)
+    status, lines = raw_command(imap, command)
+    assert status == "OK", (command, status, lines)
     return lines
 
 

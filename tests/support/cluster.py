@@ -759,6 +759,19 @@ def stop_saved(root: Path) -> None:
         instance.wait_stopped()
 
 
+def raw_command(imap, command: str) -> tuple[str, list[str]]:
+    """Sends `command` raw on an imaplib session (for what imaplib cannot
+    send or keeps from the caller): its tagged status and the untagged
+    lines before it."""
+    tag = imap._new_tag().decode()
+    imap.send(f"{tag} {command}\r\n".encode())
+    lines = []
+    while not (line := imap.readline().decode()).startswith(tag + " "):
+        assert line, (command, "connection closed", lines)
+        lines.append(line.rstrip("\r\n"))
+    return line.split()[1], lines
+
+
 def seed_team_folder(
     cluster: Cluster, owner: str = "alice", folder: str = "Team", count: int = 5, subject: str = "Message"
 ) -> None:
