@@ -58,9 +58,13 @@ setup-build:
 setup:
 	scripts/install-deps test
 
+# The fuzz targets are their own crate: `make test` must catch them falling
+# behind the library's types, not the next `make fuzz`.
 lint: setup
 	$(CARGO) fmt --check
+	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 test: lint
 	SHARED_IMAPC_PYTHON=$(PYTHON) $(CARGO) test

@@ -170,6 +170,8 @@ fn sync(folder: &mut Folder, mut index: Local) -> Result<Local, ()> {
             Change::SetFlags(uid, flags) | Change::Append(uid, flags) => {
                 messages.insert(uid, flags);
             }
+            // The folder's keyword list: no message changes.
+            Change::Keywords(_) => {}
         }
     }
     index.uidvalidity = result.uidvalidity;
