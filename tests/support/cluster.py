@@ -18,6 +18,7 @@ import imaplib
 import json
 import os
 import pwd
+import random
 import grp
 import shutil
 import signal
@@ -57,10 +58,30 @@ def built_imap_module() -> Path:
     return path
 
 
+_ports_given: set[int] = set()
+_port_choice = random.Random()
+
+
 def free_port(address: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range (a
+    port the kernel hands out, to an outgoing connection or a scripted
+    server binding port 0, could be taken between this choice and Dovecot's
+    bind), and not given before in this run (nothing listens yet on the
+    ports a cluster was just given)."""
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(1000):
+        port = _port_choice.randrange(20000, max(first_ephemeral, 20001))
+        if port in _ports_given:
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((address, port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError(f"no free port on {address} below {first_ephemeral}")
 
 
 def port_or_free(preferred: int | None, address: str = "127.0.0.1") -> int:
