@@ -19,6 +19,7 @@ const SHIM_SOURCES: &[&str] = &[
     "c-shim/list.c",
     "c-shim/sync.c",
     "c-shim/mail.c",
+    "c-shim/store.c",
     "c-shim/search.c",
     "c-shim/groups.c",
     "c-shim/save.c",

@@ -256,6 +256,7 @@ static void sic_mailbox_close(struct mailbox *box)
 	struct sic_mailbox *mbox = SIC_MAILBOX(box);
 
 	sic_mailbox_idle_close(mbox);
+	sic_unlogged_stores_free(mbox);
 	sic_folder_free(mbox->folder);
 	mbox->folder = NULL;
 	index_storage_mailbox_close(box);
@@ -511,8 +512,8 @@ static struct mailbox sic_mailbox_class = {
 		.sync_deinit = sic_mailbox_sync_deinit,
 		.notify_changes = sic_mailbox_notify_changes,
 		.transaction_begin = index_transaction_begin,
-		.transaction_commit = index_transaction_commit,
-		.transaction_rollback = index_transaction_rollback,
+		.transaction_commit = sic_transaction_commit,
+		.transaction_rollback = sic_transaction_rollback,
 		.mail_alloc = sic_mail_alloc,
 		.search_init = sic_search_init,
 		.search_deinit = sic_search_deinit,

@@ -20,6 +20,8 @@ struct sic_storage {
 	struct sic_owner *owner;
 };
 
+struct sic_unlogged_store;
+
 struct sic_mailbox {
 	struct mailbox box;
 	struct sic_storage *storage;
@@ -44,6 +46,9 @@ struct sic_mailbox {
 	/* Watches idle_fd (a copy of the remote socket) during the IDLE. */
 	struct io *io_idle;
 	int idle_fd;
+	/* The user's changes the index took for no-ops, to pass on all the
+	   same (store.c). */
+	ARRAY(struct sic_unlogged_store) unlogged_stores;
 	/* An expunge was asked for without the right: the EXPUNGE (or MOVE)
 	   that syncs it answers NO (sync.c). */
 	bool expunge_refused;
@@ -65,6 +70,27 @@ void sic_index_known_state(struct sic_mailbox *mbox,
 			   struct sic_index_header *hdr_r);
 
 extern struct mail_vfuncs sic_mail_vfuncs;
+
+/* The user's flag changes, gathered to go to the remote together. */
+ARRAY_DEFINE_TYPE(sic_flag_change, struct sic_flag_change);
+
+/* store.c: the user's flag and keyword changes, and their transactions'
+   ends, keeping aside those the index takes for no-ops. */
+void sic_mail_update_flags(struct mail *mail, enum modify_type modify_type,
+			   enum mail_flags flags);
+void sic_mail_update_keywords(struct mail *mail, enum modify_type modify_type,
+			      struct mail_keywords *keywords);
+int sic_transaction_commit(struct mailbox_transaction_context *t,
+			   struct mail_transaction_commit_changes *changes_r);
+void sic_transaction_rollback(struct mailbox_transaction_context *t);
+/* Adds the committed changes kept aside to changes (their keywords valid
+   until sic_unlogged_stores_done), dropping with a warning those made in
+   a folder the owner's server has replaced since. */
+void sic_unlogged_stores_take(struct sic_mailbox *mbox,
+			      ARRAY_TYPE(sic_flag_change) *changes);
+/* Forgets the committed changes taken: passed on, or refused. */
+void sic_unlogged_stores_done(struct sic_mailbox *mbox);
+void sic_unlogged_stores_free(struct sic_mailbox *mbox);
 
 /* groups.c: in a master user's session as another user, group rights
    become the master user's. */

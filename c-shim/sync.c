@@ -114,9 +114,6 @@ static void sic_sync_header(struct sic_mailbox *mbox,
 	}
 }
 
-/* The user's flag changes, gathered to go to the remote together. */
-ARRAY_DEFINE_TYPE(sic_flag_change, struct sic_flag_change);
-
 static void sic_flag_change_add(ARRAY_TYPE(sic_flag_change) *changes,
 				const struct mail_index_sync_rec *rec,
 				bool add, uint8_t flags, const char *keyword)
@@ -197,12 +194,45 @@ static void sic_sync_drop_local(struct sic_mailbox *mbox,
 		  "owner's server has replaced", dropped, uidvalidity);
 }
 
+/* Whether what the owner's server could not take may be tried again
+   (unreachable, the connection broken, a temporary failure). */
+static bool sic_error_is_temporary(const struct sic_error *error)
+{
+	return error->kind == SIC_ERR_TEMP || error->kind == SIC_ERR_UNAVAILABLE;
+}
+
+/* The user's changes the index took for no-ops (store.c).
+   Returns as sic_sync_push_local. */
+static int sic_sync_push_unlogged(struct sic_mailbox *mbox)
+{
+	ARRAY_TYPE(sic_flag_change) changes;
+	struct sic_error error;
+	int ret;
+
+	t_array_init(&changes, 8);
+	sic_unlogged_stores_take(mbox, &changes);
+	if (array_is_empty(&changes)) {
+		sic_unlogged_stores_done(mbox);
+		return 0;
+	}
+	i_zero(&error);
+	ret = sic_sync_push_flags(mbox, &changes, &error);
+	if (ret < 0) {
+		sic_mailbox_report(&mbox->box, &error);
+		/* Kept for the next sync, as a logged change is. */
+		if (sic_error_is_temporary(&error))
+			return -1;
+	}
+	sic_unlogged_stores_done(mbox);
+	return ret < 0 ? -1 : 1;
+}
+
 /* The user's own changes (STORE, EXPUNGE, \Seen from FETCH) wait in the
    index for the "backend" to apply them: here the owner's server. What it
    really did comes back with the remote changes below.
    Returns 1 when changes went to the owner's server, 0 when there were
    none to pass on, -1 on error. */
-static int sic_sync_push_local(struct sic_mailbox *mbox)
+static int sic_sync_push_logged(struct sic_mailbox *mbox)
 {
 	struct mail_index_sync_ctx *sync_ctx;
 	struct mail_index_view *sync_view;
@@ -215,12 +245,6 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	bool temporary;
 	int ret;
 
-	/* EXAMINE sends nothing: what another session of the user changed
-	   stays in the index for a SELECT to pass on. (A folder the rights
-	   make read-only still passes changes on: the owner's server drops
-	   them, and its answer puts the index right.) */
-	if ((mbox->box.flags & MAILBOX_FLAG_READONLY) != 0)
-		return 0;
 	ret = mail_index_sync_begin(mbox->box.index, &sync_ctx, &sync_view,
 		&trans, index_storage_get_sync_flags(&mbox->box) |
 		MAIL_INDEX_SYNC_FLAG_REQUIRE_CHANGES);
@@ -241,8 +265,7 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	}
 	if (ret == 0)
 		ret = sic_sync_push_flags(mbox, &changes, &error);
-	temporary = ret < 0 && (error.kind == SIC_ERR_TEMP ||
-				error.kind == SIC_ERR_UNAVAILABLE);
+	temporary = ret < 0 && sic_error_is_temporary(&error);
 	if (ret < 0)
 		sic_mailbox_report(&mbox->box, &error);
 	/* What the owner's server could not take now (unreachable, the
@@ -259,6 +282,26 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 		return -1;
 	}
 	return ret < 0 ? -1 : (records > 0 ? 1 : 0);
+}
+
+/* Returns 1 when changes went to the owner's server, 0 when there were
+   none to pass on, -1 on error (what could be tried again is kept). */
+static int sic_sync_push_local(struct sic_mailbox *mbox)
+{
+	int unlogged, logged;
+
+	/* EXAMINE sends nothing: what another session of the user changed
+	   stays in the index for a SELECT to pass on. (A folder the rights
+	   make read-only still passes changes on: the owner's server drops
+	   them, and its answer puts the index right.) */
+	if ((mbox->box.flags & MAILBOX_FLAG_READONLY) != 0)
+		return 0;
+	/* The no-ops first: a later change of the same flag was logged. */
+	unlogged = sic_sync_push_unlogged(mbox);
+	if (unlogged < 0)
+		return -1;
+	logged = sic_sync_push_logged(mbox);
+	return logged < 0 ? -1 : I_MAX(unlogged, logged);
 }
 
 /* The local messages, as the core compares them with the remote's. */

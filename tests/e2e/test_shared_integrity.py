@@ -113,6 +113,31 @@ def test_a_store_reaches_the_owner_as_one_store_and_the_flags_it_left(cluster):
     alice.logout()
 
 
+@pytest.mark.parametrize("flag", ["\\Seen", "$Load"])
+def test_a_store_of_a_flag_bob_last_saw_set_sets_it_on_the_owners_server(cluster, flag):
+    """alice clears a flag bob's session last saw set; bob, not told yet,
+    sets it again. On alice's own folder that STORE sets it (two sessions
+    of hers, the same race); through the shared folder it must too, not be
+    taken for a no-op by bob's index. (alice's second session also reports
+    the flag in a FETCH; bob, who never saw it cleared, is told nothing.)"""
+    alice = cluster.login("alice")
+    assert alice.select("src")[0] == "OK"
+    assert alice.uid("STORE", "1", "+FLAGS", f"({flag})")[0] == "OK"
+    bob = cluster.login("bob")
+    assert bob.select('"shared/alice/src"')[0] == "OK"
+    status, data = bob.fetch("1", "(FLAGS)")
+    assert flag.encode() in data[0], data
+    assert alice.uid("STORE", "1", "-FLAGS", f"({flag})")[0] == "OK"
+    assert bob.store("1", "+FLAGS", f"({flag})")[0] == "OK"
+    status, data = alice.uid("FETCH", "1", "(FLAGS)")
+    assert flag.encode() in data[0], data
+    status, data = bob.fetch("1", "(FLAGS)")
+    assert flag.encode() in data[0], data
+    alice.logout()
+    bob.logout()
+    assert cluster.problems() == {}
+
+
 def test_an_append_to_the_selected_folder_asks_only_for_the_new_flags(cluster):
     """An APPEND into the folder bob has selected: the APPEND's answer is
     as new as a NOOP's (the sync runs after Dovecot's clock moved on, but
