@@ -601,10 +601,13 @@ fn news_of_older_messages_told_while_fetching_new_ones_reach_the_index() {
 }
 
 #[test]
-fn news_told_as_a_listing_ends_are_not_lost() {
+fn new_mail_told_as_a_listing_ends_is_listed_in_the_same_sync() {
+    // Message 2 went and message 4 came after the listing's data; the
+    // tagged answer's HIGHESTMODSEQ covers both, and the index may claim
+    // it only with message 4 in it: the next session's QRESYNC starts
+    // there, and a UID below the index's last is never appended.
     let server = serve(|peer| {
         answer(peer, "NOOP", &[]);
-        // Message 2 went and message 4 came after the listing's data.
         answer(
             peer,
             "UID FETCH 1:* (UID FLAGS MODSEQ)",
@@ -612,16 +615,59 @@ fn news_told_as_a_listing_ends_are_not_lost() {
         );
         answer(
             peer,
-            "UID FETCH 4:* (UID FLAGS MODSEQ)",
-            &["* 3 FETCH (UID 4 FLAGS () MODSEQ (12))"],
+            "UID FETCH 1:* (UID FLAGS MODSEQ)",
+            &[
+                "* 1 FETCH (UID 1 FLAGS () MODSEQ (3))",
+                "* 2 FETCH (UID 3 FLAGS () MODSEQ (10))",
+                "* 3 FETCH (UID 4 FLAGS () MODSEQ (12))",
+            ],
         );
     });
     let mut folder = open(server.port);
     let first = sync(&mut folder, &local(&[1, 2, 3]), false);
-    assert_eq!(first.changes[0], Change::Expunge(2));
-    assert!(folder.has_news(true, 0).unwrap());
-    let next = sync(&mut folder, &local(&[1, 3]), true);
-    assert_eq!(next.changes, vec![Change::Append(4, Flags::default())]);
+    assert_eq!(
+        first.changes,
+        vec![Change::Expunge(2), Change::Append(4, Flags::default())]
+    );
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn new_mail_told_as_its_fetch_ends_is_fetched_in_the_same_sync() {
+    // Found by the several-sessions test: another session's message 5 was
+    // told (EXISTS) after the data of the fetch of message 4; left for
+    // the next sync, the index claimed the modseq that covers it, and the
+    // user's other sessions, starting from there, never saw it.
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        answer(peer, "NOOP", &["* 4 EXISTS"]);
+        answer(
+            peer,
+            "UID FETCH 4:* (UID FLAGS MODSEQ)",
+            &["* 4 FETCH (UID 4 FLAGS () MODSEQ (11))", "* 5 EXISTS"],
+        );
+        answer(
+            peer,
+            "UID FETCH 4:* (UID FLAGS MODSEQ)",
+            &[
+                "* 4 FETCH (UID 4 FLAGS () MODSEQ (11))",
+                "* 5 FETCH (UID 5 FLAGS () MODSEQ (12))",
+            ],
+        );
+    });
+    let mut folder = open(server.port);
+    sync(&mut folder, &local(&[1, 2, 3]), false);
+    let next = sync(&mut folder, &local(&[1, 2, 3]), false);
+    assert_eq!(
+        next.changes,
+        vec![
+            Change::Append(4, Flags::default()),
+            Change::Append(5, Flags::default())
+        ]
+    );
+    assert_eq!(next.highest_modseq, 12);
     drop(folder);
     server.finish();
 }

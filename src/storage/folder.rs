@@ -31,6 +31,9 @@ const MESSAGE_BATCH: usize = 200;
 /// far fewer messages): `ALL 1:4294967295` is a few bytes to send, and 16
 /// GB to list for Dovecot.
 const MAX_SEARCH_RESULTS: u64 = 1 << 24;
+/// How often a sync fetches the new mail told as its last fetch ended
+/// before leaving it to the next sync (`fetch_new_mail`).
+const NEW_MAIL_FETCHES: usize = 3;
 
 /// What the last sync decided, for the index.
 #[derive(Debug, Default)]
@@ -478,9 +481,7 @@ impl Folder {
         let done = self.run(Command::new("NOOP"), true)?;
         self.note(done.data);
         self.saw_index(last_uid);
-        if std::mem::take(&mut self.pending.exists_grew) {
-            self.fetch_flags_after(last_uid)?;
-        }
+        self.fetch_new_mail(last_uid)?;
         self.asked_ahead = Some(sent);
         Ok(())
     }
@@ -546,11 +547,9 @@ impl Folder {
             }
             self.fetch_all_flags()?
         } else {
-            if std::mem::take(&mut self.pending.exists_grew) {
-                self.fetch_flags_after(last_uid)?;
-            }
+            self.fetch_new_mail(last_uid)?;
             let pending = std::mem::take(&mut self.pending);
-            // New mail reported as the fetch ended is not in it yet.
+            // New mail told as the last fetch ended is not in it yet.
             self.pending.exists_grew = pending.exists_grew;
             Delta::Changes {
                 vanished: pending.vanished,
@@ -617,7 +616,12 @@ impl Folder {
                 asked_at: 0,
             });
         }
-        self.synced_modseq = self.highest_modseq;
+        // New mail still told as the last fetch ended (see
+        // `fetch_new_mail`): the index holds the news only up to where
+        // this folder's last sync left it.
+        if !self.pending.exists_grew {
+            self.synced_modseq = self.highest_modseq;
+        }
         let mut changes = self.planned(local, &delta);
         if let Some(keywords) = keywords {
             changes.insert(0, Change::Keywords(keywords));
@@ -626,7 +630,7 @@ impl Folder {
             changes,
             uidvalidity: self.state.uidvalidity,
             uidnext: self.state.uidnext,
-            highest_modseq: self.highest_modseq,
+            highest_modseq: self.synced_modseq,
             asked_at: asked_at.or(asked_ahead).unwrap_or(0),
         })
     }
@@ -825,9 +829,17 @@ impl Folder {
 
     fn fetch_all_flags(&mut self) -> StorageResult<Delta> {
         let items = self.flag_items();
-        let done = self.run_selected(Command::new("UID FETCH").syntax("1:*").syntax(items))?;
-        self.pending = Pending::default();
-        self.note(done.data);
+        for _ in 0..NEW_MAIL_FETCHES {
+            let command = Command::new("UID FETCH").syntax("1:*").syntax(items);
+            let done = self.run_selected(command)?;
+            self.pending = Pending::default();
+            self.note(done.data);
+            // New mail told as the listing ended: listed again (see
+            // `fetch_new_mail`).
+            if !self.pending.exists_grew {
+                break;
+            }
+        }
         let mut all = std::mem::take(&mut self.pending.changed);
         // Expunged as the listing ended (the server's news come after its
         // data): gone. New mail told then stays pending for the next sync.
@@ -838,6 +850,22 @@ impl Folder {
         }
         let complete = !std::mem::take(&mut self.pending.unsure);
         Ok(Delta::Full { all, complete })
+    }
+
+    /// Fetches the flags of the new mail the session was told of, again
+    /// while more is told as an answer ends (EXISTS after the FETCH's data):
+    /// the HIGHESTMODSEQ of the tagged answer covers that mail too, and an
+    /// index that claimed that modseq without it would never get it (the
+    /// QRESYNC of the user's next session starts there, and a UID below
+    /// the index's last is never appended).
+    fn fetch_new_mail(&mut self, after: u32) -> StorageResult<()> {
+        for _ in 0..NEW_MAIL_FETCHES {
+            if !std::mem::take(&mut self.pending.exists_grew) {
+                return Ok(());
+            }
+            self.fetch_flags_after(after)?;
+        }
+        Ok(())
     }
 
     fn fetch_flags_after(&mut self, after: u32) -> StorageResult<()> {
