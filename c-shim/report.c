@@ -25,6 +25,11 @@ enum mail_error sic_mail_error(int kind)
 	}
 }
 
+bool sic_error_is_temporary(const struct sic_error *error)
+{
+	return error->kind == SIC_ERR_TEMP || error->kind == SIC_ERR_UNAVAILABLE;
+}
+
 void sic_storage_report(struct mail_storage *storage, struct sic_error *error)
 {
 	const char *message = error->message != NULL ? error->message :
@@ -33,8 +38,7 @@ void sic_storage_report(struct mail_storage *storage, struct sic_error *error)
 	mail_storage_set_error(storage, sic_mail_error(error->kind), message);
 	/* A remote that fails is the administrator's business; a folder the
 	   user may not see is not. */
-	if (error->detail != NULL && (error->kind == SIC_ERR_TEMP ||
-				      error->kind == SIC_ERR_UNAVAILABLE)) {
+	if (error->detail != NULL && sic_error_is_temporary(error)) {
 		e_warning(storage->event, "shared_imapc: %s (%s)",
 			  message, error->detail);
 	} else if (error->detail != NULL) {

@@ -83,13 +83,13 @@ void sic_mail_update_keywords(struct mail *mail, enum modify_type modify_type,
 int sic_transaction_commit(struct mailbox_transaction_context *t,
 			   struct mail_transaction_commit_changes *changes_r);
 void sic_transaction_rollback(struct mailbox_transaction_context *t);
-/* Adds the committed changes kept aside to changes (their keywords valid
-   until sic_unlogged_stores_done), dropping with a warning those made in
-   a folder the owner's server has replaced since. */
-void sic_unlogged_stores_take(struct sic_mailbox *mbox,
-			      ARRAY_TYPE(sic_flag_change) *changes);
-/* Forgets the committed changes taken: passed on, or refused. */
-void sic_unlogged_stores_done(struct sic_mailbox *mbox);
+/* Passes the committed changes kept aside on (sync.c, before the logged
+   ones). Returns 1 when some went, 0 when there were none, -1 when the
+   owner's server could not take them now (kept, and the logged ones must
+   wait too, to come after them), -2 when it refused them (reported and
+   forgotten). */
+int sic_unlogged_stores_push(struct sic_mailbox *mbox);
+/* At the folder's close: passes on what no sync did, forgets the rest. */
 void sic_unlogged_stores_free(struct sic_mailbox *mbox);
 
 /* groups.c: in a master user's session as another user, group rights
@@ -102,6 +102,9 @@ struct sic_account *sic_user_account(struct mail_user *user);
 /* report.c (built into the imap plugin module too): Dovecot's error kind
    for a SIC_ERR_* kind. */
 enum mail_error sic_mail_error(int kind);
+/* Whether what the owner's server could not do may be tried again
+   (unreachable, the connection broken, a temporary failure). */
+bool sic_error_is_temporary(const struct sic_error *error);
 /* Sets the storage's error from error, logs its detail, clears it. */
 void sic_storage_report(struct mail_storage *storage, struct sic_error *error);
 /* The same for a mailbox; "not found" names the folder as the user sees it. */

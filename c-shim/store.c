@@ -2,10 +2,9 @@
    keyword change the message already shows in the index: right where the
    index is the mail, not here, where the owner's server may have changed
    the message since the last sync (alice clears \Seen, bob not told yet
-   sets it again). Such a change is kept aside, per process, and passed on
-   at the next sync with the logged ones; unlike them it shows the client
-   nothing itself: only the owner's server's answer does, as alice's own
-   server would answer her. */
+   sets it again). Such a change is kept aside, in this process, and passed
+   on at the next sync before the logged ones; unlike them it shows the
+   client nothing itself: only the owner's server's answer does. */
 #include "shim.h"
 #include "mail-index.h"
 #include "storage.h"
@@ -13,7 +12,7 @@
 /* A change kept aside: one flag mask or one keyword of one message. */
 struct sic_unlogged_store {
 	/* The transaction it was made in; NULL once that committed. */
-	const struct mailbox_transaction_context *trans;
+	const void *trans;
 	uint32_t uid;
 	/* The folder it was made in (see sic_folder_accepts_changes). */
 	uint32_t uidvalidity;
@@ -22,15 +21,19 @@ struct sic_unlogged_store {
 	char *keyword;
 };
 
+/* Marks the changes of a transaction being committed: after the commit,
+   the transaction is gone. */
+static const char sic_committing;
+
 static void sic_unlogged_store_note(struct mail *mail, bool add,
 				    uint8_t flags, const char *keyword)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(mail->box);
 	struct sic_unlogged_store *store;
 
-	/* (A message saved in this transaction has no UID yet: it is new
-	   to the owner's server too.) */
-	if (mail->uid == 0)
+	/* A message saved in this transaction has no UID yet (it is new to
+	   the owner's server too); an EXAMINE passes nothing on (sync.c). */
+	if (mail->uid == 0 || (mail->box->flags & MAILBOX_FLAG_READONLY) != 0)
 		return;
 	if (!array_is_created(&mbox->unlogged_stores))
 		i_array_init(&mbox->unlogged_stores, 8);
@@ -44,8 +47,7 @@ static void sic_unlogged_store_note(struct mail *mail, bool add,
 }
 
 /* Forgets the changes of trans (NULL: those committed). */
-static void sic_unlogged_stores_forget(struct sic_mailbox *mbox,
-				       const struct mailbox_transaction_context *trans)
+static void sic_unlogged_stores_forget(struct sic_mailbox *mbox, const void *trans)
 {
 	struct sic_unlogged_store *stores;
 	unsigned int i, count;
@@ -58,6 +60,19 @@ static void sic_unlogged_stores_forget(struct sic_mailbox *mbox,
 			i_free(stores[i - 1].keyword);
 			array_delete(&mbox->unlogged_stores, i - 1, 1);
 		}
+	}
+}
+
+static void sic_unlogged_stores_retag(struct sic_mailbox *mbox,
+				      const void *from, const void *to)
+{
+	struct sic_unlogged_store *store;
+
+	if (!array_is_created(&mbox->unlogged_stores))
+		return;
+	array_foreach_modifiable(&mbox->unlogged_stores, store) {
+		if (store->trans == from)
+			store->trans = to;
 	}
 }
 
@@ -90,49 +105,53 @@ void sic_mail_update_flags(struct mail *mail, enum modify_type modify_type,
 	index_mail_update_flags(mail, modify_type, flags);
 }
 
-static bool sic_keyword_shown(const ARRAY_TYPE(keyword_indexes) *shown,
-			      unsigned int idx)
+static bool sic_keyword_in(const unsigned int *idx, unsigned int count,
+			   unsigned int wanted)
 {
-	const unsigned int *shown_idx;
+	unsigned int i;
 
-	array_foreach(shown, shown_idx) {
-		if (*shown_idx == idx)
+	for (i = 0; i < count; i++) {
+		if (idx[i] == wanted)
 			return TRUE;
 	}
 	return FALSE;
 }
 
-/* Whether the change leaves the keywords the index shows as they are.
-   (Those of a replace the index does not know of, the owner's server
-   added since, are not removed: the index cannot name them.) */
+/* Whether the change leaves the keywords the index shows as they are. */
 static bool sic_keywords_unchanged(const ARRAY_TYPE(keyword_indexes) *shown,
 				   enum modify_type modify_type,
 				   const struct mail_keywords *keywords)
 {
-	unsigned int i;
+	unsigned int i, shown_count;
+	const unsigned int *shown_idx = array_get(shown, &shown_count);
 
 	for (i = 0; i < keywords->count; i++) {
-		if (sic_keyword_shown(shown, keywords->idx[i]) ==
+		if (sic_keyword_in(shown_idx, shown_count, keywords->idx[i]) ==
 		    (modify_type == MODIFY_REMOVE))
 			return FALSE;
 	}
-	return modify_type != MODIFY_REPLACE ||
-		array_count(shown) == keywords->count;
+	return modify_type != MODIFY_REPLACE || shown_count == keywords->count;
 }
 
 void sic_mail_update_keywords(struct mail *mail, enum modify_type modify_type,
 			      struct mail_keywords *keywords)
 {
-	const ARRAY_TYPE(keyword_indexes) *shown = mail_get_keyword_indexes(mail);
 	const ARRAY_TYPE(keywords) *names = mail_index_get_keywords(mail->box->index);
-	unsigned int i;
+	unsigned int idx;
+	bool listed;
 
-	if (sic_keywords_unchanged(shown, modify_type, keywords)) {
-		for (i = 0; i < keywords->count; i++) {
-			if (keywords->idx[i] >= array_count(names))
+	if (sic_keywords_unchanged(mail_get_keyword_indexes(mail), modify_type,
+				   keywords)) {
+		/* Each keyword the index knows: those listed are added (or
+		   removed); a replace also removes those not listed, which
+		   the owner's server may have added since. */
+		for (idx = 0; idx < array_count(names); idx++) {
+			listed = sic_keyword_in(keywords->idx, keywords->count, idx);
+			if (!listed && modify_type != MODIFY_REPLACE)
 				continue;
-			sic_unlogged_store_note(mail, modify_type != MODIFY_REMOVE, 0,
-				array_idx_elem(names, keywords->idx[i]));
+			sic_unlogged_store_note(mail, listed &&
+				modify_type != MODIFY_REMOVE, 0,
+				array_idx_elem(names, idx));
 		}
 	}
 	index_mail_update_keywords(mail, modify_type, keywords);
@@ -142,51 +161,61 @@ int sic_transaction_commit(struct mailbox_transaction_context *t,
 			   struct mail_transaction_commit_changes *changes_r)
 {
 	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
-	struct sic_unlogged_store *store;
 
-	/* t is freed by the commit, whatever it returns. */
+	sic_unlogged_stores_retag(mbox, t, &sic_committing);
 	if (index_transaction_commit(t, changes_r) < 0) {
-		sic_unlogged_stores_forget(mbox, t);
+		sic_unlogged_stores_forget(mbox, &sic_committing);
 		return -1;
 	}
-	if (array_is_created(&mbox->unlogged_stores)) {
-		array_foreach_modifiable(&mbox->unlogged_stores, store) {
-			if (store->trans == t)
-				store->trans = NULL;
-		}
-	}
+	sic_unlogged_stores_retag(mbox, &sic_committing, NULL);
 	return 0;
 }
 
 void sic_transaction_rollback(struct mailbox_transaction_context *t)
 {
-	struct sic_mailbox *mbox = SIC_MAILBOX(t->box);
-
+	sic_unlogged_stores_forget(SIC_MAILBOX(t->box), t);
 	index_transaction_rollback(t);
-	sic_unlogged_stores_forget(mbox, t);
 }
 
-void sic_unlogged_stores_take(struct sic_mailbox *mbox,
-			      ARRAY_TYPE(sic_flag_change) *changes)
+/* Orders changes of one kind (direction, flags, keyword) together. */
+static int sic_flag_change_kind_cmp(const struct sic_flag_change *a,
+				    const struct sic_flag_change *b)
 {
-	const struct sic_unlogged_store *store;
-	struct sic_flag_change *change;
-	unsigned int dropped = 0;
+	if (a->add != b->add)
+		return a->add - b->add;
+	if (a->flags != b->flags)
+		return (int)a->flags - (int)b->flags;
+	if (a->keyword == NULL || b->keyword == NULL)
+		return (a->keyword != NULL) - (b->keyword != NULL);
+	return strcmp(a->keyword, b->keyword);
+}
 
-	if (!array_is_created(&mbox->unlogged_stores))
-		return;
-	array_foreach(&mbox->unlogged_stores, store) {
-		if (store->trans != NULL)
+static int sic_flag_change_cmp(const struct sic_flag_change *a,
+			       const struct sic_flag_change *b)
+{
+	int ret = sic_flag_change_kind_cmp(a, b);
+
+	if (ret != 0)
+		return ret;
+	return a->uid1 < b->uid1 ? -1 : (a->uid1 > b->uid1 ? 1 : 0);
+}
+
+/* Drops, with a warning, the committed changes made in a folder the
+   owner's server has replaced since. */
+static void sic_unlogged_stores_drop_replaced(struct sic_mailbox *mbox)
+{
+	struct sic_unlogged_store *stores;
+	unsigned int i, count, dropped = 0;
+
+	stores = array_get_modifiable(&mbox->unlogged_stores, &count);
+	for (i = count; i > 0; i--) {
+		if (stores[i - 1].trans != NULL ||
+		    sic_folder_accepts_changes(mbox->folder,
+					       stores[i - 1].uidvalidity) != 0)
 			continue;
-		if (sic_folder_accepts_changes(mbox->folder, store->uidvalidity) == 0) {
-			dropped++;
-			continue;
-		}
-		change = array_append_space(changes);
-		change->uid1 = change->uid2 = store->uid;
-		change->add = store->add ? 1 : 0;
-		change->flags = store->flags;
-		change->keyword = store->keyword;
+		i_free(stores[i - 1].keyword);
+		array_delete(&mbox->unlogged_stores, i - 1, 1);
+		dropped++;
 	}
 	if (dropped > 0) {
 		e_warning(mbox->box.event, "shared_imapc: %u of the user's "
@@ -195,18 +224,86 @@ void sic_unlogged_stores_take(struct sic_mailbox *mbox,
 	}
 }
 
-void sic_unlogged_stores_done(struct sic_mailbox *mbox)
+/* The committed changes, each kind's neighbouring UIDs as one range (a
+   "mark all read" goes as one). Their keywords stay the notes' own. */
+static void sic_unlogged_stores_ranges(struct sic_mailbox *mbox,
+				       ARRAY_TYPE(sic_flag_change) *changes)
 {
+	const struct sic_unlogged_store *store;
+	struct sic_flag_change *change, *last;
+	unsigned int i, count, kept;
+
+	array_foreach(&mbox->unlogged_stores, store) {
+		if (store->trans != NULL)
+			continue;
+		change = array_append_space(changes);
+		change->uid1 = change->uid2 = store->uid;
+		change->add = store->add ? 1 : 0;
+		change->flags = store->flags;
+		change->keyword = store->keyword;
+	}
+	array_sort(changes, sic_flag_change_cmp);
+	change = array_get_modifiable(changes, &count);
+	for (i = 1, kept = count == 0 ? 0 : 1; i < count; i++) {
+		last = &change[kept - 1];
+		if (sic_flag_change_kind_cmp(&change[i], last) == 0 &&
+		    change[i].uid1 <= last->uid2 + 1)
+			last->uid2 = I_MAX(last->uid2, change[i].uid2);
+		else
+			change[kept++] = change[i];
+	}
+	if (kept < count)
+		array_delete(changes, kept, count - kept);
+}
+
+int sic_unlogged_stores_push(struct sic_mailbox *mbox)
+{
+	ARRAY_TYPE(sic_flag_change) changes;
+	struct sic_error error;
+	bool temporary;
+	int ret;
+
+	if (!array_is_created(&mbox->unlogged_stores))
+		return 0;
+	sic_unlogged_stores_drop_replaced(mbox);
+	t_array_init(&changes, 8);
+	sic_unlogged_stores_ranges(mbox, &changes);
+	if (array_is_empty(&changes))
+		return 0;
+	i_zero(&error);
+	ret = sic_folder_store(mbox->folder, array_front(&changes),
+			       array_count(&changes), 1, &error);
+	if (ret < 0) {
+		temporary = sic_error_is_temporary(&error);
+		sic_mailbox_report(&mbox->box, &error);
+		if (temporary)
+			return -1;
+	}
 	sic_unlogged_stores_forget(mbox, NULL);
+	return ret < 0 ? -2 : 1;
 }
 
 void sic_unlogged_stores_free(struct sic_mailbox *mbox)
 {
 	struct sic_unlogged_store *store;
+	unsigned int left = 0;
 
 	if (!array_is_created(&mbox->unlogged_stores))
 		return;
-	array_foreach_modifiable(&mbox->unlogged_stores, store)
+	/* What no sync passed on (a folder closed with no sync since the
+	   change, as doveadm flags does, or after the owner's server could
+	   not take it). */
+	if (mbox->folder != NULL) T_BEGIN {
+		(void)sic_unlogged_stores_push(mbox);
+	} T_END;
+	array_foreach_modifiable(&mbox->unlogged_stores, store) {
+		left += store->trans == NULL ? 1 : 0;
 		i_free(store->keyword);
+	}
+	if (left > 0) {
+		e_warning(mbox->box.event, "shared_imapc: %u of the user's "
+			  "changes not passed on: the folder closed before "
+			  "the owner's server could take them", left);
+	}
 	array_free(&mbox->unlogged_stores);
 }

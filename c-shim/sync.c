@@ -137,7 +137,8 @@ static int sic_sync_push_flags(struct sic_mailbox *mbox,
 
 	if (count == 0)
 		return 0;
-	ret = sic_folder_store(mbox->folder, array_front(changes), count, error);
+	ret = sic_folder_store(mbox->folder, array_front(changes), count, 0,
+			       error);
 	array_clear(changes);
 	return ret;
 }
@@ -192,39 +193,6 @@ static void sic_sync_drop_local(struct sic_mailbox *mbox,
 	e_warning(mbox->box.event, "shared_imapc: %u of the user's changes "
 		  "dropped: made in the folder of UIDVALIDITY %u, which the "
 		  "owner's server has replaced", dropped, uidvalidity);
-}
-
-/* Whether what the owner's server could not take may be tried again
-   (unreachable, the connection broken, a temporary failure). */
-static bool sic_error_is_temporary(const struct sic_error *error)
-{
-	return error->kind == SIC_ERR_TEMP || error->kind == SIC_ERR_UNAVAILABLE;
-}
-
-/* The user's changes the index took for no-ops (store.c).
-   Returns as sic_sync_push_local. */
-static int sic_sync_push_unlogged(struct sic_mailbox *mbox)
-{
-	ARRAY_TYPE(sic_flag_change) changes;
-	struct sic_error error;
-	int ret;
-
-	t_array_init(&changes, 8);
-	sic_unlogged_stores_take(mbox, &changes);
-	if (array_is_empty(&changes)) {
-		sic_unlogged_stores_done(mbox);
-		return 0;
-	}
-	i_zero(&error);
-	ret = sic_sync_push_flags(mbox, &changes, &error);
-	if (ret < 0) {
-		sic_mailbox_report(&mbox->box, &error);
-		/* Kept for the next sync, as a logged change is. */
-		if (sic_error_is_temporary(&error))
-			return -1;
-	}
-	sic_unlogged_stores_done(mbox);
-	return ret < 0 ? -1 : 1;
 }
 
 /* The user's own changes (STORE, EXPUNGE, \Seen from FETCH) wait in the
@@ -296,12 +264,16 @@ static int sic_sync_push_local(struct sic_mailbox *mbox)
 	   them, and its answer puts the index right.) */
 	if ((mbox->box.flags & MAILBOX_FLAG_READONLY) != 0)
 		return 0;
-	/* The no-ops first: a later change of the same flag was logged. */
-	unlogged = sic_sync_push_unlogged(mbox);
-	if (unlogged < 0)
+	/* The no-ops first: each was one against the index as the logged
+	   changes before it left it, so only a later logged change can
+	   undo what it does (a logged one kept from a failed sync aside). */
+	unlogged = sic_unlogged_stores_push(mbox);
+	if (unlogged == -1)
 		return -1;
 	logged = sic_sync_push_logged(mbox);
-	return logged < 0 ? -1 : I_MAX(unlogged, logged);
+	if (logged < 0 || unlogged < 0)
+		return -1;
+	return I_MAX(unlogged, logged);
 }
 
 /* The local messages, as the core compares them with the remote's. */

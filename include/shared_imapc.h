@@ -271,10 +271,13 @@ struct sic_flag_change {
 	const char *keyword;
 };
 /* Local changes passed on: count flag changes in one round trip, and
-   expunges. The remote's answer reaches the index at the next sync. */
+   expunges. The remote's answer reaches the index at the next sync.
+   with_flags: the messages' flags are asked for in the same round trip
+   (changes the index took for no-ops, which the remote mostly answers
+   with nothing). */
 int sic_folder_store(struct sic_folder *folder,
 		     const struct sic_flag_change *changes, unsigned int count,
-		     struct sic_error *error_r);
+		     int with_flags, struct sic_error *error_r);
 int sic_folder_expunge(struct sic_folder *folder, uint32_t uid1, uint32_t uid2,
 		       struct sic_error *error_r);
 /* Where the owner's server saved a message ([APPENDUID]); zeros when it

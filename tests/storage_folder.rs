@@ -350,8 +350,8 @@ fn a_change_to_a_message_the_session_has_not_seen_yet_is_sent_after_a_noop() {
     });
     let (_owner, mut folder) = open_synced(server.port, false);
     // UID 2 was in the SELECT's view: no NOOP first.
-    folder.store(&[add(2, &["$Work"])]).unwrap();
-    folder.store(&[add(5, &["$Work"])]).unwrap();
+    folder.store(&[add(2, &["$Work"])], false).unwrap();
+    folder.store(&[add(5, &["$Work"])], false).unwrap();
     drop(folder);
     server.finish();
 }
@@ -383,14 +383,41 @@ fn a_store_of_flags_and_keywords_goes_as_one_command_and_asks_what_it_did_not_te
         ..add(2, &["\\Flagged"])
     };
     folder
-        .store(&[
-            add(2, &["\\Seen"]),
-            add(2, &["$Load"]),
-            add(2, &["$Work"]),
-            removed,
-            add(3, &["$Work"]),
-        ])
+        .store(
+            &[
+                add(2, &["\\Seen"]),
+                add(2, &["$Load"]),
+                add(2, &["$Work"]),
+                removed,
+                add(3, &["$Work"]),
+            ],
+            false,
+        )
         .unwrap();
+    drop(folder);
+    server.finish();
+}
+
+#[test]
+fn a_store_the_index_took_for_a_no_op_asks_for_the_flags_in_the_same_round_trip() {
+    // The owner's server answers nothing to a STORE that changes nothing
+    // there: the flags are asked for with it, not one round trip later.
+    let server = serve(|peer| {
+        answer(peer, "NOOP", &[]);
+        answer(peer, "UID FETCH 1:* (UID FLAGS MODSEQ)", ALL_FLAGS);
+        let (store_tag, store) = peer.command();
+        assert_eq!(store, "UID STORE 2 +FLAGS (\\Seen)");
+        let (fetch_tag, fetch) = peer.command();
+        assert_eq!(fetch, "UID FETCH 2 (UID FLAGS MODSEQ)");
+        peer.send(
+            format!(
+                "{store_tag} OK done\r\n* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (4))\r\n{fetch_tag} OK done\r\n"
+            )
+            .as_bytes(),
+        );
+    });
+    let (_owner, mut folder) = open_synced(server.port, false);
+    folder.store(&[add(2, &["\\Seen"])], true).unwrap();
     drop(folder);
     server.finish();
 }
@@ -561,7 +588,7 @@ fn a_noop_asks_the_remote_unless_it_was_asked_since_the_command_began() {
     let began = now();
     sync_after_command(&mut folder, &index, began, began);
     let began = now();
-    folder.store(&[add(1, &["$Work"])]).unwrap();
+    folder.store(&[add(1, &["$Work"])], false).unwrap();
     sync_after_command(&mut folder, &index, began, 0);
     std::thread::sleep(std::time::Duration::from_millis(2));
     sync_after_command(&mut folder, &index, now(), began);
@@ -764,7 +791,7 @@ fn a_change_is_not_repeated_into_a_folder_created_anew_during_a_reconnect() {
     });
     let server = FakeServer::start_many(vec![first, second]);
     let (_owner, mut folder) = open_synced(server.port, false);
-    let error = folder.store(&[add(1, &["\\Flagged"])]).unwrap_err();
+    let error = folder.store(&[add(1, &["\\Flagged"])], false).unwrap_err();
     assert_eq!(error.kind, ErrorKind::NotFound, "{error:?}");
     drop(folder);
     server.finish();

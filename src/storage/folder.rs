@@ -1014,22 +1014,33 @@ impl Folder {
     /// answers nothing for them: those are asked for (`UID FETCH`). The
     /// next sync makes the local index say what it answered. Sent again
     /// after a break (a flag change twice does no harm).
-    pub fn store(&mut self, changes: &[FlagChange]) -> StorageResult<()> {
+    ///
+    /// `with_flags`: the messages' flags are asked for in the same round
+    /// trip, for changes the index took for no-ops (its messages showed
+    /// them already): the owner's server mostly answers nothing to those.
+    pub fn store(&mut self, changes: &[FlagChange], with_flags: bool) -> StorageResult<()> {
         let changes = merged(changes);
         let Some(last) = changes.iter().filter_map(|c| c.uids.last()).max() else {
             return Ok(());
         };
         self.see_up_to(last)?;
-        let commands = changes
+        let touched = SequenceSet::from_ranges(changes.iter().flat_map(|c| c.uids.0.clone()));
+        let mut commands = changes
             .iter()
             .map(|c| store_command(&c.uids, c.add, &c.flags, false))
             .collect::<StorageResult<Vec<_>>>()?;
+        if with_flags {
+            let items = self.flag_items();
+            commands.push(Command::new("UID FETCH").sequence(&touched).syntax(items));
+        }
         let mut told = BTreeSet::new();
         for done in self.run_selected_together(&commands)? {
             told.extend(done.data.iter().filter_map(flags_told));
             self.note(done.data);
         }
-        let touched = SequenceSet::from_ranges(changes.iter().flat_map(|c| c.uids.0.clone()));
+        if with_flags {
+            return Ok(());
+        }
         let untold =
             SequenceSet::from_numbers(touched.numbers(last).filter(|uid| !told.contains(uid)));
         if !untold.is_empty() {

@@ -150,6 +150,7 @@ pub unsafe extern "C" fn sic_folder_store(
     folder: *mut SicFolder,
     changes: *const SicFlagChange,
     count: c_uint,
+    with_flags: c_int,
     error_r: *mut SicError,
 ) -> c_int {
     guarded("sic_folder_store", error_r, -1, || {
@@ -176,7 +177,7 @@ pub unsafe extern "C" fn sic_folder_store(
                 },
             })
             .collect();
-        folder.folder.store(&changes)?;
+        folder.folder.store(&changes, with_flags != 0)?;
         Ok(0)
     })
 }

@@ -138,6 +138,44 @@ def test_a_store_of_a_flag_bob_last_saw_set_sets_it_on_the_owners_server(cluster
     assert cluster.problems() == {}
 
 
+def test_a_replace_of_flags_bob_last_saw_removes_what_the_owner_added_since(cluster):
+    """STORE FLAGS replaces: alice added $Load to a message since bob's
+    last look; bob's `FLAGS (\\Seen)` (what he saw) must take it off, as
+    on alice's own folder."""
+    alice = cluster.login("alice")
+    assert alice.select("src")[0] == "OK"
+    assert alice.uid("STORE", "1", "+FLAGS", "(\\Seen)")[0] == "OK"
+    assert alice.uid("STORE", "2", "+FLAGS", "($Load)")[0] == "OK"
+    bob = cluster.login("bob")
+    assert bob.select('"shared/alice/src"')[0] == "OK"
+    assert alice.uid("STORE", "1", "+FLAGS", "($Load)")[0] == "OK"
+    assert bob.store("1", "FLAGS", "(\\Seen)")[0] == "OK"
+    status, data = alice.uid("FETCH", "1", "(FLAGS)")
+    assert re.sub(rb" ?\\Recent", b"", data[0]) == b"1 (UID 1 FLAGS (\\Seen))", data
+    alice.logout()
+    bob.logout()
+
+
+def test_marking_all_read_that_bob_saw_read_is_one_store(cluster):
+    """A "mark all read" of messages bob's index shows read: it reaches
+    alice's server (she may have marked some unread since) as one UID
+    STORE of the range, its flags asked for in the same round trip."""
+    alice = cluster.login("alice")
+    assert alice.select("src")[0] == "OK"
+    assert alice.uid("STORE", "1:2", "+FLAGS", "(\\Seen)")[0] == "OK"
+    bob = cluster.login("bob")
+    assert bob.select('"shared/alice/src"')[0] == "OK"
+    assert alice.uid("STORE", "2", "-FLAGS", "(\\Seen)")[0] == "OK"
+    before = len(cluster.remote_commands("alice"))
+    assert bob.store("1:*", "+FLAGS.SILENT", "(\\Seen)")[0] == "OK"
+    sent = cluster.remote_commands("alice")[before:]
+    assert [c for c in sent if c.startswith("UID STORE")] == ["UID STORE 1:2 +FLAGS (\\Seen)"], sent
+    status, data = alice.uid("FETCH", "1:2", "(FLAGS)")
+    assert all(b"\\Seen" in d for d in data), data
+    alice.logout()
+    bob.logout()
+
+
 def test_an_append_to_the_selected_folder_asks_only_for_the_new_flags(cluster):
     """An APPEND into the folder bob has selected: the APPEND's answer is
     as new as a NOOP's (the sync runs after Dovecot's clock moved on, but
