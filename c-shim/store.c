@@ -18,7 +18,9 @@ struct sic_unlogged_store {
 	uint32_t uidvalidity;
 	bool add;
 	uint8_t flags;
-	char *keyword;
+	/* One of the index's keyword names (they last as long as it does),
+	   or NULL. */
+	const char *keyword;
 };
 
 /* Marks the changes of a transaction being committed: after the commit,
@@ -43,7 +45,7 @@ static void sic_unlogged_store_note(struct mail *mail, bool add,
 	store->uidvalidity = mail_index_get_header(mail->box->view)->uid_validity;
 	store->add = add;
 	store->flags = flags;
-	store->keyword = i_strdup(keyword);
+	store->keyword = keyword;
 }
 
 /* Forgets the changes of trans (NULL: those committed). */
@@ -56,10 +58,8 @@ static void sic_unlogged_stores_forget(struct sic_mailbox *mbox, const void *tra
 		return;
 	stores = array_get_modifiable(&mbox->unlogged_stores, &count);
 	for (i = count; i > 0; i--) {
-		if (stores[i - 1].trans == trans) {
-			i_free(stores[i - 1].keyword);
+		if (stores[i - 1].trans == trans)
 			array_delete(&mbox->unlogged_stores, i - 1, 1);
-		}
 	}
 }
 
@@ -213,7 +213,6 @@ static void sic_unlogged_stores_drop_replaced(struct sic_mailbox *mbox)
 		    sic_folder_accepts_changes(mbox->folder,
 					       stores[i - 1].uidvalidity) != 0)
 			continue;
-		i_free(stores[i - 1].keyword);
 		array_delete(&mbox->unlogged_stores, i - 1, 1);
 		dropped++;
 	}
@@ -225,7 +224,7 @@ static void sic_unlogged_stores_drop_replaced(struct sic_mailbox *mbox)
 }
 
 /* The committed changes, each kind's neighbouring UIDs as one range (a
-   "mark all read" goes as one). Their keywords stay the notes' own. */
+   "mark all read" goes as one). */
 static void sic_unlogged_stores_ranges(struct sic_mailbox *mbox,
 				       ARRAY_TYPE(sic_flag_change) *changes)
 {
@@ -285,7 +284,7 @@ int sic_unlogged_stores_push(struct sic_mailbox *mbox)
 
 void sic_unlogged_stores_free(struct sic_mailbox *mbox)
 {
-	struct sic_unlogged_store *store;
+	const struct sic_unlogged_store *store;
 	unsigned int left = 0;
 
 	if (!array_is_created(&mbox->unlogged_stores))
@@ -296,10 +295,8 @@ void sic_unlogged_stores_free(struct sic_mailbox *mbox)
 	if (mbox->folder != NULL) T_BEGIN {
 		(void)sic_unlogged_stores_push(mbox);
 	} T_END;
-	array_foreach_modifiable(&mbox->unlogged_stores, store) {
+	array_foreach(&mbox->unlogged_stores, store)
 		left += store->trans == NULL ? 1 : 0;
-		i_free(store->keyword);
-	}
 	if (left > 0) {
 		e_warning(mbox->box.event, "shared_imapc: %u of the user's "
 			  "changes not passed on: the folder closed before "
